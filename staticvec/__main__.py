@@ -1,0 +1,3 @@
+from staticvec.cli import main
+
+main()

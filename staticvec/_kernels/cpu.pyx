@@ -1,0 +1,18 @@
+"""What the CPU can run, asked once at import so the right kernel variant is loaded."""
+
+cdef extern from *:
+    """
+    static int sv_has_avx2_fma(void) {
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    #else
+        return 0;
+    #endif
+    }
+    """
+    int sv_has_avx2_fma()
+
+
+def has_avx2_fma():
+    return bool(sv_has_avx2_fma())

@@ -1,0 +1,65 @@
+"""The project's exception types. Each carries the exit code the CLI turns it into.
+
+Library code raises these deep down with a message fit for one stderr line; only
+``cli.main`` prints them, so the library stays usable (and testable) without the CLI.
+"""
+
+EXIT_OK = 0
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+EXIT_UNKNOWN_WORD = 3
+EXIT_BIAS_GATE = 4
+EXIT_INTERRUPTED = 130
+
+
+class StaticvecError(Exception):
+    """A failure a user can act on; the message names the file/option/word at fault."""
+
+    exit_code = EXIT_RUNTIME
+
+
+class InputError(StaticvecError):
+    """An input file is missing, unreadable, empty or badly encoded."""
+
+
+class FormatError(InputError):
+    """A vector/model/vocab file is damaged or not in the format it claims."""
+
+
+class OutputError(StaticvecError):
+    """An output cannot be written (no such folder, disk full, permission)."""
+
+
+class ResourceError(StaticvecError):
+    """The job would need more memory or disk than the machine has."""
+
+
+class BadOptionError(StaticvecError):
+    """An option value is out of range or inconsistent with another option."""
+
+    exit_code = EXIT_USAGE
+
+
+class UnknownWordError(StaticvecError):
+    """A query word is not in the model's vocabulary (and has no subwords to fall back on)."""
+
+    exit_code = EXIT_UNKNOWN_WORD
+
+    def __init__(self, word, message=None):
+        self.word = word
+        super().__init__(message or f"unknown word: {word!r} is not in the model's vocabulary")
+
+
+class GateFailed(StaticvecError):
+    """A check asked to gate a release (e.g. ``bias-audit --fail-above``) failed."""
+
+    exit_code = EXIT_BIAS_GATE
+
+
+class Interrupted(StaticvecError):
+    """Ctrl-C / SIGINT: work stopped, temporary files removed, nothing written."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, message="interrupted: stopped, no output written"):
+        super().__init__(message)
