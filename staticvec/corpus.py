@@ -1,0 +1,139 @@
+"""Reading training text: paths or ``-``, transparent decompression, UTF-8 policy, sentences.
+
+The fast path hands the kernels whole byte chunks (never a Python object per token): each
+chunk ends on ASCII whitespace so no word or UTF-8 sequence is ever cut, and the end of
+every file acts as a newline so a sentence never spans two files. UTF-8 is checked per
+chunk (``strict`` names the file and the byte offset) or repaired (``replace``/``ignore``)
+before the kernels see it, so the kernels can treat words as opaque bytes.
+"""
+import bz2
+import gzip
+import lzma
+import os
+import sys
+import zlib
+
+from staticvec.errors import BadOptionError, InputError
+
+STDIN = "-"
+CHUNK_BYTES = 1 << 22
+ENCODING_ERRORS = ("strict", "replace", "ignore")
+WHITESPACE = b" \t\n\r\v\f"
+LONG_WORD_BYTES = 100  # word2vec C cuts words here (mid-character); we keep them and count them
+
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
+_DECOMPRESS_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
+
+
+def check_encoding_errors(value):
+    if value not in ENCODING_ERRORS:
+        raise BadOptionError(f"invalid value for --encoding-errors: {value!r} "
+                             f"(choose from {', '.join(ENCODING_ERRORS)})")
+
+
+def describe(path):
+    return "<stdin>" if str(path) == STDIN else os.fspath(path)
+
+
+def check_inputs(paths):
+    """Fail fast, naming the file, before any work: missing, a folder, unreadable."""
+    if not paths:
+        raise InputError("no input given (name one or more files, or - for stdin)")
+    if sum(1 for p in paths if str(p) == STDIN) > 1:
+        raise BadOptionError("stdin (-) can be named only once")
+    for path in paths:
+        if str(path) == STDIN:
+            continue
+        if not os.path.exists(path):
+            raise InputError(f"cannot read {path}: no such file")
+        if os.path.isdir(path):
+            raise InputError(f"cannot read {path}: it is a folder")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"cannot read {path}: permission denied")
+
+
+def open_binary(path):
+    """A binary stream of the (decompressed) text of ``path``; ``-`` is stdin."""
+    if str(path) == STDIN:
+        return sys.stdin.buffer
+    check_inputs([path])
+    opener = _OPENERS.get(os.path.splitext(os.fspath(path))[1].lower(), open)
+    try:
+        return opener(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _validate(chunk, path, offset, encoding_errors):
+    try:
+        chunk.decode("utf-8")
+        return chunk
+    except UnicodeDecodeError as exc:
+        if encoding_errors == "strict":
+            bad = chunk[exc.start]
+            raise InputError(
+                f"{describe(path)}: invalid UTF-8 at byte offset {offset + exc.start} "
+                f"(byte 0x{bad:02x}); use --encoding-errors replace or ignore") from None
+    return chunk.decode("utf-8", encoding_errors).encode("utf-8")
+
+
+def iter_chunks(paths, encoding_errors="strict", chunk_bytes=CHUNK_BYTES, tee=None):
+    """Yield UTF-8 byte chunks that end on whitespace, over all ``paths`` in order.
+
+    ``tee``, if given, receives every raw chunk too (used to spool stdin to disk while
+    counting, so it can be read a second time for encoding).
+    """
+    check_encoding_errors(encoding_errors)
+    check_inputs(paths)
+    for path in paths:
+        stream = open_binary(path)
+        offset = 0
+        tail = b""
+        ended = True  # an empty file, or one ending in a newline, needs no extra one
+        try:
+            while True:
+                try:
+                    block = stream.read(chunk_bytes)
+                except _DECOMPRESS_ERRORS as exc:
+                    raise InputError(f"cannot read {describe(path)}: damaged compressed data "
+                                     f"({exc})") from None
+                if not block:
+                    break
+                data = tail + block
+                cut = max(data.rfind(c) for c in (b"\n", b" ", b"\t", b"\r")) + 1
+                if cut <= 0:  # one word longer than the chunk: keep reading
+                    tail = data
+                    continue
+                tail = data[cut:]
+                chunk = _validate(data[:cut], path, offset, encoding_errors)
+                offset += cut
+                ended = chunk.endswith(b"\n")
+                if tee is not None:
+                    tee.write(chunk)
+                yield chunk
+            if tail or not ended:  # the end of a file ends its last sentence
+                chunk = _validate(tail + b"\n", path, offset, encoding_errors)
+                if tee is not None:
+                    tee.write(chunk)
+                yield chunk
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+
+def iter_sentences(paths, encoding_errors="strict", max_sentence_length=10000):
+    """Sentences as lists of str: the simple reference path (tests, small inputs)."""
+    words = []
+    for chunk in iter_chunks(paths, encoding_errors):
+        lines = chunk.split(b"\n")
+        for number, line in enumerate(lines):
+            for word in line.split():
+                if len(words) == max_sentence_length:
+                    yield words
+                    words = []
+                words.append(word.decode("utf-8"))
+            if number < len(lines) - 1 and words:  # a newline ends the sentence
+                yield words
+                words = []
+    if words:
+        yield words

@@ -1,0 +1,189 @@
+"""The vocabulary: counting, pruning, ids in frequency order, and the vocab file format.
+
+The file is word2vec C's ``-save-vocab`` format: ``word count`` lines, most frequent
+first (ties by word), preceded by the ``</s> N`` line word2vec C expects in slot 0
+(N = number of lines), so ``word2vec -read-vocab`` accepts our files unchanged.
+"""
+import numpy as np
+
+from staticvec import corpus
+from staticvec.atomic import atomic_output
+from staticvec.errors import FormatError, InputError
+from staticvec.progress import Progress, warn
+
+SENTENCE_END = "</s>"
+
+
+class Vocab:
+    """Words in frequency order; a word's id is its position."""
+
+    def __init__(self, words, counts, total_tokens=None, total_lines=0, distinct=None,
+                 pruned_below=0, long_words=0, min_count=1):
+        self.words = list(words)
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self.index = {w: i for i, w in enumerate(self.words)}
+        self.total_tokens = int(self.counts.sum() if total_tokens is None else total_tokens)
+        self.total_lines = int(total_lines)
+        self.distinct = len(self.words) if distinct is None else int(distinct)
+        self.pruned_below = int(pruned_below)  # >0: rare words were pruned while counting
+        self.long_words = int(long_words)
+        self.min_count = int(min_count)
+
+    def __len__(self):
+        return len(self.words)
+
+    def __contains__(self, word):
+        return word in self.index
+
+    @property
+    def kept_tokens(self):
+        return int(self.counts.sum())
+
+    @classmethod
+    def from_counts(cls, counts, min_count=1, max_size=None, total_tokens=None, **stats):
+        """Keep words seen >= min_count times, most frequent first (ties by word), top max_size."""
+        items = [(w, c) for w, c in counts.items() if c >= min_count and w != SENTENCE_END]
+        items.sort(key=lambda wc: (-wc[1], wc[0]))
+        if max_size is not None:
+            items = items[:max_size]
+        total = sum(counts.values()) if total_tokens is None else total_tokens
+        return cls([w for w, _ in items], [c for _, c in items], total_tokens=total,
+                   distinct=stats.pop("distinct", len(counts)), min_count=min_count, **stats)
+
+    def summary(self):
+        parts = [f"{self.total_tokens:,} tokens", f"{self.distinct:,} distinct words",
+                 f"{len(self):,} kept (min-count {self.min_count})"]
+        if self.pruned_below:
+            parts.append(f"words seen fewer than {self.pruned_below} times were pruned while "
+                         f"counting to bound memory (--max-vocab-words)")
+        if self.long_words:
+            parts.append(f"{self.long_words:,} words longer than {corpus.LONG_WORD_BYTES} bytes "
+                         f"kept whole")
+        return "vocab: " + ", ".join(parts)
+
+    def save(self, path):
+        with atomic_output(path, "wb") as out:
+            out.write(f"{SENTENCE_END} {self.total_lines}\n".encode())
+            out.write("".join(f"{w} {int(c)}\n" for w, c in zip(self.words, self.counts))
+                      .encode("utf-8"))
+
+    @classmethod
+    def load(cls, path, min_count=1, max_size=None):
+        """Read a vocab file (ours or word2vec C's); the ``</s>`` line is not a word."""
+        corpus.check_inputs([path])
+        counts = {}
+        lines = 0
+        with corpus.open_binary(path) as stream:
+            for number, raw in enumerate(stream, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise FormatError(f"{path}: line {number}: invalid UTF-8 (byte "
+                                      f"0x{raw[exc.start]:02x})") from None
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != 2 or not fields[1].isdigit():
+                    raise FormatError(f"{path}: line {number}: expected 'word count', "
+                                      f"got {line.strip()[:60]!r}")
+                word, count = fields[0], int(fields[1])
+                if word == SENTENCE_END:
+                    lines = count
+                    continue
+                if word in counts:
+                    warn(f"{path}: line {number}: duplicate word {word!r} ignored")
+                    continue
+                counts[word] = count
+        if not counts:
+            raise FormatError(f"{path}: empty vocabulary file")
+        return cls.from_counts(counts, min_count=min_count, max_size=max_size, total_lines=lines)
+
+
+def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", quiet=False,
+                tee=None, threads=2):
+    """Count every word of ``paths``; returns (counts dict, stats dict).
+
+    The reading thread validates chunks and deals them round-robin to ``threads`` counting
+    threads, each with its own C table (nogil), merged at the end: reading, UTF-8 checks
+    and counting overlap. With ``--max-vocab-words`` each table prunes on its own share.
+    """
+    import queue
+    import threading
+
+    from staticvec._kernels.tokenize import WordTable
+
+    threads = max(1, int(threads))
+    tables = [WordTable() for _ in range(threads)]
+    totals = [[0, 0, 0] for _ in range(threads)]
+    queues = [queue.Queue(maxsize=2) for _ in range(threads)]
+    failures = []
+    limit = max_vocab_words // threads if threads > 1 else max_vocab_words
+
+    def work(k):
+        while True:
+            chunk = queues[k].get()
+            if chunk is None:
+                return
+            if failures:
+                continue
+            try:
+                for j, value in enumerate(tables[k].count(chunk, limit)):
+                    totals[k][j] += value
+            except BaseException as exc:  # MemoryError: reported by the reading thread
+                failures.append(exc)
+
+    workers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    total_bytes = sum(_size(p) for p in paths)
+    done_bytes = 0
+    try:
+        with Progress("counting words", total_bytes, unit="bytes", quiet=quiet) as progress:
+            for i, chunk in enumerate(corpus.iter_chunks(paths, encoding_errors, tee=tee)):
+                if failures:
+                    raise failures[0]
+                queues[i % threads].put(chunk)
+                done_bytes += len(chunk)
+                progress.update(min(done_bytes, total_bytes) if total_bytes else done_bytes)
+    finally:
+        for q in queues:
+            q.put(None)
+        for worker in workers:
+            worker.join()
+    if failures:
+        raise failures[0]
+    table = tables[0]
+    for other in tables[1:]:
+        table.merge(other)
+    tokens, lines, long_words = (sum(t[j] for t in totals) for j in range(3))
+    if tokens == 0:
+        names = ", ".join(corpus.describe(p) for p in paths)
+        raise InputError(f"{names}: no words found (empty input)")
+    words, counts = table.items()
+    counted = {w.decode("utf-8"): int(c) for w, c in zip(words, counts)}
+    prunes = sum(t.prunes for t in tables)
+    stats = {"total_tokens": tokens, "total_lines": lines, "long_words": long_words,
+             "distinct": len(counted),
+             "pruned_below": max(t.min_reduce for t in tables) - 1 if prunes else 0}
+    return counted, stats
+
+
+def _size(path):
+    """Bytes to read, for progress (compressed size for compressed files: an estimate)."""
+    import os
+
+    if str(path) == corpus.STDIN or os.path.splitext(str(path))[1].lower() in corpus._OPENERS:
+        return 0
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def build_vocab(paths, min_count=5, max_size=None, max_vocab_words=30_000_000,
+                encoding_errors="strict", quiet=False, tee=None):
+    counted, stats = count_words(paths, max_vocab_words, encoding_errors, quiet, tee)
+    vocab = Vocab.from_counts(counted, min_count=min_count, max_size=max_size, **stats)
+    if not len(vocab):
+        raise InputError(f"no word occurs at least {min_count} times (lower --min-count)")
+    return vocab
