@@ -67,9 +67,6 @@ class Progress:
             )
             self._bar.__enter__()
             self._task = self._bar.add_task(self.description, total=self.total or None, info="")
-        elif not self.quiet:
-            self.log(f"{self.description}: started ({self.total:,} {self.unit})" if self.total
-                     else f"{self.description}: started")
         return self
 
     def elapsed(self):
@@ -115,7 +112,7 @@ class Progress:
             if exc_type is None and self.total:
                 self._bar.update(self._task, completed=self.total, info=self._info())
             self._bar.__exit__(exc_type, exc, tb)
-        elif not self.quiet and exc_type is None:
+        elif not self.quiet and exc_type is None and self.elapsed() >= self.interval:
             self.log(f"{self.description}: done in {_duration(self.elapsed())}, "
                      f"{_rate(self.rate())} {self.unit}/s")
         return False
