@@ -14,10 +14,10 @@ import typer
 
 try:  # typer >= 0.2x vendors its own click
     from typer._click import exceptions as _click_exceptions
-    from typer.exceptions import Abort as _Abort
+    from typer.exceptions import Abort as _Abort, Exit as _Exit
 except ImportError:  # older typer runs on click itself
     from click import exceptions as _click_exceptions
-    from click.exceptions import Abort as _Abort
+    from click.exceptions import Abort as _Abort, Exit as _Exit
 
 from staticvec import __version__
 from staticvec.atomic import check_output_path
@@ -101,18 +101,564 @@ def vocab(
 
 # ---------------------------------------------------------------- training: word2vec
 # (train-skipgram, train-cbow)
+def _w2v_options():
+    """Options shared by train-skipgram and train-cbow (word2vec C's defaults)."""
+    return dict(
+        corpus=typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; one "
+                                        "sentence per line."),
+        output=typer.Option(..., "--output", "-o",
+                            help="Vectors file: .bin word2vec binary, .txt/.vec text."),
+        dim=typer.Option(100, "--dim", min=1, help="Vector dimensions."),
+        window=typer.Option(5, "--window", min=1, help="Maximum context distance; the window "
+                                                       "is drawn in [1, N] per centre word."),
+        negative=typer.Option(5, "--negative", min=0,
+                              help="Negative samples per prediction (0: none; needs --hs)."),
+        hs=typer.Option(False, "--hs/--no-hs", help="Hierarchical softmax over a Huffman tree."),
+        sample=typer.Option(1e-3, "--sample", min=0.0,
+                            help="Subsampling threshold for frequent words (0: off)."),
+        min_count=typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
+        epochs=typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
+        min_alpha=typer.Option(None, "--min-alpha", min=0.0,
+                               help="Floor of the learning rate [default: alpha x 1e-4]."),
+        threads=typer.Option(None, "--threads", min=1, help="Worker threads [default: cores]."),
+        seed=typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
+                                                   "is byte-identical on every run."),
+        ns_exponent=typer.Option(0.75, "--ns-exponent",
+                                 help="Noise distribution: count^x for negative sampling."),
+        init_scale=typer.Option(1.0, "--init-scale", min=0.0,
+                                help="Input vectors start uniform in [-S/dim, S/dim] (gensim's "
+                                     "range; 0.5 is word2vec C's, which scores lower on small "
+                                     "corpora)."),
+        vocab_path=typer.Option(None, "--vocab", help="Read the vocabulary from this file "
+                                                      "(the `vocab` command's format)."),
+        save_vocab=typer.Option(None, "--save-vocab", help="Also write the vocabulary here."),
+        max_vocab_words=typer.Option(30_000_000, "--max-vocab-words", min=1,
+                                     help="Prune the rarest words while counting once this many "
+                                          "distinct words are held (bounds memory)."),
+        no_cache=typer.Option(False, "--no-cache", help="Do not cache the encoded corpus "
+                                                        "(default cache: $XDG_CACHE_HOME/staticvec)."),
+        encoding_errors=EncodingErrorsOption,
+        max_sentence_length=MaxSentenceOption,
+        quiet=QuietOption,
+    )
+
+
+_W2V = _w2v_options()
+
+
+def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
+             min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
+             no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
+             init_scale=1.0):
+    from staticvec.train import word2vec as w2v
+
+    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
+                                  sample=sample, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
+                                  threads=threads, seed=seed, ns_exponent=ns_exponent,
+                                  cbow_mean=cbow_mean, init_scale=init_scale)
+    w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                       min_count=min_count, max_vocab_words=max_vocab_words,
+                       encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
+                       cache=not no_cache, quiet=quiet)
+
+
+@app.command("train-skipgram")
+def train_skipgram(
+    corpus: List[str] = _W2V["corpus"],
+    output: str = _W2V["output"],
+    dim: int = _W2V["dim"],
+    window: int = _W2V["window"],
+    negative: int = _W2V["negative"],
+    hs: bool = _W2V["hs"],
+    sample: float = _W2V["sample"],
+    min_count: int = _W2V["min_count"],
+    epochs: int = _W2V["epochs"],
+    alpha: float = typer.Option(0.025, "--alpha", min=0.0, help="Starting learning rate."),
+    min_alpha: Optional[float] = _W2V["min_alpha"],
+    threads: Optional[int] = _W2V["threads"],
+    seed: int = _W2V["seed"],
+    ns_exponent: float = _W2V["ns_exponent"],
+    init_scale: float = _W2V["init_scale"],
+    vocab_path: Optional[str] = _W2V["vocab_path"],
+    save_vocab: Optional[str] = _W2V["save_vocab"],
+    max_vocab_words: int = _W2V["max_vocab_words"],
+    no_cache: bool = _W2V["no_cache"],
+    encoding_errors: str = _W2V["encoding_errors"],
+    max_sentence_length: int = _W2V["max_sentence_length"],
+    quiet: bool = _W2V["quiet"],
+):
+    """Train word2vec skip-gram vectors (each word predicts its context).
+
+    Best for rare words and semantic analogies; slower than CBOW per epoch.
+
+    \b
+    Example:
+      staticvec train-skipgram corpus.txt.xz -o vectors.bin --dim 100 --epochs 5
+    """
+    _run_w2v(True, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
+             min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
+             no_cache, encoding_errors, max_sentence_length, quiet, init_scale=init_scale)
+
+
+@app.command("train-cbow")
+def train_cbow(
+    corpus: List[str] = _W2V["corpus"],
+    output: str = _W2V["output"],
+    dim: int = _W2V["dim"],
+    window: int = _W2V["window"],
+    negative: int = _W2V["negative"],
+    hs: bool = _W2V["hs"],
+    sample: float = _W2V["sample"],
+    min_count: int = _W2V["min_count"],
+    epochs: int = _W2V["epochs"],
+    alpha: float = typer.Option(0.05, "--alpha", min=0.0, help="Starting learning rate."),
+    min_alpha: Optional[float] = _W2V["min_alpha"],
+    threads: Optional[int] = _W2V["threads"],
+    seed: int = _W2V["seed"],
+    ns_exponent: float = _W2V["ns_exponent"],
+    init_scale: float = _W2V["init_scale"],
+    cbow_mean: bool = typer.Option(True, "--cbow-mean/--cbow-sum",
+                                   help="Average the context vectors (word2vec C) or sum them."),
+    vocab_path: Optional[str] = _W2V["vocab_path"],
+    save_vocab: Optional[str] = _W2V["save_vocab"],
+    max_vocab_words: int = _W2V["max_vocab_words"],
+    no_cache: bool = _W2V["no_cache"],
+    encoding_errors: str = _W2V["encoding_errors"],
+    max_sentence_length: int = _W2V["max_sentence_length"],
+    quiet: bool = _W2V["quiet"],
+):
+    """Train word2vec CBOW vectors (the context predicts the word).
+
+    Several times faster than skip-gram; good for frequent words and syntax.
+
+    \b
+    Example:
+      staticvec train-cbow corpus.txt.xz -o vectors.txt --threads 2 --save-vocab vocab.txt
+    """
+    _run_w2v(False, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
+             min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
+             no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
+             init_scale=init_scale)
+
 
 # ---------------------------------------------------------------- training: glove
 # (train-glove)
+@app.command("train-glove")
+def train_glove(
+    corpus: Optional[List[str]] = typer.Argument(
+        None, help="Text files (.gz/.bz2/.xz ok) or - for stdin; one sentence per line "
+                   "(a line ends the context window). Omit with --cooccur."),
+    output: str = typer.Option(..., "--output", "-o",
+                               help="Vectors file: .bin word2vec binary, .txt/.vec text."),
+    dim: int = typer.Option(100, "--dim", min=1, help="Vector dimensions."),
+    window: int = typer.Option(10, "--window", min=1,
+                               help="Symmetric context distance; a pair at distance d counts 1/d."),
+    x_max: float = typer.Option(100.0, "--x-max", help="Weighting cutoff: f(x) = min(1, (x/x_max)^alpha)."),
+    alpha: float = typer.Option(0.75, "--alpha", help="Weighting exponent."),
+    eta: float = typer.Option(0.05, "--eta", help="AdaGrad initial learning rate."),
+    epochs: int = typer.Option(25, "--epochs", min=1, help="Passes over the co-occurrence records."),
+    min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
+    max_size: Optional[int] = typer.Option(None, "--max-size", min=1,
+                                           help="Keep only the N most frequent words."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1,
+                                          help="Worker threads [default: cores]."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
+                                                      "is byte-identical on every run."),
+    memory: float = typer.Option(4.0, "--memory",
+                                 help="GB for counting and shuffling; beyond it counts spill to "
+                                      "sorted runs in --tmp-dir."),
+    vectors: str = typer.Option("sum", "--vectors",
+                                help="sum: word + context vectors (GloVe C -model 2); word: word "
+                                     "vectors only; both: the two side by side (2 x dim)."),
+    vocab_path: Optional[str] = typer.Option(None, "--vocab", help="Read the vocabulary from this "
+                                             "file (the `vocab` command's or GloVe C's format)."),
+    save_vocab: Optional[str] = typer.Option(None, "--save-vocab", help="Also write the vocabulary here."),
+    save_cooccur: Optional[str] = typer.Option(None, "--save-cooccur",
+                                               help="Also write the co-occurrence records here "
+                                                    "(GloVe C's cooccurrence.bin layout)."),
+    cooccur: Optional[str] = typer.Option(None, "--cooccur",
+                                          help="Train from records written by --save-cooccur (or "
+                                               "GloVe C's cooccur) with their --vocab; no CORPUS."),
+    tmp_dir: Optional[str] = typer.Option(None, "--tmp-dir",
+                                          help="Folder for temporary spill files [default: the "
+                                               "folder of OUTPUT]; removed when done."),
+    max_vocab_words: int = typer.Option(30_000_000, "--max-vocab-words", min=1,
+                                        help="Prune the rarest words while counting once this "
+                                             "many distinct words are held (bounds memory)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
+    encoding_errors: str = EncodingErrorsOption,
+    max_sentence_length: int = MaxSentenceOption,
+    quiet: bool = QuietOption,
+):
+    """Train GloVe vectors: count co-occurrences (within --memory), shuffle, fit with AdaGrad.
+
+    Defaults follow GloVe C (x_max 100, alpha 0.75, eta 0.05, 25 epochs); the cost of
+    each epoch is printed on stderr.
+
+    \b
+    Example:
+      staticvec train-glove corpus.txt.xz -o glove.txt --dim 100 --window 10 --memory 2
+      staticvec train-glove --cooccur counts.bin --vocab vocab.txt -o glove.bin --epochs 50
+    """
+    from staticvec.train import glove
+
+    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    _check_choice("--vectors", vectors, glove.VECTORS)
+    options = glove.GloveOptions(dim=dim, window=window, x_max=x_max, alpha=alpha, eta=eta,
+                                 epochs=epochs, threads=threads, seed=seed, memory=memory,
+                                 vectors=vectors)
+    glove.train_glove(corpus or [], output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                      min_count=min_count, max_size=max_size, max_vocab_words=max_vocab_words,
+                      save_cooccur=save_cooccur, cooccur=cooccur, tmp_dir=tmp_dir,
+                      encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
+                      cache=not no_cache, quiet=quiet)
+
 
 # ---------------------------------------------------------------- training: fasttext
 # (train-fasttext)
+@app.command("train-fasttext")
+def train_fasttext(
+    corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; "
+                                                 "one sentence per line."),
+    output: str = typer.Option(..., "--output", "-o",
+                               help="Output stem: writes STEM.bin (full model with n-gram "
+                                    "buckets, Facebook fastText format) and STEM.vec (text)."),
+    model: str = typer.Option("skipgram", "--model", help="skipgram or cbow."),
+    minn: int = typer.Option(3, "--minn", min=1, help="Shortest character n-gram."),
+    maxn: int = typer.Option(6, "--maxn", min=0, help="Longest character n-gram (0: no subwords)."),
+    bucket: int = typer.Option(2_000_000, "--bucket", min=0,
+                               help="Hash buckets shared by all n-grams."),
+    dim: int = typer.Option(100, "--dim", min=1, help="Vector dimensions."),
+    window: int = typer.Option(5, "--window", min=1, help="Maximum context distance; drawn in "
+                                                          "[1, N] per centre word."),
+    epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
+    negative: int = typer.Option(5, "--negative", min=1, help="Negative samples per prediction."),
+    alpha: float = typer.Option(0.05, "--alpha", min=0.0, help="Starting learning rate "
+                                                               "(falls linearly to 0)."),
+    sample: float = typer.Option(1e-4, "--sample", min=0.0,
+                                 help="Subsampling threshold t: keep with sqrt(t/f) + t/f."),
+    min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1,
+                                          help="Worker threads [default: cores]."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
+                                                      "is identical on every run."),
+    vocab_path: Optional[str] = typer.Option(None, "--vocab", help="Read the vocabulary from "
+                                                                   "this file."),
+    save_vocab: Optional[str] = typer.Option(None, "--save-vocab",
+                                             help="Also write the vocabulary here."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
+    encoding_errors: str = EncodingErrorsOption,
+    max_sentence_length: int = MaxSentenceOption,
+    quiet: bool = QuietOption,
+):
+    """Train fastText vectors: words plus character n-grams, so unseen words get vectors.
+
+    STEM.bin loads in Facebook's fasttext and gensim's load_facebook_model, and in
+    `staticvec nearest/analogy/evaluate`, which then answer for misspelled and unseen words.
+
+    \b
+    Example:
+      staticvec train-fasttext corpus.txt.xz -o model --epochs 5
+      staticvec nearest -m model.bin computr
+    """
+    from staticvec.train import fasttext as ft
+
+    _check_choice("--model", model, ("skipgram", "cbow"))
+    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    options = ft.FastTextOptions(model=model, minn=minn, maxn=maxn, bucket=bucket, dim=dim,
+                                 window=window, epochs=epochs, negative=negative, alpha=alpha,
+                                 sample=sample, min_count=min_count, threads=threads or 0,
+                                 seed=seed)
+    ft.train_fasttext(corpus, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                      encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
+                      cache=not no_cache, quiet=quiet)
+
 
 # ---------------------------------------------------------------- queries
 # (nearest, analogy)
+QueryModelOption = typer.Option(
+    None, "--model", "-m", envvar="STATICVEC_MODEL", show_envvar=False,
+    help="Vectors: word2vec .bin/.txt, GloVe .txt, fastText .bin/.vec (format sniffed from "
+         "the content); default $STATICVEC_MODEL.")
+ModelFormatOption = typer.Option(None, "--format",
+                                 help="Force the model format: binary, text or fasttext.")
+RestrictOption = typer.Option(None, "--restrict", min=1,
+                              help="Answer only from the first N words of the model (the most "
+                                   "frequent ones, in files sorted by frequency).")
+JsonLinesOption = typer.Option(False, "--json",
+                               help="JSON Lines: {\"query\", \"results\": [{\"word\", \"score\"}]} "
+                                    "or {\"query\", \"error\"} per query.")
+
+
+def _check_model_options(model, fmt, encoding_errors):
+    from staticvec.formats import FORMATS
+
+    if not model:
+        raise BadOptionError("no model: give -m MODEL or set STATICVEC_MODEL")
+    if fmt is not None:
+        _check_choice("--format", fmt, FORMATS)
+    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+
+
+def _query_model(model, fmt, encoding_errors):
+    from staticvec.formats import load_vectors
+
+    _check_model_options(model, fmt, encoding_errors)
+    return load_vectors(model, fmt=fmt, encoding_errors=encoding_errors)
+
+
+def _streamed_answers(model, fmt, encoding_errors, queries, **query):
+    """Answers for a few command-line queries on a big binary model, read in one stream
+    instead of loaded (much faster for one-off queries); None: load the model instead.
+    Files from $STATICVEC_STREAM_MIN_BYTES (default 256 MB) up are streamed."""
+    from staticvec.vectors import stream_queries
+
+    threshold = int(os.environ.get("STATICVEC_STREAM_MIN_BYTES", 1 << 28))
+    if (fmt not in (None, "binary") or encoding_errors != "strict" or len(queries) > 8
+            or not os.path.isfile(model) or os.path.getsize(model) < threshold):
+        return None
+    answers = stream_queries(model, queries, **query)
+    return None if answers is None else iter(answers)
+
+
+def _replay(answers):
+    """An ``answer`` function for _answer_queries that hands out precomputed answers."""
+    def answer(_terms):
+        result = next(answers)
+        if isinstance(result, Exception):
+            raise result
+        return result
+    return answer
+
+
+def _stdin_queries(what):
+    """Queries from stdin, one per line (checked before the model is loaded)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise BadOptionError(f"no {what} given: name them on the command line or pipe one query "
+                             f"per line on stdin")
+    return (line.split() for line in sys.stdin if line.strip())
+
+
+def _answer_queries(queries, answer, json_out):
+    """Print one line per query; failures get one stderr line each. Returns the exit code."""
+    import json
+
+    from staticvec.errors import UnknownWordError
+
+    code = 0
+    for terms, problem in queries:
+        query = " ".join(terms)
+        try:
+            if problem:
+                raise BadOptionError(problem)
+            results = answer(terms)
+        except (UnknownWordError, BadOptionError) as exc:
+            _print_error(str(exc))
+            code = max(code, exc.exit_code)
+            print(json.dumps({"query": query, "error": str(exc)}, ensure_ascii=False) if json_out
+                  else query, flush=True)
+            continue
+        if json_out:
+            print(json.dumps({"query": query, "results": [{"word": w, "score": round(s, 6)}
+                                                          for w, s in results]},
+                             ensure_ascii=False), flush=True)
+        else:
+            print("\t".join([query] + [f"{w} {s:.4f}" for w, s in results]), flush=True)
+    return code
+
+
+@app.command()
+def nearest(
+    words: Optional[List[str]] = typer.Argument(
+        None, help="Words to look up, one query each. None: read queries from stdin, one per "
+                   "line (a line with several words asks for the words nearest their mean)."),
+    model: Optional[str] = QueryModelOption,
+    topn: int = typer.Option(10, "--topn", "-k", min=1, help="Neighbours per query."),
+    restrict: Optional[int] = RestrictOption,
+    json_out: bool = JsonLinesOption,
+    fmt: Optional[str] = ModelFormatOption,
+    encoding_errors: str = EncodingErrorsOption,
+):
+    """Print the nearest neighbours (cosine similarity) of words.
+
+    One line per query: the query, then TAB-separated "word score" pairs. An unknown word
+    gets one stderr line and exit code 3; the other queries are still answered.
+
+    \b
+    Example:
+      staticvec nearest king paris -m vectors.bin -k 5
+      cut -f1 words.tsv | staticvec nearest -m vectors.bin --json
+    """
+    _check_model_options(model, fmt, encoding_errors)
+    streamed = words and _streamed_answers(model, fmt, encoding_errors, [([w], []) for w in words],
+                                           topn=topn, restrict_vocab=restrict)
+    if streamed:
+        code = _answer_queries([([w], None) for w in words], _replay(streamed), json_out)
+        if code:
+            raise typer.Exit(code)
+        return
+    queries = ((([w], None) for w in words) if words else
+               ((terms, None) for terms in _stdin_queries("words")))
+    vectors = _query_model(model, fmt, encoding_errors)
+    code = _answer_queries(queries, lambda terms: vectors.most_similar(
+        terms, topn=topn, restrict_vocab=restrict), json_out)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def analogy(
+    words: Optional[List[str]] = typer.Argument(
+        None, help="A B C: answer A - B + C (king man woman -> queen). None: read one "
+                   "'A B C' query per line from stdin."),
+    model: Optional[str] = QueryModelOption,
+    topn: int = typer.Option(5, "--topn", "-k", min=1, help="Answers per query."),
+    method: str = typer.Option("add", "--method",
+                               help="add: 3CosAdd (vector offset); mul: 3CosMul (Levy & "
+                                    "Goldberg 2014)."),
+    restrict: Optional[int] = RestrictOption,
+    json_out: bool = JsonLinesOption,
+    fmt: Optional[str] = ModelFormatOption,
+    encoding_errors: str = EncodingErrorsOption,
+):
+    """Solve word analogies: A is to B as what is to C, i.e. the words nearest A - B + C.
+
+    One line per query: the query, then TAB-separated "word score" pairs; the three query
+    words are never answers. An unknown word gets one stderr line and exit code 3.
+
+    \b
+    Example:
+      staticvec analogy king man woman -m vectors.bin
+      printf 'paris france italy\\nking man woman\\n' | staticvec analogy -m vectors.bin --json
+    """
+    _check_choice("--method", method, ("add", "mul"))
+    if words and len(words) != 3:
+        raise BadOptionError(f"analogy takes 3 words A B C (for A - B + C), got {len(words)}")
+    _check_model_options(model, fmt, encoding_errors)
+    streamed = words and _streamed_answers(model, fmt, encoding_errors,
+                                           [([words[0], words[2]], [words[1]])], topn=topn,
+                                           restrict_vocab=restrict, method=method)
+    if streamed:
+        code = _answer_queries([(words, None)], _replay(streamed), json_out)
+        if code:
+            raise typer.Exit(code)
+        return
+
+    def checked(lines):
+        for terms in lines:
+            yield terms, (None if len(terms) == 3 else
+                          f"analogy query {' '.join(terms)!r}: needs 3 words A B C, got {len(terms)}")
+
+    queries = [(words, None)] if words else checked(_stdin_queries("analogy queries"))
+    vectors = _query_model(model, fmt, encoding_errors)
+    code = _answer_queries(queries, lambda t: vectors.analogy(
+        t[0], t[1], t[2], topn=topn, method=method, restrict_vocab=restrict), json_out)
+    if code:
+        raise typer.Exit(code)
+
 
 # ---------------------------------------------------------------- evaluate
 # (evaluate analogy, evaluate similarity)
+evaluate_app = typer.Typer(help="Score vectors on word-analogy and word-similarity benchmarks "
+                                "(numbers as gensim computes them).",
+                           no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                           context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(evaluate_app, name="evaluate")
+OovOption = typer.Option(False, "--oov",
+                         help="Score out-of-vocabulary items with the vectors the model can still "
+                              "build (fastText n-grams, words past --restrict) instead of "
+                              "skipping them.")
+
+
+@evaluate_app.command("analogy")
+def evaluate_analogy(
+    questions: str = typer.Argument(..., help="Analogy questions, questions-words.txt format: "
+                                              "': section' lines, then 'a b c d' lines."),
+    model: Optional[str] = QueryModelOption,
+    restrict: int = typer.Option(30000, "--restrict", min=0,
+                                 help="Only the first N words are candidates and only questions "
+                                      "within them are scored (0: all words)."),
+    method: str = typer.Option("add", "--method", help="add: 3CosAdd; mul: 3CosMul."),
+    oov: bool = OovOption,
+    json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+    fmt: Optional[str] = ModelFormatOption,
+    encoding_errors: str = EncodingErrorsOption,
+):
+    """Accuracy on an analogy set (a : b :: c : ?), per section and in total.
+
+    The rules of gensim's evaluate_word_analogies (case-insensitive, questions with words
+    outside the first --restrict words counted as OOV and skipped); semantic/syntactic
+    totals for the Google set.
+
+    \b
+    Example:
+      staticvec evaluate analogy data/eval/questions-words.txt -m vectors.bin
+    """
+    import json
+
+    from staticvec.evaluate import evaluate_analogies
+
+    _check_choice("--method", method, ("add", "mul"))
+    vectors = _query_model(model, fmt, encoding_errors)
+    result = evaluate_analogies(vectors, questions, restrict=restrict or None, method=method,
+                                oov=oov)
+    if json_out:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    width = max([len(s["section"]) for s in result["sections"]] + [9])
+
+    def row(name, part):
+        return (f"{name:<{width}}  {100 * part['accuracy']:6.2f}%  "
+                f"{part['correct']:>6}/{part['total']:<6}  oov {part['oov']}")
+
+    for section in result["sections"]:
+        print(row(section["section"], section))
+    for name in ("semantic", "syntactic", "total"):
+        if name in result:
+            print(row(name, result[name]))
+    scope = f"the first {restrict:,} words" if restrict else "the vocabulary"
+    print(f"questions {result['questions']}, oov {result['oov_questions']} "
+          f"({result['oov_ratio']:.1f}%, words outside {scope}; "
+          f"{'scored with built vectors' if oov else 'skipped'})")
+
+
+@evaluate_app.command("similarity")
+def evaluate_similarity_cmd(
+    pairs: str = typer.Argument(..., help="Word pairs with human scores: 'word1 word2 score' "
+                                          "lines, TAB- or space-separated, '#' comments."),
+    model: Optional[str] = QueryModelOption,
+    restrict: int = typer.Option(300000, "--restrict", min=0,
+                                 help="Pairs with words outside the first N words count as OOV "
+                                      "(gensim's default; 0: all words)."),
+    oov: bool = OovOption,
+    json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+    fmt: Optional[str] = ModelFormatOption,
+    encoding_errors: str = EncodingErrorsOption,
+):
+    """Pearson and Spearman correlation with human similarity scores (WordSim-353, SimLex-999).
+
+    The rules of gensim's evaluate_word_pairs (case-insensitive; pairs with an unknown
+    word skipped and reported as the OOV ratio).
+
+    \b
+    Example:
+      staticvec evaluate similarity data/eval/wordsim353.tsv -m vectors.bin
+    """
+    import json
+
+    from staticvec.evaluate import evaluate_similarity
+
+    vectors = _query_model(model, fmt, encoding_errors)
+    result = evaluate_similarity(vectors, pairs, restrict=restrict or None, oov=oov)
+    if json_out:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    print(f"{os.path.basename(pairs)}  pearson {result['pearson']:.4f}  spearman "
+          f"{result['spearman']:.4f}  oov {result['oov_ratio']:.1f}% "
+          f"({result['oov_pairs']}/{result['pairs']} pairs"
+          f"{', ' + str(result['oov_scored_pairs']) + ' scored with built vectors' if oov else ''})")
+
 
 # ---------------------------------------------------------------- bias
 # (bias-audit)
@@ -165,9 +711,11 @@ def bias_audit(
 
     if only is not None:
         _check_choice("--only", only, bias.PARTS)
-    if fail_above is not None and only not in (None, "weat"):
-        raise BadOptionError(f"--fail-above gates on WEAT effect sizes: it cannot be combined "
-                             f"with --only {only}")
+    for option, value, part in (("--fail-above", fail_above, "weat"), ("--tests", tests, "weat"),
+                                ("--probes", probes, "probes")):
+        if value is not None and only not in (None, part):
+            raise BadOptionError(f"{option} belongs to the {part} part: it cannot be combined "
+                                 f"with --only {only}")
     custom_tests = bias.load_weat_tests(tests) if tests is not None else None
     probe_spec = bias.load_probes(probes) if probes is not None else None
     from staticvec.formats import load_vectors
@@ -199,10 +747,43 @@ def bias_audit(
 
 # ---------------------------------------------------------------- cache
 # (cache clear)
+cache_app = typer.Typer(help="The cache of encoded corpora (reused across trainings).",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("clear")
+def cache_clear(quiet: bool = QuietOption):
+    """Remove every cached encoded corpus (under $XDG_CACHE_HOME/staticvec).
+
+    \b
+    Example:
+      staticvec cache clear
+    """
+    from staticvec import encode
+    from staticvec.progress import say
+
+    removed = encode.clear_cache()
+    say(f"removed {removed} cached file{'s' if removed != 1 else ''} from {encode.cache_dir()}",
+        quiet)
 
 
 def _print_error(message):
     print(f"staticvec: error: {message}", file=sys.stderr, flush=True)
+
+
+def _invoke(args):
+    """Run the command line without click's own handling of Ctrl-C, EPIPE and exits, so
+    that every outcome reaches ``main``'s one mapping."""
+    command = typer.main.get_command(app)
+    try:
+        with command.make_context("staticvec", args) as ctx:
+            return command.invoke(ctx)
+    except _Exit as exc:
+        return exc.exit_code
+    except _click_exceptions.NoArgsIsHelpError as exc:
+        print(exc.format_message(), file=sys.stderr)
+        return EXIT_USAGE
 
 
 def main(argv=None):
@@ -211,18 +792,15 @@ def main(argv=None):
     debug = "--debug" in args or os.environ.get("STATICVEC_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
     try:
-        code = typer.main.get_command(app).main(args=args, prog_name="staticvec", standalone_mode=False)
+        code = _invoke(args)
     except _click_exceptions.UsageError as exc:
         if debug:
             raise
-        hint = f" (see 'staticvec {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else \
-            " (see 'staticvec --help')"
+        hint = f" (see 'staticvec {exc.ctx.command_path.removeprefix('staticvec ')} --help')" \
+            if exc.ctx and exc.ctx.parent else " (see 'staticvec --help')"
         _print_error(f"{exc.format_message()}{hint}")
         code = EXIT_USAGE
-    except _Abort:
-        _print_error("interrupted")
-        code = EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Abort):
         if debug:
             raise
         _print_error("interrupted: stopped, no output written")
@@ -250,7 +828,7 @@ def main(argv=None):
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
-    sys.exit(code or 0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _silence_stdout():

@@ -1,0 +1,270 @@
+#!/usr/bin/env python
+"""Benchmark word2vec training: staticvec against gensim, fastText and word2vec C, same run.
+
+Every tool trains on the same plain-text cut of the corpus with the same settings (dim 100,
+window 5, negative 5, sample 1e-4, min-count 5, 5 epochs, word2vec C's learning rates), each in
+its own subprocess so that wall time and peak RSS are its own. Columns:
+
+  wall s    end to end as a user waits: counting, encoding, training, writing the vectors
+  train s   training alone (staticvec: its "trained N words in S s" line; gensim: train();
+            fastText: the binding's train_unsupervised, which includes its vocabulary pass;
+            word2vec C: from its last words/thread/sec report, which it computes from CPU
+            clock(), so on a busy machine it is CPU time per thread, shorter than wall time)
+  words/s   tokens x epochs / train s
+  RSS MB    peak resident memory of the subprocess
+  analogy   Google analogy accuracy, 3CosAdd over the 30k most frequent words (%)
+  WS353     Spearman correlation on WordSim-353 (pairs with both words known)
+
+Usage:
+  python scripts/bench_train.py                       # 17M tokens of text8like, 2 and 1 threads
+  python scripts/bench_train.py --tokens 2000000 --threads 2 --tools staticvec,gensim
+"""
+import argparse
+import json
+import lzma
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+TOOLS = ("staticvec", "gensim", "fasttext", "word2vec-c")
+MODELS = ("skipgram", "cbow")
+SETTINGS = dict(dim=100, window=5, negative=5, sample=1e-4, min_count=5, epochs=5)
+ALPHA = {"skipgram": 0.025, "cbow": 0.05}
+
+GENSIM_RUN = r"""
+import json, sys, time
+from gensim.models import Word2Vec
+corpus, out, sg, threads, dim, window, negative, sample, min_count, epochs, alpha = sys.argv[1:]
+m = Word2Vec(vector_size=int(dim), window=int(window), negative=int(negative), sample=float(sample),
+             min_count=int(min_count), sg=int(sg), workers=int(threads), alpha=float(alpha), seed=1)
+m.build_vocab(corpus_file=corpus)
+t = time.perf_counter()
+m.train(corpus_file=corpus, epochs=int(epochs), total_examples=m.corpus_count,
+        total_words=m.corpus_total_words)
+train = time.perf_counter() - t
+m.wv.save_word2vec_format(out, binary=True)
+print(json.dumps({"train": train}))
+"""
+
+FASTTEXT_RUN = r"""
+import json, sys, time
+import fasttext
+corpus, out, sg, threads, dim, window, negative, sample, min_count, epochs, alpha = sys.argv[1:]
+t = time.perf_counter()
+m = fasttext.train_unsupervised(corpus, model="skipgram" if sg == "1" else "cbow", dim=int(dim),
+                                ws=int(window), neg=int(negative), t=float(sample),
+                                minCount=int(min_count), epoch=int(epochs), lr=float(alpha),
+                                thread=int(threads), minn=0, maxn=0, verbose=0)
+train = time.perf_counter() - t
+words = m.get_words()
+with open(out, "w", encoding="utf-8") as f:
+    f.write(f"{len(words)} {m.get_dimension()}\n")
+    for w in words:
+        f.write(w + " " + " ".join(f"{x:.6f}" for x in m.get_word_vector(w)) + "\n")
+print(json.dumps({"train": train}))
+"""
+
+
+def cut_corpus(source, tokens, dest):
+    """The first ``tokens`` whitespace tokens of ``source`` (lines kept) as plain text."""
+    done = 0
+    opener = lzma.open if str(source).endswith(".xz") else open
+    with opener(source, "rt", encoding="utf-8") as src, open(dest, "w", encoding="utf-8") as out:
+        for line in src:
+            words = line.split()
+            if not words:
+                continue
+            if done + len(words) >= tokens:
+                out.write(" ".join(words[:tokens - done]) + "\n")
+                done = tokens
+                break
+            out.write(line if line.endswith("\n") else line + "\n")
+            done += len(words)
+    return done
+
+
+LAUNCHER = r"""
+import os, resource, subprocess, sys, time, json
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:])
+wall = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.write("\n@@BENCH " + json.dumps({"wall": wall, "rss_kb": ru.ru_maxrss, "rc": p.returncode}) + "\n")
+sys.exit(p.returncode)
+"""
+
+
+def measured(cmd, env=None):
+    """Run cmd under a launcher that reports its own child's wall time and peak RSS."""
+    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *map(str, cmd)], capture_output=True,
+                          env=env)
+    err = proc.stderr.decode(errors="replace")
+    marker = err.rfind("@@BENCH ")
+    if proc.returncode != 0 or marker < 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
+    info = json.loads(err[marker + 8:].splitlines()[0])
+    return info["wall"], info["rss_kb"] / 1024.0, proc.stdout.decode(errors="replace"), err[:marker]
+
+
+def run_tool(tool, model, threads, corpus, n_tokens, workdir):
+    sg = model == "skipgram"
+    s = SETTINGS
+    alpha = ALPHA[model]
+    out = Path(workdir) / f"{tool}-{model}-{threads}.{'vec' if tool == 'fasttext' else 'bin'}"
+    if tool == "staticvec":
+        cmd = [sys.executable, "-m", "staticvec", "train-skipgram" if sg else "train-cbow", corpus,
+               "-o", out, "--dim", s["dim"], "--window", s["window"], "--negative", s["negative"],
+               "--sample", s["sample"], "--min-count", s["min_count"], "--epochs", s["epochs"],
+               "--threads", threads, "--no-cache"]
+        env = dict(os.environ)
+        wall, rss, _, err = measured(cmd, env)
+        match = re.search(r"trained [\d,]+ words in ([\d.]+) s", err)
+        train = float(match.group(1)) if match else float("nan")
+    elif tool == "gensim":
+        cmd = [sys.executable, "-c", GENSIM_RUN, corpus, out, int(sg), threads, s["dim"],
+               s["window"], s["negative"], s["sample"], s["min_count"], s["epochs"], alpha]
+        wall, rss, stdout, _ = measured(cmd)
+        train = json.loads(stdout.strip().splitlines()[-1])["train"]
+    elif tool == "fasttext":
+        cmd = [sys.executable, "-c", FASTTEXT_RUN, corpus, out, int(sg), threads, s["dim"],
+               s["window"], s["negative"], s["sample"], s["min_count"], s["epochs"], alpha]
+        wall, rss, stdout, _ = measured(cmd)
+        train = json.loads(stdout.strip().splitlines()[-1])["train"]
+    elif tool == "word2vec-c":
+        binary = VENV_BIN / "word2vec"
+        cmd = [binary, "-train", corpus, "-output", out, "-cbow", int(not sg), "-size", s["dim"],
+               "-window", s["window"], "-negative", s["negative"], "-hs", 0, "-sample", s["sample"],
+               "-min-count", s["min_count"], "-iter", s["epochs"], "-threads", threads,
+               "-binary", 1, "-alpha", alpha]
+        wall, rss, stdout, err = measured(cmd)
+        rates = re.findall(r"Words/thread/sec:\s*([\d.]+)k", stdout + err)
+        train = (n_tokens * s["epochs"] / (float(rates[-1]) * 1e3 * threads)) if rates else float("nan")
+    else:
+        raise ValueError(tool)
+    return {"tool": tool, "model": model, "threads": threads, "wall": wall, "train": train,
+            "words_per_s": n_tokens * s["epochs"] / train if train == train else float("nan"),
+            "rss_mb": rss, "vectors": str(out)}
+
+
+# ---------------------------------------------------------------- evaluation (numpy only)
+
+def load_vectors(path):
+    sys.path.insert(0, str(REPO))
+    from staticvec import formats
+
+    v = formats.load_vectors(path)
+    return list(v.words), np.asarray(v.matrix, dtype=np.float32)
+
+
+def analogy_accuracy(words, matrix, questions, restrict=30000):
+    words = words[:restrict]
+    m = matrix[:restrict].astype(np.float32)
+    m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+    index = {w: i for i, w in enumerate(words)}
+    quads = []
+    with open(questions, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith(":"):
+                continue
+            quad = line.lower().split()
+            if len(quad) == 4 and all(w in index for w in quad):
+                quads.append([index[w] for w in quad])
+    if not quads:
+        return float("nan")
+    q = np.array(quads)
+    correct = 0
+    for lo in range(0, len(q), 1024):
+        blk = q[lo:lo + 1024]
+        scores = (m[blk[:, 1]] - m[blk[:, 0]] + m[blk[:, 2]]) @ m.T
+        rows = np.arange(len(blk))
+        for col in range(3):
+            scores[rows, blk[:, col]] = -np.inf
+        correct += int((scores.argmax(axis=1) == blk[:, 3]).sum())
+    return 100.0 * correct / len(q)
+
+
+def ws353_spearman(words, matrix, path):
+    from scipy.stats import spearmanr
+
+    index = {w: i for i, w in enumerate(words)}
+    gold, pred = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#") or not line.strip():
+                continue
+            a, b, score = line.rstrip("\n").split("\t")[:3]
+            a, b = a.lower(), b.lower()
+            if a in index and b in index:
+                x, y = matrix[index[a]], matrix[index[b]]
+                pred.append(float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12)))
+                gold.append(float(score))
+    return float(spearmanr(gold, pred).correlation) if gold else float("nan")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"),
+                        help="shared data folder (corpus/, eval/)")
+    parser.add_argument("--corpus", default=None,
+                        help="corpus file [default: DATA/corpus/text8like.txt.xz]")
+    parser.add_argument("--tokens", type=int, default=17_000_000, help="tokens to cut")
+    parser.add_argument("--threads", default="2,1", help="comma-separated thread counts")
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--questions", default=str(REPO / "data" / "eval" / "questions-words.txt"))
+    parser.add_argument("--ws353", default=str(REPO / "data" / "eval" / "wordsim353.tsv"))
+    parser.add_argument("--json", default=None, help="also write the rows here")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+
+    source = args.corpus or os.path.join(args.data, "corpus", "text8like.txt.xz")
+    tools = [t for t in args.tools.split(",") if t]
+    models = [m for m in args.models.split(",") if m]
+    threads = [int(t) for t in args.threads.split(",") if t]
+    for t in tools:
+        if t not in TOOLS:
+            parser.error(f"unknown tool {t!r} (choose from {', '.join(TOOLS)})")
+    workdir = tempfile.mkdtemp(prefix="bench-train-")
+    corpus = os.path.join(workdir, "corpus.txt")
+    n_tokens = cut_corpus(source, args.tokens, corpus)
+    print(f"corpus: {n_tokens:,} tokens of {source}; settings {SETTINGS}", file=sys.stderr)
+    rows = []
+    header = (f"{'model':9} {'thr':>3} {'tool':11} {'wall s':>8} {'train s':>8} {'words/s':>10} "
+              f"{'RSS MB':>8} {'analogy':>8} {'WS353':>7}")
+    print(header)
+    for model in models:
+        for t in threads:
+            for tool in tools:
+                try:
+                    row = run_tool(tool, model, t, corpus, n_tokens, workdir)
+                    words, matrix = load_vectors(row["vectors"])
+                    row["analogy"] = analogy_accuracy(words, matrix, args.questions)
+                    row["ws353"] = ws353_spearman(words, matrix, args.ws353)
+                    os.unlink(row["vectors"])
+                except (RuntimeError, OSError, ImportError) as exc:
+                    print(f"{model:9} {t:>3} {tool:11} failed: {exc}", flush=True)
+                    continue
+                rows.append(row)
+                print(f"{model:9} {t:>3} {tool:11} {row['wall']:8.1f} {row['train']:8.1f} "
+                      f"{row['words_per_s'] / 1e6:9.2f}M {row['rss_mb']:8.0f} "
+                      f"{row['analogy']:8.2f} {row['ws353']:7.3f}", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"tokens": n_tokens, "settings": SETTINGS, "rows": rows}, handle, indent=1)
+    if not args.keep:
+        for name in os.listdir(workdir):
+            os.unlink(os.path.join(workdir, name))
+        os.rmdir(workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,550 @@
+"""word2vec arithmetic: skip-gram and CBOW with negative sampling and/or hierarchical softmax.
+
+One call of ``Word2VecKernel.train`` trains one thread's share of the encoded corpus (a range of
+sentences) for every epoch, entirely without the GIL, updating the shared matrices hogwild.
+The algorithm is word2vec C's (Mikolov et al. 2013), step for step:
+
+- subsampling keeps word w with probability (sqrt(f/(s*T)) + 1) * s*T/f, drawn per occurrence,
+  before the window is laid (so, as in word2vec C and gensim, dropped words widen the window);
+- the window is reduced per centre word by b drawn uniformly from [0, window);
+- a sentence end (a newline, or a split of a very long line) bounds every context;
+- skip-gram: each context word's input vector predicts the centre word (word2vec C's order);
+  CBOW: the mean (or sum) of the context input vectors predicts the centre word, and the error
+  is added whole to every context word, as word2vec C does;
+- negative sampling draws from count^0.75; a negative equal to the positive is skipped;
+- hierarchical softmax walks the Huffman path; |f| >= 6 skips that node, as word2vec C does;
+- sigmoid by word2vec C's 1000-entry table over [-6, 6] (see common.h), NS clipped beyond it;
+- the learning rate decays linearly with the words processed by all threads (a shared counter
+  every thread publishes to and sums every 10,000 words), floored at min_alpha.
+
+Deliberate differences from word2vec C, and why:
+
+- negatives come from an alias table (V entries, O(1) per draw) instead of a 1e8-entry unigram
+  table: the same count^0.75 distribution without its rounding, and it fits in cache;
+- the random numbers are word2vec C's LCG per thread, but seeded by splitmix64(seed + thread)
+  and read from their high bits (multiply-shift instead of modulo);
+- the 1 + k dot products of one input vector are taken before any update when the k output
+  rows are distinct (always the case on a Huffman path, nearly always for negatives), then all
+  rows are updated in one pass: bit-for-bit the same arithmetic order per row as the sequential
+  loop, since the rows do not overlap; with a repeated negative the sequential loop runs;
+- rows are padded to a multiple of 16 floats (one cache line) and 64-byte aligned so that
+  vector loads never split lines; padding stays zero and is dropped on output.
+"""
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport free
+from libc.math cimport sqrt
+
+from staticvec._kernels.common cimport (sv_dot, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64,
+                                        sv_rand_next, SV_SIGMOID_SIZE, SV_MAX_EXP)
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include "common.h"
+
+    /* dots of x with k rows, n floats each (n a multiple of 8): four rows at a time so four
+       independent FMA chains share each load of x. Lane order as in sv_dot. */
+    static inline float w2v_hsum(sv_v8 a) {
+        return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    }
+    static inline void w2v_dots(const float *x, float *const *rows, int k, int n, float *out) {
+        int d = 0;
+        for (; d + 4 <= k; d += 4) {
+            const float *r0 = rows[d], *r1 = rows[d + 1], *r2 = rows[d + 2], *r3 = rows[d + 3];
+            sv_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            for (int i = 0; i < n; i += 8) {
+                sv_v8 xv = sv_load8(x + i);
+                a0 += xv * sv_load8(r0 + i);
+                a1 += xv * sv_load8(r1 + i);
+                a2 += xv * sv_load8(r2 + i);
+                a3 += xv * sv_load8(r3 + i);
+            }
+            out[d] = w2v_hsum(a0); out[d + 1] = w2v_hsum(a1);
+            out[d + 2] = w2v_hsum(a2); out[d + 3] = w2v_hsum(a3);
+        }
+        for (; d + 2 <= k; d += 2) {
+            const float *r0 = rows[d], *r1 = rows[d + 1];
+            sv_v8 a0 = {0}, a1 = {0};
+            for (int i = 0; i < n; i += 8) {
+                sv_v8 xv = sv_load8(x + i);
+                a0 += xv * sv_load8(r0 + i);
+                a1 += xv * sv_load8(r1 + i);
+            }
+            out[d] = w2v_hsum(a0); out[d + 1] = w2v_hsum(a1);
+        }
+        for (; d < k; d++) {
+            const float *r0 = rows[d];
+            sv_v8 a0 = {0};
+            for (int i = 0; i < n; i += 8) a0 += sv_load8(x + i) * sv_load8(r0 + i);
+            out[d] = w2v_hsum(a0);
+        }
+    }
+
+    /* For each of k distinct rows r_d with gradient g_d: acc += g_d * r_d (old r_d), then
+       r_d += g_d * x. One pass over the floats; acc may be x itself (the update lands after
+       x's chunk has been read), which is word2vec C's "syn0 += neu1e" done in place. */
+    static inline void w2v_update(const float *x, float *const *rows, const float *g, int k,
+                                  int n, float *acc) {
+        for (int i = 0; i < n; i += 8) {
+            sv_v8 xv = sv_load8(x + i);
+            sv_v8 e = {0};
+            for (int d = 0; d < k; d++) {
+                float gd = g[d];
+                sv_v8 gv = {gd, gd, gd, gd, gd, gd, gd, gd};
+                sv_v8 r = sv_load8(rows[d] + i);
+                e += gv * r;
+                sv_store8(rows[d] + i, r + gv * xv);
+            }
+            sv_store8(acc + i, sv_load8(acc + i) + e);
+        }
+    }
+
+    static inline void w2v_add(float *y, const float *x, int n) {
+        for (int i = 0; i < n; i += 8) sv_store8(y + i, sv_load8(y + i) + sv_load8(x + i));
+    }
+    static inline void w2v_div(float *y, float d, int n) {
+        sv_v8 dv = {d, d, d, d, d, d, d, d};
+        for (int i = 0; i < n; i += 8) sv_store8(y + i, sv_load8(y + i) / dv);
+    }
+    static inline void w2v_prefetch_row(const float *p, int n) {
+        for (int i = 0; i < n; i += 16) __builtin_prefetch(p + i, 1, 3);
+    }
+    static inline int64_t w2v_load64(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+    static inline void w2v_store64(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+    static inline int32_t w2v_load32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+    static inline void *w2v_alloc(size_t bytes) {
+        void *p = NULL;
+        if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
+        memset(p, 0, bytes);
+        return p;
+    }
+    """
+    void w2v_dots(const float *x, float **rows, int k, int n, float *out) nogil
+    void w2v_update(const float *x, float **rows, const float *g, int k, int n, float *acc) nogil
+    void w2v_add(float *y, const float *x, int n) nogil
+    void w2v_div(float *y, float d, int n) nogil
+    void w2v_prefetch_row(const float *p, int n) nogil
+    int64_t w2v_load64(const int64_t *p) nogil
+    void w2v_store64(int64_t *p, int64_t v) nogil
+    int32_t w2v_load32(const int32_t *p) nogil
+    void *w2v_alloc(size_t bytes) nogil
+
+# progress slots are this many int64 apart, so threads never write the same cache line
+PROGRESS_STRIDE = 8
+cdef int _PSTRIDE = 8
+# words between two readings of the shared progress counter (word2vec C's 10,000)
+cdef int64_t ALPHA_EVERY = 10000
+
+
+cdef struct Cfg:
+    float *syn0
+    float *syn1neg
+    float *syn1
+    int n                     # padded row length (multiple of 16)
+    int sg
+    int cbow_mean
+    int hs
+    int negative
+    int window
+    int sample
+    uint64_t vocab_size
+    const uint32_t *keep      # keep threshold out of 2^24 per word
+    const uint64_t *alias      # per word: accept threshold (low 32 bits) | alias id << 32
+    const int64_t *code_off
+    const uint8_t *codes
+    const uint32_t *points
+    const float *table
+
+
+cdef struct Scratch:
+    float *neu1
+    float *neu1e
+    float *tmp
+    float **rows
+    float *f
+    float *g
+    uint32_t *targets
+    uint32_t *window_targets   # skip-gram: the targets of every pair of one centre word
+    int *window_k
+    uint32_t *sentence
+
+
+cdef inline uint32_t draw_negative(const Cfg *c, uint64_t *rng) noexcept nogil:
+    cdef uint64_t r = sv_rand_next(rng)
+    cdef uint32_t i = <uint32_t>(((r >> 32) * c.vocab_size) >> 32)
+    cdef uint64_t entry = c.alias[i]
+    r = sv_rand_next(rng)
+    if <uint32_t>(r >> 32) < <uint32_t>entry:
+        return i
+    return <uint32_t>(entry >> 32)
+
+
+cdef inline int draw_targets(const Cfg *c, uint32_t word, uint64_t *rng, uint32_t *targets) noexcept nogil:
+    """targets[0] = word, then the negatives that differ from it (word2vec C skips the rest)."""
+    cdef int k = 1, d
+    cdef uint32_t t
+    targets[0] = word
+    for d in range(c.negative):
+        t = draw_negative(c, rng)
+        if t != word:
+            targets[k] = t
+            k += 1
+    return k
+
+
+cdef inline void prefetch_targets(const Cfg *c, const uint32_t *targets, int k) noexcept nogil:
+    cdef int d
+    for d in range(1, k):
+        w2v_prefetch_row(c.syn1neg + <size_t>targets[d] * c.n, c.n)
+
+
+cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int k, float alpha,
+                          float *acc, Scratch *s) noexcept nogil:
+    """Negative-sampling step of input vector l1 against targets[0] (label 1) and the rest
+    (label 0): word2vec C's loop, with the dots first when the rows are distinct."""
+    cdef int d, e, distinct = 1
+    cdef float f, label
+    cdef float *row
+    for d in range(1, k):
+        for e in range(d):
+            if targets[e] == targets[d]:
+                distinct = 0
+    if distinct:
+        for d in range(k):
+            s.rows[d] = c.syn1neg + <size_t>targets[d] * c.n
+        w2v_dots(l1, s.rows, k, c.n, s.f)
+        for d in range(k):
+            label = 1.0 if d == 0 else 0.0
+            s.g[d] = (label - sv_sigmoid(c.table, s.f[d])) * alpha
+        w2v_update(l1, s.rows, s.g, k, c.n, acc)
+        return
+    # a repeated row: the strictly sequential loop, its error gathered apart so l1 stays fixed
+    for d in range(c.n):
+        s.tmp[d] = 0
+    for d in range(k):
+        row = c.syn1neg + <size_t>targets[d] * c.n
+        f = sv_dot(l1, row, c.n)
+        label = 1.0 if d == 0 else 0.0
+        s.g[0] = (label - sv_sigmoid(c.table, f)) * alpha
+        s.rows[0] = row
+        w2v_update(l1, s.rows, s.g, 1, c.n, s.tmp)
+    w2v_add(acc, s.tmp, c.n)
+
+
+cdef inline void hs_apply(const Cfg *c, float *l1, uint32_t word, float alpha, float *acc,
+                          Scratch *s) noexcept nogil:
+    """Hierarchical-softmax step of l1 along word's Huffman path (nodes on a path are distinct)."""
+    cdef int64_t lo = c.code_off[word], hi = c.code_off[word + 1]
+    cdef int k = <int>(hi - lo), d
+    cdef float f
+    for d in range(k):
+        s.rows[d] = c.syn1 + <size_t>c.points[lo + d] * c.n
+    w2v_dots(l1, s.rows, k, c.n, s.f)
+    for d in range(k):
+        f = s.f[d]
+        if f <= -SV_MAX_EXP or f >= SV_MAX_EXP:
+            s.g[d] = 0
+        else:
+            s.g[d] = (1.0 - c.codes[lo + d] - sv_sigmoid(c.table, f)) * alpha
+    w2v_update(l1, s.rows, s.g, k, c.n, acc)
+
+
+cdef inline void sg_pair(const Cfg *c, uint32_t context, const uint32_t *targets, int k,
+                         uint32_t word, float alpha, Scratch *s) noexcept nogil:
+    """Skip-gram: the context word's input vector predicts the centre word."""
+    cdef float *l1 = c.syn0 + <size_t>context * c.n
+    cdef int i
+    if c.hs and c.negative:
+        for i in range(c.n):
+            s.neu1e[i] = 0
+        hs_apply(c, l1, word, alpha, s.neu1e, s)
+        ns_apply(c, l1, targets, k, alpha, s.neu1e, s)
+        w2v_add(l1, s.neu1e, c.n)
+    elif c.hs:
+        hs_apply(c, l1, word, alpha, l1, s)
+    else:
+        ns_apply(c, l1, targets, k, alpha, l1, s)
+
+
+cdef inline void cbow_word(const Cfg *c, const uint32_t *ctx, int cw, const uint32_t *targets,
+                           int k, uint32_t word, float alpha, Scratch *s) noexcept nogil:
+    """CBOW: the mean (or sum) of the cw context input vectors predicts the centre word."""
+    cdef int i, j
+    for i in range(c.n):
+        s.neu1[i] = 0
+        s.neu1e[i] = 0
+    for j in range(cw):
+        w2v_add(s.neu1, c.syn0 + <size_t>ctx[j] * c.n, c.n)
+    if c.cbow_mean and cw > 1:
+        w2v_div(s.neu1, <float>cw, c.n)
+    if c.hs:
+        hs_apply(c, s.neu1, word, alpha, s.neu1e, s)
+    if c.negative:
+        ns_apply(c, s.neu1, targets, k, alpha, s.neu1e, s)
+    for j in range(cw):
+        w2v_add(c.syn0 + <size_t>ctx[j] * c.n, s.neu1e, c.n)
+
+
+cdef int64_t train_sentence(const Cfg *c, const uint32_t *words, int64_t length, float alpha,
+                            uint64_t *rng, Scratch *s) noexcept nogil:
+    """Subsample one sentence into s.sentence, then train every centre word in it."""
+    cdef int64_t n = 0, i, j, lo, hi, b
+    cdef uint32_t w
+    cdef uint64_t r
+    cdef int k = 0, cw, p
+    cdef int m = c.negative + 1
+    if c.sample:
+        for i in range(length):
+            w = words[i]
+            r = sv_rand_next(rng)
+            if <uint32_t>(r >> 40) < c.keep[w]:
+                s.sentence[n] = w
+                n += 1
+    else:
+        for i in range(length):
+            s.sentence[i] = words[i]
+        n = length
+    for i in range(n):
+        w = s.sentence[i]
+        r = sv_rand_next(rng)
+        b = <int64_t>(((r >> 32) * <uint64_t>c.window) >> 32)
+        lo = i - c.window + b
+        if lo < 0:
+            lo = 0
+        hi = i + c.window - b + 1
+        if hi > n:
+            hi = n
+        if c.sg:
+            # draw every pair's negatives first (in pair order), so that the rows of the next
+            # pair can be prefetched while this pair is trained
+            p = 0
+            for j in range(lo, hi):
+                if j != i:
+                    w2v_prefetch_row(c.syn0 + <size_t>s.sentence[j] * c.n, c.n)
+                    if c.negative:
+                        s.window_k[p] = draw_targets(c, w, rng, s.window_targets + p * m)
+                    p += 1
+            if c.negative and p:
+                prefetch_targets(c, s.window_targets, s.window_k[0])
+            p = 0
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                if c.negative:
+                    if j + 1 < hi and (j + 1 != i or j + 2 < hi):
+                        prefetch_targets(c, s.window_targets + (p + 1) * m, s.window_k[p + 1])
+                    k = s.window_k[p]
+                sg_pair(c, s.sentence[j], s.window_targets + p * m, k, w, alpha, s)
+                p += 1
+        else:
+            cw = 0
+            for j in range(lo, hi):
+                if j != i:
+                    s.targets[cw] = s.sentence[j]   # borrow targets as the context list
+                    cw += 1
+            if cw == 0:
+                continue
+            # contexts first, targets after them in the same buffer
+            if c.negative:
+                k = draw_targets(c, w, rng, s.targets + cw)
+            cbow_word(c, s.targets, cw, s.targets + cw, k, w, alpha, s)
+    return n
+
+
+cdef int scratch_alloc(Scratch *s, int n, int max_rows, int64_t max_sentence, int window) noexcept nogil:
+    s.neu1 = <float *>w2v_alloc(n * sizeof(float))
+    s.neu1e = <float *>w2v_alloc(n * sizeof(float))
+    s.tmp = <float *>w2v_alloc(n * sizeof(float))
+    s.rows = <float **>w2v_alloc(max_rows * sizeof(float *))
+    s.f = <float *>w2v_alloc(max_rows * sizeof(float))
+    s.g = <float *>w2v_alloc(max_rows * sizeof(float))
+    s.targets = <uint32_t *>w2v_alloc((max_rows + 2 * window + 2) * sizeof(uint32_t))
+    s.sentence = <uint32_t *>w2v_alloc((max_sentence + 1) * sizeof(uint32_t))
+    s.window_targets = <uint32_t *>w2v_alloc((2 * window + 1) * max_rows * sizeof(uint32_t))
+    s.window_k = <int *>w2v_alloc((2 * window + 1) * sizeof(int))
+    return (s.neu1 != NULL and s.neu1e != NULL and s.tmp != NULL and s.rows != NULL and
+            s.f != NULL and s.g != NULL and s.targets != NULL and s.sentence != NULL and
+            s.window_targets != NULL and s.window_k != NULL)
+
+
+cdef void scratch_free(Scratch *s) noexcept nogil:
+    free(s.neu1); free(s.neu1e); free(s.tmp); free(s.rows)
+    free(s.f); free(s.g); free(s.targets); free(s.sentence)
+    free(s.window_targets); free(s.window_k)
+
+
+def _aligned_zeros(rows, n):
+    """A zeroed float32 (rows, n) array whose rows start on 64-byte boundaries (n % 16 == 0)."""
+    buf = np.zeros(rows * n + 16, dtype=np.float32)
+    skip = (-buf.ctypes.data % 64) // 4
+    return buf[skip:skip + rows * n].reshape(rows, n)
+
+
+def padded_width(int dim):
+    """Row length in floats: dim rounded up to a cache line."""
+    return (dim + 15) // 16 * 16
+
+
+cdef class Word2VecKernel:
+    """The shared training state of one model, handed to every worker thread.
+
+    Holds references to the numpy arrays so that the raw pointers in ``cfg`` stay valid.
+    ``progress[t * PROGRESS_STRIDE]`` is the number of corpus words thread t has processed
+    (summed over epochs); ``stop[0] != 0`` makes every worker return at its next sentence.
+    """
+    cdef Cfg cfg
+    cdef object _keep_alive
+    cdef float table[SV_SIGMOID_SIZE]
+    cdef int64_t[::1] progress
+    cdef int32_t[::1] stop
+    cdef int max_code
+
+    def __init__(self, syn0, syn1neg, syn1, *, bint sg, bint cbow_mean, bint hs, int negative,
+                 int window, keep, alias, code_off, codes, points, progress, stop):
+        cdef float[:, ::1] m0 = syn0
+        cdef float[:, ::1] m1 = syn1neg
+        cdef float[:, ::1] m2 = syn1
+        cdef uint32_t[::1] kp = keep
+        cdef uint64_t[::1] ap = alias
+        cdef int64_t[::1] co = code_off
+        cdef uint8_t[::1] cd = codes
+        cdef uint32_t[::1] pt = points
+        if m0.shape[1] % 16 or m1.shape[1] != m0.shape[1] or m2.shape[1] != m0.shape[1]:
+            raise ValueError("matrix rows must share one width, a multiple of 16")
+        if window < 1 or negative < 0 or not (hs or negative):
+            raise ValueError("need window >= 1 and negative sampling and/or hs")
+        if negative and ap.shape[0] != m0.shape[0]:
+            raise ValueError("the alias table must have one entry per word")
+        self._keep_alive = (syn0, syn1neg, syn1, keep, alias, code_off, codes, points)
+        sv_sigmoid_fill(self.table)
+        self.cfg.syn0 = &m0[0, 0]
+        self.cfg.syn1neg = &m1[0, 0]
+        self.cfg.syn1 = &m2[0, 0]
+        self.cfg.n = m0.shape[1]
+        self.cfg.sg = sg
+        self.cfg.cbow_mean = cbow_mean
+        self.cfg.hs = hs
+        self.cfg.negative = negative
+        self.cfg.window = window
+        self.cfg.sample = kp.shape[0] > 0
+        self.cfg.vocab_size = m0.shape[0]
+        self.cfg.keep = &kp[0] if kp.shape[0] else NULL
+        self.cfg.alias = &ap[0] if ap.shape[0] else NULL
+        self.cfg.code_off = &co[0] if co.shape[0] else NULL
+        self.cfg.codes = &cd[0] if cd.shape[0] else NULL
+        self.cfg.points = &pt[0] if pt.shape[0] else NULL
+        self.cfg.table = self.table
+        self.max_code = 0
+        if hs:
+            self.max_code = int(np.max(np.diff(np.asarray(code_off)))) if co.shape[0] > 1 else 0
+        self.progress = progress
+        self.stop = stop
+
+    def train(self, int thread, const uint32_t[::1] ids, const uint64_t[::1] ends,
+              Py_ssize_t first_sentence, Py_ssize_t last_sentence, int epochs, uint64_t seed,
+              double alpha, double min_alpha, int64_t total_words, int64_t max_sentence):
+        """Train sentences [first_sentence, last_sentence) for ``epochs`` epochs; return the
+        number of words trained after subsampling. Releases the GIL for the whole run."""
+        cdef Scratch s
+        cdef Cfg *c = &self.cfg
+        cdef uint64_t rng = sv_splitmix64(seed + <uint64_t>thread)
+        cdef int64_t done = 0, published = 0, trained = 0, total, start, end
+        cdef int epoch, t, n_threads = self.progress.shape[0] // _PSTRIDE
+        cdef Py_ssize_t si
+        cdef float a = alpha
+        cdef int ok
+        cdef int64_t *progress = &self.progress[0]
+        cdef int32_t *stop = &self.stop[0]
+        cdef int max_rows = max(self.cfg.negative + 1, self.max_code, 1)
+        if thread < 0 or thread >= n_threads:
+            raise ValueError("thread id out of range")
+        with nogil:
+            ok = scratch_alloc(&s, c.n, max_rows, max_sentence, c.window)
+            if ok:
+                for epoch in range(epochs):
+                    for si in range(first_sentence, last_sentence):
+                        if w2v_load32(stop):
+                            break
+                        if done - published >= ALPHA_EVERY:
+                            published = done
+                            w2v_store64(progress + thread * _PSTRIDE, done)
+                            total = 0
+                            for t in range(n_threads):
+                                total += w2v_load64(progress + t * _PSTRIDE)
+                            a = alpha * (1.0 - <double>total / (total_words + 1.0))
+                            if a < min_alpha:
+                                a = min_alpha
+                        start = <int64_t>ends[si - 1] if si > 0 else 0
+                        end = <int64_t>ends[si]
+                        trained += train_sentence(c, &ids[0] + start, end - start, a, &rng, &s)
+                        done += end - start
+                    if w2v_load32(stop):
+                        break
+                w2v_store64(progress + thread * _PSTRIDE, done)
+            scratch_free(&s)
+        if not ok:
+            raise MemoryError("word2vec: cannot allocate a worker's buffers")
+        return trained
+
+    # ---- single steps, for tests: the exact update of one centre word with given negatives
+
+    def step_sg(self, uint32_t context, uint32_t word, negatives, double alpha):
+        """One skip-gram update: context's input vector predicts word, against ``negatives``."""
+        return self._step(True, np.asarray([context], dtype=np.uint32), word, negatives, alpha)
+
+    def step_cbow(self, contexts, uint32_t word, negatives, double alpha):
+        """One CBOW update of the window ``contexts`` predicting word, against ``negatives``."""
+        return self._step(False, np.ascontiguousarray(contexts, dtype=np.uint32), word, negatives,
+                          alpha)
+
+    def _step(self, bint sg, uint32_t[::1] ctx, uint32_t word, negatives, double alpha):
+        cdef uint32_t[::1] neg = np.ascontiguousarray(negatives, dtype=np.uint32)
+        cdef Scratch s
+        cdef int k = 1, d
+        cdef int max_rows = max(neg.shape[0] + 1, self.max_code, 1)
+        if not scratch_alloc(&s, self.cfg.n, max_rows, 1, ctx.shape[0] + neg.shape[0] + 2):
+            scratch_free(&s)
+            raise MemoryError()
+        s.targets[ctx.shape[0]] = word
+        for d in range(neg.shape[0]):
+            if neg[d] != word:
+                s.targets[ctx.shape[0] + k] = neg[d]
+                k += 1
+        for d in range(ctx.shape[0]):
+            s.targets[d] = ctx[d]
+        if sg:
+            sg_pair(&self.cfg, ctx[0], s.targets + ctx.shape[0], k, word, alpha, &s)
+        else:
+            cbow_word(&self.cfg, s.targets, ctx.shape[0], s.targets + ctx.shape[0], k, word,
+                      alpha, &s)
+        scratch_free(&s)
+
+    def draw_negatives(self, Py_ssize_t count, uint64_t seed):
+        """``count`` draws from the noise distribution, as the training loop makes them."""
+        out = np.empty(count, dtype=np.uint32)
+        cdef uint32_t[::1] o = out
+        cdef uint64_t rng = sv_splitmix64(seed)
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(count):
+                o[i] = draw_negative(&self.cfg, &rng)
+        return out
+
+    def subsample(self, const uint32_t[::1] words, uint64_t seed):
+        """The words of one sentence that subsampling keeps, as the training loop keeps them."""
+        cdef uint64_t rng = sv_splitmix64(seed)
+        cdef Py_ssize_t i, n = 0
+        cdef uint64_t r
+        out = np.empty(words.shape[0], dtype=np.uint32)
+        cdef uint32_t[::1] o = out
+        for i in range(words.shape[0]):
+            r = sv_rand_next(&rng)
+            if not self.cfg.sample or <uint32_t>(r >> 40) < self.cfg.keep[words[i]]:
+                o[n] = words[i]
+                n += 1
+        return out[:n]
+
+    def sigmoid_table(self):
+        return np.array([self.table[i] for i in range(SV_SIGMOID_SIZE)], dtype=np.float32)

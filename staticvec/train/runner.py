@@ -1,0 +1,134 @@
+"""What every trainer shares: worker threads over shares of the corpus, progress, Ctrl-C, memory.
+
+A trainer hands ``run_workers`` a function ``work(thread)`` that calls its nogil kernel on that
+thread's share; the kernel publishes how many words it has processed into
+``counters.progress[thread * PROGRESS_STRIDE]`` and returns when ``counters.stop[0]`` is set.
+The main thread only starts the workers, polls the counters for the progress display, and turns
+Ctrl-C into a stop request: workers return within one sentence, and ``Interrupted`` is raised
+(the CLI maps it to exit 130; nothing has been written, since outputs are written afterwards).
+
+    counters = Counters(threads)
+    shares = sentence_shares(corpus.sentence_ends, threads)
+    def work(t):
+        kernel.train(t, ..., shares[t], counters.progress, counters.stop, ...)
+    run_workers(work, threads, counters, total=epochs * corpus.n_tokens,
+                description="skip-gram", fields=lambda done: {"alpha": ...}, quiet=quiet)
+
+``check_memory(needed, what)`` refuses early, with one clear line, a job that cannot fit.
+"""
+import os
+import threading
+import time
+
+import numpy as np
+
+from staticvec.errors import Interrupted, ResourceError
+from staticvec.progress import Progress, say
+
+# int64 slots between two threads' progress counters: one cache line each, no false sharing
+PROGRESS_STRIDE = 8
+
+
+class Counters:
+    """Shared, kernel-visible state of one run: per-thread progress and the stop flag."""
+
+    def __init__(self, threads):
+        self.threads = int(threads)
+        self.progress = np.zeros(self.threads * PROGRESS_STRIDE, dtype=np.int64)
+        self.stop = np.zeros(1, dtype=np.int32)
+
+    def done(self):
+        """Words processed so far by all threads (a racy but monotone read, fine for display)."""
+        return int(self.progress[::PROGRESS_STRIDE].sum())
+
+
+def sentence_shares(sentence_ends, n):
+    """``n`` contiguous ranges of sentence indices [lo, hi) with about equal token counts.
+
+    Cut at sentence boundaries, they cover every sentence exactly once, so every token is
+    trained exactly once per epoch. Some ranges are empty when there are fewer sentences than n.
+    """
+    ends = np.asarray(sentence_ends, dtype=np.uint64)
+    n = max(int(n), 1)
+    if len(ends) == 0:
+        return [(0, 0)] * n
+    total = int(ends[-1])
+    targets = [total * i // n for i in range(1, n)]
+    cuts = [0] + [int(np.searchsorted(ends, t, side="left")) + 1 if t else 0 for t in targets]
+    cuts.append(len(ends))
+    cuts = np.minimum(np.maximum.accumulate(cuts), len(ends))
+    return [(int(cuts[i]), int(cuts[i + 1])) for i in range(n)]
+
+
+def run_workers(work, threads, counters, *, total, description, quiet=False, fields=None,
+                poll=0.1):
+    """Run ``work(t)`` for t in range(threads) on threads; show progress; handle Ctrl-C.
+
+    ``total``: words the whole run will process (for the bar and ETA). ``fields(done)``: extra
+    values to show (e.g. epoch, alpha). Re-raises the first worker exception. Returns the list
+    of the workers' return values.
+    """
+    results = [None] * threads
+    errors = []
+
+    def target(t):
+        try:
+            results[t] = work(t)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+            counters.stop[0] = 1
+
+    pool = [threading.Thread(target=target, args=(t,), name=f"staticvec-worker-{t}", daemon=True)
+            for t in range(threads)]
+    try:
+        with Progress(description, total, unit="words", quiet=quiet) as bar:
+            for thread in pool:
+                thread.start()
+            while any(thread.is_alive() for thread in pool):
+                pool[0].join(poll) if pool[0].is_alive() else time.sleep(poll)
+                done = counters.done()
+                bar.update(min(done, total), **(fields(done) if fields else {}))
+            if not errors and counters.stop[0] == 0:
+                bar.update(total, **(fields(total) if fields else {}))
+    except KeyboardInterrupt:
+        counters.stop[0] = 1
+        for thread in pool:
+            thread.join()
+        raise Interrupted() from None
+    if errors:
+        raise errors[0]
+    if counters.stop[0]:
+        raise Interrupted()
+    return results
+
+
+def available_memory():
+    """Bytes the kernel says can be allocated without swapping (MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def human_bytes(n):
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def check_memory(needed, what, quiet=False, hint="a smaller --dim or a larger --min-count"):
+    """Say how much memory ``what`` needs; raise ResourceError if it exceeds what is available."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ResourceError(f"{what} needs {human_bytes(needed)} but only "
+                            f"{human_bytes(available)} is available (try {hint})")
+    say(f"{what} needs {human_bytes(needed)} of memory"
+        + (f" ({human_bytes(available)} available)" if available is not None else ""), quiet)

@@ -1,0 +1,348 @@
+"""word2vec training (skip-gram and CBOW): options, tables, threads, learning-rate schedule.
+
+The arithmetic is in ``_kernels/word2vec.pyx`` (see its docstring for the algorithm and where it
+deliberately differs from word2vec C). This module builds what the kernel reads: the aligned,
+padded matrices (input vectors uniform, output vectors zero), the alias table of the count^0.75
+noise distribution, the subsampling keep thresholds and the Huffman tree; then it runs one
+worker per thread over an equal share of the encoded corpus (``train/runner.py``).
+
+Differences from word2vec C on the Python side, and why:
+- input vectors start uniform in [-1/dim, 1/dim) (gensim's range), not word2vec C's
+  [-0.5/dim, 0.5/dim): on a 2M-token text8 cut (3 seeds, 1 thread) C's range lost 0.7 analogy
+  points for skip-gram (6.05 vs 6.75) and 0.8 for CBOW (3.81 vs 4.63) against gensim's
+  6.68 / 4.60; ``--init-scale 0.5`` restores word2vec C's range;
+- they are drawn by numpy's PCG64 from --seed (word2vec C uses its LCG from 1);
+- a line longer than --max-sentence-length (10,000) is split, never truncated (word2vec C cuts
+  sentences at 1,000 words, gensim at 10,000 and drops the rest);
+- the learning rate is alpha * (1 - progress), floored at --min-alpha, over all epochs at once
+  (word2vec C's rule, with the floor configurable instead of fixed at alpha * 1e-4).
+"""
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from staticvec import _kernels
+from staticvec.errors import BadOptionError, StaticvecError
+from staticvec.progress import say
+from staticvec.train import runner
+
+# more negatives than this is a typo, not a setting
+_MAX_NEGATIVE = 1000
+
+
+@dataclass
+class Word2VecOptions:
+    """The CLI's options, word2vec C's defaults; ``resolved()`` fills and checks them."""
+
+    sg: bool = True
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    hs: bool = False
+    sample: float = 1e-3
+    epochs: int = 5
+    alpha: float = None          # 0.025 skip-gram, 0.05 CBOW
+    min_alpha: float = None      # alpha * 1e-4
+    threads: int = None          # number of cores
+    seed: int = 1
+    ns_exponent: float = 0.75
+    cbow_mean: bool = True
+    init_scale: float = 1.0      # input vectors start uniform in [-init_scale/dim, init_scale/dim)
+
+    def resolved(self):
+        """A copy with the defaults that depend on other options filled in, checked."""
+        o = Word2VecOptions(**self.__dict__)
+        if o.alpha is None:
+            o.alpha = 0.025 if o.sg else 0.05
+        if o.min_alpha is None:
+            o.min_alpha = o.alpha * 1e-4
+        if o.threads is None:
+            o.threads = default_threads()
+        checks = [
+            (o.dim >= 1, f"--dim must be at least 1 (got {o.dim})"),
+            (o.window >= 1, f"--window must be at least 1 (got {o.window})"),
+            (0 <= o.negative <= _MAX_NEGATIVE,
+             f"--negative must be in [0, {_MAX_NEGATIVE}] (got {o.negative})"),
+            (o.negative > 0 or o.hs, "--negative 0 needs --hs (nothing would be trained)"),
+            (o.sample >= 0, f"--sample must be >= 0 (got {o.sample})"),
+            (o.epochs >= 1, f"--epochs must be at least 1 (got {o.epochs})"),
+            (o.alpha > 0, f"--alpha must be > 0 (got {o.alpha})"),
+            (0 <= o.min_alpha <= o.alpha, f"--min-alpha must be in [0, --alpha] (got {o.min_alpha})"),
+            (o.threads >= 1, f"--threads must be at least 1 (got {o.threads})"),
+            (np.isfinite(o.ns_exponent), f"--ns-exponent must be finite (got {o.ns_exponent})"),
+            (0 <= o.seed < 2 ** 63, f"--seed must be in [0, 2^63) (got {o.seed})"),
+            (0 < o.init_scale < 1e6, f"--init-scale must be > 0 (got {o.init_scale})"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise BadOptionError(message)
+        return o
+
+
+def default_threads():
+    """The cores this process may run on (affinity/cgroup-aware where the OS says)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------- tables
+
+def noise_distribution(counts, exponent=0.75):
+    """P(w) proportional to count^exponent: word2vec C's negative-sampling distribution."""
+    weights = np.asarray(counts, dtype=np.float64) ** exponent
+    return weights / weights.sum()
+
+
+def alias_table(probs):
+    """Vose's alias table for ``probs``: (accept thresholds out of 2^32, alias ids), uint32.
+
+    Draw i uniform in [0, V) and u uniform 32-bit: the sample is i if u < accept[i], else
+    alias[i]. Exactly the distribution ``probs`` up to the 2^-32 rounding of each threshold.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    v = len(probs)
+    scaled = probs * v
+    accept = np.ones(v, dtype=np.float64)
+    alias = np.arange(v, dtype=np.int64)
+    small = [i for i in range(v) if scaled[i] < 1.0]
+    large = [i for i in range(v) if scaled[i] >= 1.0]
+    scaled = scaled.tolist()
+    while small and large:
+        s = small.pop()
+        g = large.pop()
+        accept[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        (small if scaled[g] < 1.0 else large).append(g)
+    # leftovers are 1 up to rounding: always accept
+    thresholds = np.minimum(np.round(accept * 2.0 ** 32), 2.0 ** 32 - 1).astype(np.uint32)
+    full = accept >= 1.0
+    alias[full] = np.arange(v)[full]
+    return thresholds, alias.astype(np.uint32)
+
+
+def alias_distribution(thresholds, alias):
+    """The distribution an alias table actually samples (for tests and sanity checks)."""
+    v = len(thresholds)
+    accept = np.asarray(thresholds, dtype=np.float64) / 2.0 ** 32
+    p = accept / v
+    np.add.at(p, np.asarray(alias, dtype=np.int64), (1.0 - accept) / v)
+    return p
+
+
+def keep_probabilities(counts, sample, total):
+    """word2vec C's subsampling: keep w with probability (sqrt(f/(s*T)) + 1) * s*T/f, capped at 1."""
+    counts = np.asarray(counts, dtype=np.float64)
+    threshold = sample * total
+    keep = (np.sqrt(counts / threshold) + 1.0) * threshold / counts
+    return np.minimum(keep, 1.0)
+
+
+def keep_thresholds(counts, sample, total):
+    """Keep probabilities as thresholds out of 2^24 for the kernel (2^24 = always keep);
+    empty when subsampling is off."""
+    if sample <= 0:
+        return np.zeros(0, dtype=np.uint32)
+    return np.round(keep_probabilities(counts, sample, total) * 2.0 ** 24).astype(np.uint32)
+
+
+def huffman_tree(counts):
+    """word2vec C's Huffman tree over ``counts`` (most frequent first).
+
+    Returns (offsets int64 [V+1], codes uint8, points uint32): word w's path from the root is
+    points[offsets[w]:offsets[w+1]] (inner-node rows of the HS matrix, root = V-2) with the
+    branch bits codes[...] taken at each of them.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    v = len(counts)
+    if v < 2:
+        return np.zeros(v + 1, dtype=np.int64), np.zeros(0, np.uint8), np.zeros(0, np.uint32)
+    order = np.argsort(-counts, kind="stable")
+    if not np.array_equal(order, np.arange(v)):
+        raise ValueError("counts must be sorted, most frequent first")
+    count = counts.tolist() + [1 << 62] * (v - 1)
+    parent = [0] * (2 * v - 1)
+    binary = [0] * (2 * v - 1)
+    pos1, pos2 = v - 1, v
+    for a in range(v - 1):
+        picks = []
+        for _ in range(2):
+            if pos1 >= 0 and count[pos1] < count[pos2]:
+                picks.append(pos1)
+                pos1 -= 1
+            else:
+                picks.append(pos2)
+                pos2 += 1
+        count[v + a] = count[picks[0]] + count[picks[1]]
+        parent[picks[0]] = parent[picks[1]] = v + a
+        binary[picks[1]] = 1
+    parent = np.asarray(parent, dtype=np.int64)
+    binary = np.asarray(binary, dtype=np.uint8)
+    root = 2 * v - 2
+    # walk every leaf up at once, level by level
+    node = np.arange(v, dtype=np.int64)
+    levels_code, levels_point = [], []
+    active = node != root
+    while active.any():
+        levels_code.append(np.where(active, binary[node], 0))
+        up = np.where(active, parent[node], root)
+        levels_point.append(up)
+        node = up
+        active = node != root
+    code_mat = np.stack(levels_code, axis=1)      # [v, L]: bit at leaf, its parent, ...
+    point_mat = np.stack(levels_point, axis=1)    # [v, L]: parent, grandparent, ..., root
+    depth = np.zeros(v, dtype=np.int64)
+    node = np.arange(v, dtype=np.int64)
+    for j in range(code_mat.shape[1]):
+        depth += (node != root)
+        node = point_mat[:, j]
+    offsets = np.zeros(v + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(depth)
+    codes = np.empty(offsets[-1], dtype=np.uint8)
+    points = np.empty(offsets[-1], dtype=np.uint32)
+    for w in range(v):
+        d = depth[w]
+        # root first: reverse the leaf-up walk
+        codes[offsets[w]:offsets[w + 1]] = code_mat[w, :d][::-1]
+        points[offsets[w]:offsets[w + 1]] = (point_mat[w, :d][::-1] - v)
+    return offsets, codes, points
+
+
+def init_input_vectors(vocab_size, dim, seed, scale=1.0):
+    """Uniform in [-scale/dim, scale/dim) in padded, aligned rows (padding zero)."""
+    k = _kernels.load("word2vec")
+    width = k.padded_width(dim)
+    m = k._aligned_zeros(vocab_size, width)
+    rng = np.random.default_rng(seed)
+    block = 65536
+    for lo in range(0, vocab_size, block):
+        hi = min(lo + block, vocab_size)
+        m[lo:hi, :dim] = ((rng.random((hi - lo, dim), dtype=np.float32) * np.float32(2.0)
+                           - np.float32(1.0)) * np.float32(scale / dim))
+    return m
+
+
+def memory_needed(vocab_size, options, threads, max_sentence=10000):
+    """Bytes of the matrices and tables training holds, besides the (memory-mapped) corpus."""
+    width = (options.dim + 15) // 16 * 16
+    matrices = 1 + (options.negative > 0) + bool(options.hs)
+    tables = vocab_size * (4 + 4 + 4) + (vocab_size * 45 if options.hs else 0)
+    per_thread = 4 * (max_sentence + 4 * width + 2 * options.negative + 2 * options.window + 64)
+    return matrices * vocab_size * width * 4 + tables + threads * per_thread
+
+
+# ---------------------------------------------------------------- training
+
+def build_kernel(counts, options, counters):
+    """The kernel state for one model: (kernel, syn0, syn1neg, syn1), matrices padded/aligned.
+
+    ``options`` must be resolved. Matrices a mode does not use are one dummy row."""
+    o = options
+    counts = np.asarray(counts, dtype=np.int64)
+    v = len(counts)
+    k = _kernels.load("word2vec")
+    syn0 = init_input_vectors(v, o.dim, o.seed, o.init_scale)
+    width = syn0.shape[1]
+    syn1neg = k._aligned_zeros(v if o.negative else 1, width)
+    syn1 = k._aligned_zeros(max(v - 1, 1) if o.hs else 1, width)
+    if o.negative:
+        accept, alias = alias_table(noise_distribution(counts, o.ns_exponent))
+        packed = accept.astype(np.uint64) | (alias.astype(np.uint64) << np.uint64(32))
+    else:
+        packed = np.zeros(0, np.uint64)
+    keep = keep_thresholds(counts, o.sample, int(counts.sum()))
+    if o.hs:
+        offsets, codes, points = huffman_tree(counts)
+    else:
+        offsets, codes, points = np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.uint32)
+    kernel = k.Word2VecKernel(syn0, syn1neg, syn1, sg=o.sg, cbow_mean=o.cbow_mean, hs=o.hs,
+                              negative=o.negative, window=o.window, keep=keep,
+                              alias=packed, code_off=offsets, codes=codes,
+                              points=points, progress=counters.progress, stop=counters.stop)
+    return kernel, syn0, syn1neg, syn1
+
+
+def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=None,
+                 check_ram=True):
+    """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array.
+
+    ``counts``: vocabulary counts (most frequent first, the ids' order); ``ids``: uint32 token
+    ids; ``sentence_ends``: uint64 exclusive end offset of each sentence.
+    """
+    o = options.resolved()
+    counts = np.asarray(counts, dtype=np.int64)
+    v = len(counts)
+    if v == 0:
+        raise BadOptionError("the vocabulary is empty (lower --min-count?)")
+    ids = np.ascontiguousarray(ids, dtype=np.uint32)
+    ends = np.ascontiguousarray(sentence_ends, dtype=np.uint64)
+    if len(ids) and int(ids.max()) >= v:
+        raise ValueError(f"token id {int(ids.max())} is outside the vocabulary of {v} words")
+    if len(ends) and int(ends[-1]) != len(ids):
+        raise ValueError("sentence_ends must end at the number of tokens")
+    name = description or ("skip-gram" if o.sg else "CBOW")
+    lengths = np.diff(ends, prepend=np.uint64(0)) if len(ends) else np.zeros(0, np.uint64)
+    max_sentence = int(lengths.max()) if len(lengths) else 1
+    if check_ram:
+        runner.check_memory(memory_needed(v, o, o.threads, max_sentence),
+                            f"{name} model ({v:,} words x {o.dim} dims)", quiet)
+    threads = o.threads
+    counters = runner.Counters(threads)
+    kernel, syn0, _, _ = build_kernel(counts, o, counters)
+    shares = runner.sentence_shares(ends, threads)
+    n_tokens = int(ends[-1]) if len(ends) else 0
+    total = o.epochs * n_tokens
+
+    def work(t):
+        lo, hi = shares[t]
+        return kernel.train(t, ids, ends, lo, hi, o.epochs, o.seed, o.alpha, o.min_alpha, total,
+                            max(max_sentence, 1))
+
+    def fields(done):
+        alpha = max(o.alpha * (1.0 - done / (total + 1.0)), o.min_alpha)
+        epoch = min(done * o.epochs // max(total, 1) + 1, o.epochs)
+        return {"epoch": f"{epoch}/{o.epochs}", "alpha": round(alpha, 6)}
+
+    started = time.perf_counter()
+    runner.run_workers(work, threads, counters, total=total, description=name, quiet=quiet,
+                       fields=fields)
+    seconds = time.perf_counter() - started
+    say(f"{name}: trained {total:,} words in {seconds:.2f} s "
+        f"({total / max(seconds, 1e-9):,.0f} words/s, {threads} thread{'s' if threads > 1 else ''})",
+        quiet)
+    if not np.isfinite(syn0[:, :o.dim]).all():
+        raise StaticvecError("training diverged (NaN/inf in the vectors): lower --alpha")
+    return syn0[:, :o.dim]
+
+
+def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, min_count=5,
+                   max_vocab_words=30_000_000, encoding_errors="strict",
+                   max_sentence_length=10000, cache=True, quiet=False):
+    """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
+    (cached), training, and the vectors written atomically to ``output``."""
+    from staticvec import encode, formats
+    from staticvec.atomic import check_output_path
+
+    o = options.resolved()
+    check_output_path(output)
+    if str(output) != "-" and formats.format_from_extension(output) is None:
+        # found out now, not after an hour of training
+        raise BadOptionError(f"cannot tell the vectors format of {output} from its extension: "
+                             f"use .bin (word2vec binary) or .txt/.vec (text)")
+    if save_vocab:
+        check_output_path(save_vocab)
+    vocab, corpus = encode.prepare(paths, vocab_path=vocab_path, save_vocab=save_vocab,
+                                   min_count=min_count, max_vocab_words=max_vocab_words,
+                                   encoding_errors=encoding_errors,
+                                   max_sentence_length=max_sentence_length, cache=cache,
+                                   quiet=quiet)
+    if corpus.n_tokens == 0:
+        raise BadOptionError("no in-vocabulary tokens to train on (lower --min-count?)")
+    vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, o, quiet=quiet)
+    formats.save_vectors((vocab.words, vectors), output)
+    say(f"wrote {len(vocab.words):,} vectors of {o.dim} dims to {output}", quiet)
+    return vocab, vectors
