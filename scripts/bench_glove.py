@@ -31,7 +31,6 @@ Usage:
 """
 import argparse
 import json
-import lzma
 import os
 import shlex
 import subprocess
@@ -39,19 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-REPO = Path(__file__).resolve().parent.parent
-
-LAUNCHER = r"""
-import json, resource, subprocess, sys, time
-t = time.perf_counter()
-p = subprocess.run(sys.argv[1:])
-wall = time.perf_counter() - t
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-sys.stderr.write("\n@@BENCH " + json.dumps({"wall": wall, "rss_kb": ru.ru_maxrss, "rc": p.returncode}) + "\n")
-sys.exit(p.returncode)
-"""
+from benchlib import DEFAULT_DATA, EVAL_DIR, cut_corpus, measured, quality
 
 STATICVEC_RUN = r"""
 import json, sys
@@ -120,40 +107,10 @@ print(json.dumps({"train": train}))
 """
 
 
-def cut_corpus(source, tokens, dest):
-    """The first ``tokens`` whitespace tokens of ``source`` (lines kept) as plain text."""
-    done = 0
-    opener = lzma.open if str(source).endswith(".xz") else open
-    with opener(source, "rt", encoding="utf-8") as src, open(dest, "w", encoding="utf-8") as out:
-        for line in src:
-            words = line.split()
-            if not words:
-                continue
-            if done + len(words) >= tokens:
-                out.write(" ".join(words[:tokens - done]) + "\n")
-                done = tokens
-                break
-            out.write(" ".join(words) + "\n")
-            done += len(words)
-    return done
-
-
-def measured(cmd, env=None):
-    """Run cmd under a launcher that reports its own children's wall time and peak RSS."""
-    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *map(str, cmd)], capture_output=True,
-                          env=env)
-    err = proc.stderr.decode(errors="replace")
-    marker = err.rfind("@@BENCH ")
-    if proc.returncode != 0 or marker < 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
-    info = json.loads(err[marker + 8:].splitlines()[0])
-    return info["wall"], info["rss_kb"] / 1024.0, proc.stdout.decode(errors="replace")
-
-
 def run_staticvec(a, corpus, workdir):
     out = workdir / "staticvec.txt"
     cooc = str(workdir / "cooc.bin") if a.peer_python else ""
-    wall, rss, stdout = measured([sys.executable, "-c", STATICVEC_RUN, corpus, out, a.threads,
+    wall, rss, stdout, _ = measured([sys.executable, "-c", STATICVEC_RUN, corpus, out, a.threads,
                                   a.dim, a.window, a.x_max, a.alpha, a.eta, a.epochs, a.min_count,
                                   a.memory, cooc])
     s = json.loads(stdout.strip().splitlines()[-1])
@@ -181,7 +138,7 @@ def run_glove_c(a, corpus, workdir):
     }
     row = {"tool": "glove-c", "wall": 0.0, "rss_mb": 0.0}
     for name, cmd in stages.items():
-        wall, rss, _ = measured(["sh", "-c", cmd])
+        wall, rss, _, _ = measured(["sh", "-c", cmd])
         row[name] = wall
         row["wall"] += wall
         row["rss_mb"] = max(row["rss_mb"], rss)
@@ -193,7 +150,7 @@ def run_glove_c(a, corpus, workdir):
 
 def run_mittens(a, workdir):
     out = workdir / "mittens.txt"
-    wall, rss, stdout = measured([a.peer_python, "-c", MITTENS_RUN, workdir / "cooc.bin",
+    wall, rss, stdout, _ = measured([a.peer_python, "-c", MITTENS_RUN, workdir / "cooc.bin",
                                   str(workdir / "cooc.bin") + ".vocab", a.peer_vocab, out, a.dim,
                                   a.epochs, a.x_max, a.alpha, a.eta])
     train = json.loads(stdout.strip().splitlines()[-1])["train"]
@@ -203,7 +160,7 @@ def run_mittens(a, workdir):
 
 def run_glove_python(a, corpus, workdir):
     out = workdir / "glove-python.txt"
-    wall, rss, stdout = measured([a.peer_python, "-c", GLOVE_PYTHON_RUN, corpus, out, a.threads,
+    wall, rss, stdout, _ = measured([a.peer_python, "-c", GLOVE_PYTHON_RUN, corpus, out, a.threads,
                                   a.dim, a.window, a.epochs, a.x_max, a.alpha, a.eta,
                                   a.min_count])
     s = json.loads(stdout.strip().splitlines()[-1])
@@ -212,7 +169,7 @@ def run_glove_python(a, corpus, workdir):
 
 def run_skipgram(a, corpus, workdir):
     out = workdir / "skipgram.bin"
-    wall, rss, _ = measured([sys.executable, "-m", "staticvec", "train-skipgram", corpus, "-o",
+    wall, rss, _, _ = measured([sys.executable, "-m", "staticvec", "train-skipgram", corpus, "-o",
                              out, "--threads", a.threads, "--min-count", a.min_count,
                              "--no-cache", "-q"])
     return {"tool": "skipgram", "wall": wall, "rss_mb": rss, "vectors": out}
@@ -220,62 +177,9 @@ def run_skipgram(a, corpus, workdir):
 
 # ---------------------------------------------------------------- evaluation (numpy only)
 
-def load_vectors(path):
-    sys.path.insert(0, str(REPO))
-    from staticvec import formats
-
-    v = formats.load_vectors(path)
-    return list(v.words), np.asarray(v.matrix, dtype=np.float32)
-
-
-def analogy_accuracy(words, matrix, questions, restrict=30000):
-    words = words[:restrict]
-    m = matrix[:restrict].astype(np.float32)
-    m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-    index = {w: i for i, w in enumerate(words)}
-    quads = []
-    with open(questions, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith(":"):
-                continue
-            quad = line.lower().split()
-            if len(quad) == 4 and all(w in index for w in quad):
-                quads.append([index[w] for w in quad])
-    if not quads:
-        return float("nan"), 0
-    q = np.array(quads)
-    correct = 0
-    for lo in range(0, len(q), 1024):
-        blk = q[lo:lo + 1024]
-        scores = (m[blk[:, 1]] - m[blk[:, 0]] + m[blk[:, 2]]) @ m.T
-        rows = np.arange(len(blk))
-        for col in range(3):
-            scores[rows, blk[:, col]] = -np.inf
-        correct += int((scores.argmax(axis=1) == blk[:, 3]).sum())
-    return 100.0 * correct / len(q), len(q)
-
-
-def ws353_spearman(words, matrix, path):
-    from scipy.stats import spearmanr
-
-    index = {w: i for i, w in enumerate(words)}
-    gold, pred = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("#") or not line.strip():
-                continue
-            a, b, score = line.rstrip("\n").split("\t")[:3]
-            a, b = a.lower(), b.lower()
-            if a in index and b in index:
-                x, y = matrix[index[a]], matrix[index[b]]
-                pred.append(float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12)))
-                gold.append(float(score))
-    return float(spearmanr(gold, pred).correlation) if gold else float("nan")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"),
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
                         help="shared data folder (corpus/, eval/)")
     parser.add_argument("--corpus", default=None,
                         help="corpus file [default: DATA/corpus/text8like.txt.xz]")
@@ -295,8 +199,8 @@ def main(argv=None):
     parser.add_argument("--peer-vocab", type=int, default=3000,
                         help="mittens: train on the N most frequent words (dense N x N matrix)")
     parser.add_argument("--no-skipgram", action="store_true", help="skip the quality reference")
-    parser.add_argument("--questions", default=str(REPO / "data" / "eval" / "questions-words.txt"))
-    parser.add_argument("--ws353", default=str(REPO / "data" / "eval" / "wordsim353.tsv"))
+    parser.add_argument("--eval-dir", default=str(EVAL_DIR),
+                        help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt")
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     a = parser.parse_args(argv)
@@ -323,9 +227,8 @@ def main(argv=None):
     for name, run in runs:
         try:
             row = run()
-            words, matrix = load_vectors(row["vectors"])
-            row["analogy"], row["analogy_n"] = analogy_accuracy(words, matrix, a.questions)
-            row["ws353"] = ws353_spearman(words, matrix, a.ws353)
+            scores = quality(row["vectors"], a.eval_dir)
+            row.update(scores, analogy_n=scores["questions"])
         except (RuntimeError, OSError, ValueError) as exc:
             print(f"{name:14} failed: {exc}", flush=True)
             continue

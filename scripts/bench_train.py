@@ -21,18 +21,14 @@ Usage:
 """
 import argparse
 import json
-import lzma
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
+from benchlib import DEFAULT_DATA, EVAL_DIR, cut_corpus, measured, quality
 
-REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 TOOLS = ("staticvec", "gensim", "fasttext", "word2vec-c")
 MODELS = ("skipgram", "cbow")
@@ -71,47 +67,6 @@ with open(out, "w", encoding="utf-8") as f:
         f.write(w + " " + " ".join(f"{x:.6f}" for x in m.get_word_vector(w)) + "\n")
 print(json.dumps({"train": train}))
 """
-
-
-def cut_corpus(source, tokens, dest):
-    """The first ``tokens`` whitespace tokens of ``source`` (lines kept) as plain text."""
-    done = 0
-    opener = lzma.open if str(source).endswith(".xz") else open
-    with opener(source, "rt", encoding="utf-8") as src, open(dest, "w", encoding="utf-8") as out:
-        for line in src:
-            words = line.split()
-            if not words:
-                continue
-            if done + len(words) >= tokens:
-                out.write(" ".join(words[:tokens - done]) + "\n")
-                done = tokens
-                break
-            out.write(line if line.endswith("\n") else line + "\n")
-            done += len(words)
-    return done
-
-
-LAUNCHER = r"""
-import os, resource, subprocess, sys, time, json
-t = time.perf_counter()
-p = subprocess.run(sys.argv[1:])
-wall = time.perf_counter() - t
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-sys.stderr.write("\n@@BENCH " + json.dumps({"wall": wall, "rss_kb": ru.ru_maxrss, "rc": p.returncode}) + "\n")
-sys.exit(p.returncode)
-"""
-
-
-def measured(cmd, env=None):
-    """Run cmd under a launcher that reports its own child's wall time and peak RSS."""
-    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *map(str, cmd)], capture_output=True,
-                          env=env)
-    err = proc.stderr.decode(errors="replace")
-    marker = err.rfind("@@BENCH ")
-    if proc.returncode != 0 or marker < 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
-    info = json.loads(err[marker + 8:].splitlines()[0])
-    return info["wall"], info["rss_kb"] / 1024.0, proc.stdout.decode(errors="replace"), err[:marker]
 
 
 def run_tool(tool, model, threads, corpus, n_tokens, workdir):
@@ -154,64 +109,9 @@ def run_tool(tool, model, threads, corpus, n_tokens, workdir):
             "rss_mb": rss, "vectors": str(out)}
 
 
-# ---------------------------------------------------------------- evaluation (numpy only)
-
-def load_vectors(path):
-    sys.path.insert(0, str(REPO))
-    from staticvec import formats
-
-    v = formats.load_vectors(path)
-    return list(v.words), np.asarray(v.matrix, dtype=np.float32)
-
-
-def analogy_accuracy(words, matrix, questions, restrict=30000):
-    words = words[:restrict]
-    m = matrix[:restrict].astype(np.float32)
-    m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-    index = {w: i for i, w in enumerate(words)}
-    quads = []
-    with open(questions, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith(":"):
-                continue
-            quad = line.lower().split()
-            if len(quad) == 4 and all(w in index for w in quad):
-                quads.append([index[w] for w in quad])
-    if not quads:
-        return float("nan")
-    q = np.array(quads)
-    correct = 0
-    for lo in range(0, len(q), 1024):
-        blk = q[lo:lo + 1024]
-        scores = (m[blk[:, 1]] - m[blk[:, 0]] + m[blk[:, 2]]) @ m.T
-        rows = np.arange(len(blk))
-        for col in range(3):
-            scores[rows, blk[:, col]] = -np.inf
-        correct += int((scores.argmax(axis=1) == blk[:, 3]).sum())
-    return 100.0 * correct / len(q)
-
-
-def ws353_spearman(words, matrix, path):
-    from scipy.stats import spearmanr
-
-    index = {w: i for i, w in enumerate(words)}
-    gold, pred = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("#") or not line.strip():
-                continue
-            a, b, score = line.rstrip("\n").split("\t")[:3]
-            a, b = a.lower(), b.lower()
-            if a in index and b in index:
-                x, y = matrix[index[a]], matrix[index[b]]
-                pred.append(float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12)))
-                gold.append(float(score))
-    return float(spearmanr(gold, pred).correlation) if gold else float("nan")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"),
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
                         help="shared data folder (corpus/, eval/)")
     parser.add_argument("--corpus", default=None,
                         help="corpus file [default: DATA/corpus/text8like.txt.xz]")
@@ -219,8 +119,8 @@ def main(argv=None):
     parser.add_argument("--threads", default="2,1", help="comma-separated thread counts")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--questions", default=str(REPO / "data" / "eval" / "questions-words.txt"))
-    parser.add_argument("--ws353", default=str(REPO / "data" / "eval" / "wordsim353.tsv"))
+    parser.add_argument("--eval-dir", default=str(EVAL_DIR),
+                        help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt")
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
@@ -245,9 +145,7 @@ def main(argv=None):
             for tool in tools:
                 try:
                     row = run_tool(tool, model, t, corpus, n_tokens, workdir)
-                    words, matrix = load_vectors(row["vectors"])
-                    row["analogy"] = analogy_accuracy(words, matrix, args.questions)
-                    row["ws353"] = ws353_spearman(words, matrix, args.ws353)
+                    row.update(quality(row["vectors"], args.eval_dir))
                     os.unlink(row["vectors"])
                 except (RuntimeError, OSError, ImportError) as exc:
                     print(f"{model:9} {t:>3} {tool:11} failed: {exc}", flush=True)

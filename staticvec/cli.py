@@ -163,83 +163,68 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                        cache=not no_cache, quiet=quiet)
 
 
-@app.command("train-skipgram")
-def train_skipgram(
-    corpus: List[str] = _W2V["corpus"],
-    output: str = _W2V["output"],
-    dim: int = _W2V["dim"],
-    window: int = _W2V["window"],
-    negative: int = _W2V["negative"],
-    hs: bool = _W2V["hs"],
-    sample: float = _W2V["sample"],
-    min_count: int = _W2V["min_count"],
-    epochs: int = _W2V["epochs"],
-    alpha: float = typer.Option(0.025, "--alpha", min=0.0, help="Starting learning rate."),
-    min_alpha: Optional[float] = _W2V["min_alpha"],
-    threads: Optional[int] = _W2V["threads"],
-    seed: int = _W2V["seed"],
-    ns_exponent: float = _W2V["ns_exponent"],
-    init_scale: float = _W2V["init_scale"],
-    vocab_path: Optional[str] = _W2V["vocab_path"],
-    save_vocab: Optional[str] = _W2V["save_vocab"],
-    max_vocab_words: int = _W2V["max_vocab_words"],
-    no_cache: bool = _W2V["no_cache"],
-    encoding_errors: str = _W2V["encoding_errors"],
-    max_sentence_length: int = _W2V["max_sentence_length"],
-    quiet: bool = _W2V["quiet"],
-):
-    """Train word2vec skip-gram vectors (each word predicts its context).
+_W2V_DOCS = {
+    True: """Train word2vec skip-gram vectors (each word predicts its context).
 
     Best for rare words and semantic analogies; slower than CBOW per epoch.
 
     \b
     Example:
       staticvec train-skipgram corpus.txt.xz -o vectors.bin --dim 100 --epochs 5
-    """
-    _run_w2v(True, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
-             min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
-             no_cache, encoding_errors, max_sentence_length, quiet, init_scale=init_scale)
-
-
-@app.command("train-cbow")
-def train_cbow(
-    corpus: List[str] = _W2V["corpus"],
-    output: str = _W2V["output"],
-    dim: int = _W2V["dim"],
-    window: int = _W2V["window"],
-    negative: int = _W2V["negative"],
-    hs: bool = _W2V["hs"],
-    sample: float = _W2V["sample"],
-    min_count: int = _W2V["min_count"],
-    epochs: int = _W2V["epochs"],
-    alpha: float = typer.Option(0.05, "--alpha", min=0.0, help="Starting learning rate."),
-    min_alpha: Optional[float] = _W2V["min_alpha"],
-    threads: Optional[int] = _W2V["threads"],
-    seed: int = _W2V["seed"],
-    ns_exponent: float = _W2V["ns_exponent"],
-    init_scale: float = _W2V["init_scale"],
-    cbow_mean: bool = typer.Option(True, "--cbow-mean/--cbow-sum",
-                                   help="Average the context vectors (word2vec C) or sum them."),
-    vocab_path: Optional[str] = _W2V["vocab_path"],
-    save_vocab: Optional[str] = _W2V["save_vocab"],
-    max_vocab_words: int = _W2V["max_vocab_words"],
-    no_cache: bool = _W2V["no_cache"],
-    encoding_errors: str = _W2V["encoding_errors"],
-    max_sentence_length: int = _W2V["max_sentence_length"],
-    quiet: bool = _W2V["quiet"],
-):
-    """Train word2vec CBOW vectors (the context predicts the word).
+    """,
+    False: """Train word2vec CBOW vectors (the context predicts the word).
 
     Several times faster than skip-gram; good for frequent words and syntax.
 
     \b
     Example:
       staticvec train-cbow corpus.txt.xz -o vectors.txt --threads 2 --save-vocab vocab.txt
-    """
-    _run_w2v(False, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
-             min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
-             no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
-             init_scale=init_scale)
+    """,
+}
+
+
+def _word2vec_command(sg):
+    """train-skipgram and train-cbow share every option but the default --alpha (and
+    --cbow-mean/--cbow-sum, which only CBOW shows)."""
+
+    def command(
+        corpus: List[str] = _W2V["corpus"],
+        output: str = _W2V["output"],
+        dim: int = _W2V["dim"],
+        window: int = _W2V["window"],
+        negative: int = _W2V["negative"],
+        hs: bool = _W2V["hs"],
+        sample: float = _W2V["sample"],
+        min_count: int = _W2V["min_count"],
+        epochs: int = _W2V["epochs"],
+        alpha: float = typer.Option(0.025 if sg else 0.05, "--alpha", min=0.0,
+                                    help="Starting learning rate."),
+        min_alpha: Optional[float] = _W2V["min_alpha"],
+        threads: Optional[int] = _W2V["threads"],
+        seed: int = _W2V["seed"],
+        ns_exponent: float = _W2V["ns_exponent"],
+        init_scale: float = _W2V["init_scale"],
+        cbow_mean: bool = typer.Option(True, "--cbow-mean/--cbow-sum", hidden=sg,
+                                       help="Average the context vectors (word2vec C) or sum them."),
+        vocab_path: Optional[str] = _W2V["vocab_path"],
+        save_vocab: Optional[str] = _W2V["save_vocab"],
+        max_vocab_words: int = _W2V["max_vocab_words"],
+        no_cache: bool = _W2V["no_cache"],
+        encoding_errors: str = _W2V["encoding_errors"],
+        max_sentence_length: int = _W2V["max_sentence_length"],
+        quiet: bool = _W2V["quiet"],
+    ):
+        _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
+                 min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
+                 no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
+                 init_scale=init_scale)
+
+    command.__doc__ = _W2V_DOCS[sg]
+    return command
+
+
+train_skipgram = app.command("train-skipgram")(_word2vec_command(True))
+train_cbow = app.command("train-cbow")(_word2vec_command(False))
 
 
 # ---------------------------------------------------------------- training: glove
