@@ -38,7 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import DEFAULT_DATA, EVAL_DIR, cut_corpus, measured, quality
+from benchlib import add_corpus_arguments, measured, prepared_corpus, quality
 
 STATICVEC_RUN = r"""
 import json, sys
@@ -175,15 +175,9 @@ def run_skipgram(a, corpus, workdir):
     return {"tool": "skipgram", "wall": wall, "rss_mb": rss, "vectors": out}
 
 
-# ---------------------------------------------------------------- evaluation (numpy only)
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA),
-                        help="shared data folder (corpus/, eval/)")
-    parser.add_argument("--corpus", default=None,
-                        help="corpus file [default: DATA/corpus/text8like.txt.xz]")
-    parser.add_argument("--tokens", type=int, default=17_000_000, help="tokens to cut")
+    add_corpus_arguments(parser)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--window", type=int, default=10)
@@ -199,16 +193,12 @@ def main(argv=None):
     parser.add_argument("--peer-vocab", type=int, default=3000,
                         help="mittens: train on the N most frequent words (dense N x N matrix)")
     parser.add_argument("--no-skipgram", action="store_true", help="skip the quality reference")
-    parser.add_argument("--eval-dir", default=str(EVAL_DIR),
-                        help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt")
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     a = parser.parse_args(argv)
 
-    source = a.corpus or os.path.join(a.data, "corpus", "text8like.txt.xz")
     workdir = Path(tempfile.mkdtemp(prefix="bench-glove-"))
-    corpus = str(workdir / "corpus.txt")
-    n_tokens = cut_corpus(source, a.tokens, corpus)
+    corpus, n_tokens, source = prepared_corpus(a, workdir)
     print(f"corpus: {n_tokens:,} tokens of {source}; dim {a.dim} window {a.window} x_max "
           f"{a.x_max} alpha {a.alpha} eta {a.eta} epochs {a.epochs} min-count {a.min_count} "
           f"threads {a.threads} memory {a.memory} GB", file=sys.stderr)

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import DEFAULT_DATA, EVAL_DIR, cut_corpus, measured, quality
+from benchlib import add_corpus_arguments, measured, prepared_corpus, quality
 
 VENV_BIN = Path(sys.executable).parent
 TOOLS = ("staticvec", "gensim", "fasttext", "word2vec-c")
@@ -111,21 +111,14 @@ def run_tool(tool, model, threads, corpus, n_tokens, workdir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA),
-                        help="shared data folder (corpus/, eval/)")
-    parser.add_argument("--corpus", default=None,
-                        help="corpus file [default: DATA/corpus/text8like.txt.xz]")
-    parser.add_argument("--tokens", type=int, default=17_000_000, help="tokens to cut")
+    add_corpus_arguments(parser)
     parser.add_argument("--threads", default="2,1", help="comma-separated thread counts")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--eval-dir", default=str(EVAL_DIR),
-                        help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt")
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
 
-    source = args.corpus or os.path.join(args.data, "corpus", "text8like.txt.xz")
     tools = [t for t in args.tools.split(",") if t]
     models = [m for m in args.models.split(",") if m]
     threads = [int(t) for t in args.threads.split(",") if t]
@@ -133,8 +126,7 @@ def main(argv=None):
         if t not in TOOLS:
             parser.error(f"unknown tool {t!r} (choose from {', '.join(TOOLS)})")
     workdir = tempfile.mkdtemp(prefix="bench-train-")
-    corpus = os.path.join(workdir, "corpus.txt")
-    n_tokens = cut_corpus(source, args.tokens, corpus)
+    corpus, n_tokens, source = prepared_corpus(args, workdir)
     print(f"corpus: {n_tokens:,} tokens of {source}; settings {SETTINGS}", file=sys.stderr)
     rows = []
     header = (f"{'model':9} {'thr':>3} {'tool':11} {'wall s':>8} {'train s':>8} {'words/s':>10} "

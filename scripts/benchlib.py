@@ -15,6 +15,25 @@ EVAL_DIR = REPO / "data" / "eval"
 sys.path.insert(0, str(REPO))
 
 
+def add_corpus_arguments(parser, tokens=17_000_000):
+    """--data, --corpus, --tokens and --eval-dir, the same in every benchmark."""
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
+                        help="shared data folder (default: ../shared/data)")
+    parser.add_argument("--corpus", default=None,
+                        help="corpus file [default: DATA/corpus/text8like.txt.xz]")
+    parser.add_argument("--tokens", type=int, default=tokens,
+                        help="train on the first N tokens (default: text8's size, 17M)")
+    parser.add_argument("--eval-dir", default=str(EVAL_DIR),
+                        help="folder with questions-words.txt, wordsim353.tsv, simlex999.txt")
+
+
+def prepared_corpus(args, workdir):
+    """Cut the benchmark corpus into ``workdir``; returns (path, tokens, source)."""
+    source = args.corpus or os.path.join(args.data, "corpus", "text8like.txt.xz")
+    path = os.path.join(workdir, "corpus.txt")
+    return path, cut_corpus(source, args.tokens, path), source
+
+
 def cut_corpus(source, tokens, dest):
     """The first ``tokens`` tokens of ``source`` as plain text, lines kept (the last one cut).
 
