@@ -27,11 +27,14 @@ build: $(VENV)/.built
 test: build
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# Skip-gram on the bundled 1M-token corpus (one thread, fixed seed: the same answers every
+# time), then a nearest-neighbour and an analogy query (she - he + his = her).
 demo: build
 	@mkdir -p $(DEMO)
 	$(BIN)/staticvec --version
-	$(BIN)/staticvec vocab data/corpus/mini.txt.xz -o $(DEMO)/vocab.txt
-	@echo "(training arrives with train-skipgram; the demo stops after vocab for now)"
+	$(BIN)/staticvec train-skipgram data/corpus/mini.txt.xz -o $(DEMO)/vectors.bin --threads 1 --seed 1
+	$(BIN)/staticvec nearest france -m $(DEMO)/vectors.bin -k 5
+	$(BIN)/staticvec analogy she he his -m $(DEMO)/vectors.bin -k 3
 
 bench: build
 	$(BIN)/python -m pip install -q -e ".[bench]"
