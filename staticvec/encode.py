@@ -49,22 +49,30 @@ class EncodedCorpus:
         return int(len(self.sentence_ends))
 
     def shares(self, n):
-        """``n`` contiguous [start, end) ranges cut at sentence ends, covering every token once.
-
-        Each cut is the sentence end nearest to an equal split, so shares are as even as
-        sentence lengths allow; a share may be empty when there are fewer sentences than n.
-        """
-        total = self.n_tokens
+        """``n`` contiguous token ranges [start, end), cut at sentence ends (see
+        ``sentence_shares``): every token lies in exactly one share."""
         ends = np.asarray(self.sentence_ends, dtype=np.int64)
-        cuts = [0]
-        for k in range(1, n):
-            target = total * k // n
-            j = int(np.searchsorted(ends, target))
-            candidates = [int(ends[i]) for i in (j - 1, j) if 0 <= i < len(ends)]
-            cut = min(candidates, key=lambda e: abs(e - target)) if candidates else total
-            cuts.append(max(cut, cuts[-1]))
-        cuts.append(total)
-        return [(cuts[k], cuts[k + 1]) for k in range(n)]
+        start_of = lambda i: int(ends[i - 1]) if i > 0 else 0  # noqa: E731
+        return [(start_of(lo), start_of(hi)) for lo, hi in sentence_shares(ends, n)]
+
+
+def sentence_shares(sentence_ends, n):
+    """``n`` contiguous ranges of sentence indices [lo, hi) with about equal token counts.
+
+    Threads train one share each per epoch: cut at sentence boundaries, the shares cover every
+    sentence exactly once, so every token is trained exactly once per epoch. A share is empty
+    when there are fewer sentences than ``n``.
+    """
+    ends = np.asarray(sentence_ends, dtype=np.uint64)
+    n = max(int(n), 1)
+    if len(ends) == 0:
+        return [(0, 0)] * n
+    total = int(ends[-1])
+    targets = [total * i // n for i in range(1, n)]
+    cuts = [0] + [int(np.searchsorted(ends, t, side="left")) + 1 if t else 0 for t in targets]
+    cuts.append(len(ends))
+    cuts = np.minimum(np.maximum.accumulate(cuts), len(ends))
+    return [(int(cuts[i]), int(cuts[i + 1])) for i in range(n)]
 
 
 def cache_dir():

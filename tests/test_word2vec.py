@@ -230,7 +230,7 @@ def test_huffman_tree_is_optimal_and_prefix_free():
 def test_sentence_shares_cover_every_sentence_once():
     ends = np.cumsum([5, 1, 7, 3, 3, 9, 2]).astype(np.uint64)
     for n in (1, 2, 3, 7, 10):
-        shares = runner.sentence_shares(ends, n)
+        shares = encode.sentence_shares(ends, n)
         assert len(shares) == n
         covered = [i for lo, hi in shares for i in range(lo, hi)]
         assert covered == list(range(len(ends)))

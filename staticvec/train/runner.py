@@ -8,7 +8,7 @@ Ctrl-C into a stop request: workers return within one sentence, and ``Interrupte
 (the CLI maps it to exit 130; nothing has been written, since outputs are written afterwards).
 
     counters = Counters(threads)
-    shares = sentence_shares(corpus.sentence_ends, threads)
+    shares = encode.sentence_shares(corpus.sentence_ends, threads)
     def work(t):
         kernel.train(t, ..., shares[t], counters.progress, counters.stop, ...)
     run_workers(work, threads, counters, total=epochs * corpus.n_tokens,
@@ -40,24 +40,6 @@ class Counters:
     def done(self):
         """Words processed so far by all threads (a racy but monotone read, fine for display)."""
         return int(self.progress[::PROGRESS_STRIDE].sum())
-
-
-def sentence_shares(sentence_ends, n):
-    """``n`` contiguous ranges of sentence indices [lo, hi) with about equal token counts.
-
-    Cut at sentence boundaries, they cover every sentence exactly once, so every token is
-    trained exactly once per epoch. Some ranges are empty when there are fewer sentences than n.
-    """
-    ends = np.asarray(sentence_ends, dtype=np.uint64)
-    n = max(int(n), 1)
-    if len(ends) == 0:
-        return [(0, 0)] * n
-    total = int(ends[-1])
-    targets = [total * i // n for i in range(1, n)]
-    cuts = [0] + [int(np.searchsorted(ends, t, side="left")) + 1 if t else 0 for t in targets]
-    cuts.append(len(ends))
-    cuts = np.minimum(np.maximum.accumulate(cuts), len(ends))
-    return [(int(cuts[i]), int(cuts[i + 1])) for i in range(n)]
 
 
 def run_workers(work, threads, counters, *, total, description, quiet=False, fields=None,

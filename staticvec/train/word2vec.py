@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staticvec import _kernels
+from staticvec import _kernels, encode
 from staticvec.errors import BadOptionError, StaticvecError
 from staticvec.progress import say
 from staticvec.train import runner
@@ -293,7 +293,7 @@ def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=N
     threads = o.threads
     counters = runner.Counters(threads)
     kernel, syn0, _, _ = build_kernel(counts, o, counters)
-    shares = runner.sentence_shares(ends, threads)
+    shares = encode.sentence_shares(ends, threads)
     n_tokens = int(ends[-1]) if len(ends) else 0
     total = o.epochs * n_tokens
 
