@@ -324,7 +324,7 @@ def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, 
                    max_sentence_length=10000, cache=True, quiet=False):
     """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
     (cached), training, and the vectors written atomically to ``output``."""
-    from staticvec import encode, formats
+    from staticvec import formats
     from staticvec.atomic import check_output_path
 
     o = options.resolved()
