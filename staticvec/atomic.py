@@ -44,6 +44,7 @@ def atomic_output(path, mode="wb", encoding="utf-8"):
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)
@@ -51,6 +52,12 @@ def atomic_output(path, mode="wb", encoding="utf-8"):
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove_quietly(path):

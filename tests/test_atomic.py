@@ -1,4 +1,5 @@
 import errno
+import os
 import pytest
 
 from staticvec.atomic import atomic_output
@@ -17,6 +18,9 @@ def test_output_appears_only_when_complete(tmp_path):
     with atomic_output(target) as handle:
         handle.write(b"new")
     assert target.read_bytes() == b"new"
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
 
 

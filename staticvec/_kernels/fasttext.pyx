@@ -1,0 +1,451 @@
+# fastText arithmetic: subword lists of a vocabulary, composed vectors, and the nogil
+# hogwild training loop (skip-gram and CBOW with negative sampling over subword inputs).
+#
+# The input of a word is the mean of its rows in `wi` (its own row, then one row per
+# character n-gram bucket), so a gradient step adds the same vector to every one of those
+# rows. fastText recomputes that mean for every (centre, context) pair; here the mean is
+# computed once per centre word and then moved by each step's gradient (the mean of rows
+# that all received `g` is the old mean plus `g`), and the summed gradient is written to
+# the rows once at the end of the window. On one thread this is the same arithmetic as
+# fastText's, with a fraction of the memory traffic on the (large, cache-cold) bucket rows.
+# (When a row occurs m times in a word's list, e.g. two n-grams in one bucket, it receives
+# m * g, and the mean moves by g * sum(m^2) / n: the per-word factor `shift`.)
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+
+from staticvec._kernels.common cimport (
+    SV_SIGMOID_SIZE, sv_axpy, sv_scale, sv_zero, sv_sigmoid_fill, sv_sigmoid, sv_splitmix64,
+    sv_rand_uniform)
+
+import numpy as np
+
+DEF CHUNK = 1024          # tokens handled as one "line", as fastText's MAX_LINE_SIZE
+DEF FNV_OFFSET = 2166136261
+DEF FNV_PRIME = 16777619
+
+
+cdef extern from *:
+    """
+    #include "common.h"
+    static inline void sv_prefetch(const void *p) { __builtin_prefetch(p, 1, 1); }
+    /* the stop flag is written by the main thread: read it afresh every time */
+    static inline int ft_stopped(const int32_t *flag) { return *(volatile const int32_t *)flag; }
+    /* an integer in [0, n), n < 2^32, from 32 high bits of the LCG by multiply-shift:
+       no 64-bit division in the inner loop (sv_rand_below's modulo costs ~30 cycles) */
+    static inline uint32_t ft_rand_below(uint64_t *state, uint32_t n) {
+        uint64_t r = (sv_rand_next(state) >> 16) & 0xFFFFFFFFULL;
+        return (uint32_t)((r * (uint64_t)n) >> 32);
+    }
+    /* x . y with four independent accumulators: sv_dot's single accumulator makes the
+       dot product wait on FMA latency, and here it runs six times per training pair.
+       Fixed summation order, so results are still the same on every run. */
+    static inline float ft_dot(const float *x, const float *y, int n) {
+        sv_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        int i = 0;
+        for (; i + 32 <= n; i += 32) {
+            a0 += sv_load8(x + i) * sv_load8(y + i);
+            a1 += sv_load8(x + i + 8) * sv_load8(y + i + 8);
+            a2 += sv_load8(x + i + 16) * sv_load8(y + i + 16);
+            a3 += sv_load8(x + i + 24) * sv_load8(y + i + 24);
+        }
+        for (; i + 8 <= n; i += 8) a0 += sv_load8(x + i) * sv_load8(y + i);
+        sv_v8 acc = (a0 + a1) + (a2 + a3);
+        float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; i < n; i++) s += x[i] * y[i];
+        return s;
+    }
+    """
+    void sv_prefetch(const void *p) nogil
+    int ft_stopped(const int32_t *flag) nogil
+    uint32_t ft_rand_below(uint64_t *state, uint32_t n) nogil
+    float ft_dot(const float *x, const float *y, int n) nogil
+
+
+# ------------------------------------------------------------------ subwords
+cdef inline int _ngram_rows(const uint8_t *w, int size, int minn, int maxn, uint32_t bucket,
+                            int64_t base, int32_t *out) noexcept nogil:
+    """Rows (base + fnv1a(ngram) % bucket) of the n-grams of the wrapped word `w`, in
+    fastText's order; returns how many. `out` NULL only counts. Bytes are sign-extended
+    before the xor (fastText hashes int8_t chars)."""
+    cdef int count = 0, i, j, n
+    cdef uint32_t h
+    for i in range(size):
+        if (w[i] & 0xC0) == 0x80:
+            continue
+        h = FNV_OFFSET
+        j = i
+        n = 1
+        while j < size and n <= maxn:
+            h = (h ^ <uint32_t><int32_t>(<signed char>w[j])) * FNV_PRIME
+            j += 1
+            while j < size and (w[j] & 0xC0) == 0x80:
+                h = (h ^ <uint32_t><int32_t>(<signed char>w[j])) * FNV_PRIME
+                j += 1
+            if n >= minn and not (n == 1 and (i == 0 or j == size)):
+                if out != NULL:
+                    out[count] = <int32_t>(base + h % bucket)
+                count += 1
+            n += 1
+    return count
+
+
+cdef inline int _wrapped_rows(const uint8_t *buf, const int64_t *offsets, int64_t w,
+                              uint8_t *tmp, int minn, int maxn, uint32_t bucket, int64_t base,
+                              int32_t *out) noexcept nogil:
+    """_ngram_rows of word w of the packed UTF-8 buffer, wrapped as <word> in tmp."""
+    cdef int64_t size = offsets[w + 1] - offsets[w]
+    tmp[0] = 60  # '<'
+    if size:
+        memcpy(tmp + 1, buf + offsets[w], <size_t>size)
+    tmp[size + 1] = 62  # '>'
+    return _ngram_rows(tmp, <int>size + 2, minn, maxn, bucket, base, out)
+
+
+def subword_csr(const uint8_t[::1] buf, const int64_t[::1] offsets, int64_t nwords,
+                int minn, int maxn, int64_t bucket, int64_t eos):
+    """CSR (indptr int64, indices int32) of each word's input rows: its own id, then
+    nwords + bucket of each n-gram of <word>. `buf`/`offsets` hold the UTF-8 words."""
+    cdef int64_t w, total = 0, longest = 0
+    cdef bint use_ngrams = maxn > 0 and maxn >= minn and bucket > 0
+    if nwords + bucket > 2147483647:
+        raise ValueError("vocabulary + bucket rows exceed 2^31")
+    indptr_arr = np.zeros(nwords + 1, dtype=np.int64)
+    cdef int64_t[::1] indptr = indptr_arr
+    for w in range(nwords):
+        longest = max(longest, offsets[w + 1] - offsets[w])
+    cdef uint8_t *tmp = <uint8_t *>malloc(longest + 2)
+    if tmp == NULL:
+        raise MemoryError()
+    cdef int32_t[::1] indices
+    try:
+        with nogil:
+            for w in range(nwords):
+                total += 1
+                if use_ngrams and w != eos:
+                    total += _wrapped_rows(&buf[0], &offsets[0], w, tmp, minn, maxn,
+                                           <uint32_t>bucket, nwords, NULL)
+                indptr[w + 1] = total
+        indices_arr = np.empty(total, dtype=np.int32)
+        indices = indices_arr
+        with nogil:
+            for w in range(nwords):
+                indices[indptr[w]] = <int32_t>w
+                if use_ngrams and w != eos:
+                    _wrapped_rows(&buf[0], &offsets[0], w, tmp, minn, maxn, <uint32_t>bucket,
+                                  nwords, &indices[indptr[w] + 1])
+    finally:
+        free(tmp)
+    return indptr_arr, indices_arr
+
+
+
+
+def compose(const float[:, ::1] wi, const int64_t[::1] indptr, const int32_t[::1] indices,
+            float[:, ::1] out):
+    """out[w] = mean of wi rows indices[indptr[w]:indptr[w+1]]: float32 running sum, then
+    times float(1/n), fastText's order. Words with no rows stay zero."""
+    cdef int64_t w, k, n
+    cdef int dim = wi.shape[1]
+    with nogil:
+        for w in range(out.shape[0]):
+            sv_zero(dim, &out[w, 0])
+            n = indptr[w + 1] - indptr[w]
+            if n == 0:
+                continue
+            for k in range(indptr[w], indptr[w + 1]):
+                sv_axpy(dim, 1.0, &wi[indices[k], 0], &out[w, 0])
+            sv_scale(dim, <float>(1.0 / <double>n), &out[w, 0])
+
+
+def mean_shift(const int64_t[::1] indptr, const int32_t[::1] indices):
+    """Per word, sum(m^2) / n over its n rows with multiplicities m: how far the mean of the
+    rows moves when every listed row receives the same gradient (1.0 when all differ)."""
+    cdef int64_t w, a, b, n, same
+    out_arr = np.ones(indptr.shape[0] - 1, dtype=np.float32)
+    cdef float[::1] out = out_arr
+    with nogil:
+        for w in range(indptr.shape[0] - 1):
+            n = indptr[w + 1] - indptr[w]
+            same = 0
+            for a in range(indptr[w], indptr[w + 1]):
+                for b in range(indptr[w], indptr[w + 1]):
+                    same += indices[a] == indices[b]
+            if n:
+                out[w] = <float>(<double>same / <double>n)
+    return out_arr
+
+
+# ------------------------------------------------------------------ training
+cdef struct Job:
+    float *wi
+    float *wo
+    const uint32_t *ids
+    const uint64_t *sentence_ends
+    int64_t n_sentences
+    int64_t start
+    int64_t end
+    const int64_t *indptr
+    const int32_t *indices
+    const float *shift
+    int64_t max_rows
+    const int32_t *neg_table
+    int64_t neg_size
+    const float *keep
+    int sg
+    int dim
+    int window
+    int negative
+    int epochs
+    float alpha
+    int64_t *done
+    int32_t *stop
+    uint64_t seed
+
+
+cdef inline int32_t _next_noise(const Job *job, int64_t *pos) noexcept nogil:
+    cdef int32_t word = job.neg_table[pos[0]]
+    pos[0] += 1
+    if pos[0] == job.neg_size:
+        pos[0] = 0
+    return word
+
+
+cdef inline void _negative_step(const Job *job, const float *table, const float *hidden,
+                                float *grad, int32_t target, float lr,
+                                int64_t *negpos) noexcept nogil:
+    """One positive and `negative` noise updates of wo against `hidden`; `grad` gathers
+    the input gradient (fastText's negative-sampling loss with backprop). Noise words are
+    read in order from the shuffled table, as fastText does (a random index into a 40 MB
+    table would cost a cache miss per draw), skipping the target; the output rows of the
+    next step's noise words are prefetched."""
+    cdef int d, k, off, tries, dim = job.dim
+    cdef float f, g
+    cdef float *row = job.wo + <int64_t>target * dim
+    cdef int32_t neg
+    cdef int64_t ahead = negpos[0] + job.negative
+    for k in range(job.negative):
+        if ahead >= job.neg_size:
+            ahead -= job.neg_size
+        neg = job.neg_table[ahead]
+        ahead += 1
+        for off in range(0, dim, 16):
+            sv_prefetch(job.wo + <int64_t>neg * dim + off)
+    f = ft_dot(hidden, row, dim)
+    g = lr * (1.0 - sv_sigmoid(table, f))
+    sv_axpy(dim, g, row, grad)
+    sv_axpy(dim, g, hidden, row)
+    for d in range(job.negative):
+        neg = _next_noise(job, negpos)
+        tries = 0
+        while neg == target and tries < 16:
+            neg = _next_noise(job, negpos)
+            tries += 1
+        if neg == target:
+            continue
+        row = job.wo + <int64_t>neg * dim
+        f = ft_dot(hidden, row, dim)
+        g = -lr * sv_sigmoid(table, f)
+        sv_axpy(dim, g, row, grad)
+        sv_axpy(dim, g, hidden, row)
+
+
+cdef inline void _prefetch_rows(const Job *job, int32_t word) noexcept nogil:
+    cdef int64_t k
+    cdef int off
+    cdef const float *row
+    for k in range(job.indptr[word], job.indptr[word + 1]):
+        row = job.wi + <int64_t>job.indices[k] * job.dim
+        for off in range(0, job.dim, 16):
+            sv_prefetch(row + off)
+
+
+cdef inline void _mean_rows(const Job *job, const int32_t *rows, int64_t n,
+                            float *out) noexcept nogil:
+    cdef int64_t j
+    sv_zero(job.dim, out)
+    for j in range(n):
+        sv_axpy(job.dim, 1.0, job.wi + <int64_t>rows[j] * job.dim, out)
+    sv_scale(job.dim, <float>(1.0 / <double>n), out)
+
+
+cdef void _skipgram_line(const Job *job, const float *table, const int32_t *line, int L,
+                         float lr, uint64_t *rng, int64_t *negpos, float *hidden,
+                         float *grad, float *total) noexcept nogil:
+    cdef int i, c, b, dim = job.dim
+    cdef int64_t j, n
+    cdef const int32_t *rows
+    cdef float *dst
+    for i in range(L):
+        if i + 1 < L:
+            _prefetch_rows(job, line[i + 1])
+        rows = job.indices + job.indptr[line[i]]
+        n = job.indptr[line[i] + 1] - job.indptr[line[i]]
+        b = 1 + <int>ft_rand_below(rng, <uint32_t>job.window)
+        _mean_rows(job, rows, n, hidden)
+        sv_zero(dim, total)
+        for c in range(-b, b + 1):
+            if c == 0 or i + c < 0 or i + c >= L:
+                continue
+            sv_zero(dim, grad)
+            _negative_step(job, table, hidden, grad, line[i + c], lr, negpos)
+            # every input row moved by grad, so their mean moved by shift * grad
+            sv_axpy(dim, job.shift[line[i]], grad, hidden)
+            sv_axpy(dim, 1.0, grad, total)
+        for j in range(n):
+            dst = job.wi + <int64_t>rows[j] * dim
+            sv_axpy(dim, 1.0, total, dst)
+
+
+cdef void _cbow_line(const Job *job, const float *table, const int32_t *line, int L,
+                     float lr, uint64_t *rng, int64_t *negpos, float *hidden, float *grad,
+                     int32_t *bag) noexcept nogil:
+    cdef int i, c, b, dim = job.dim
+    cdef int64_t j, n, k
+    cdef int32_t word
+    for i in range(L):
+        b = 1 + <int>ft_rand_below(rng, <uint32_t>job.window)
+        n = 0
+        for c in range(-b, b + 1):
+            if c == 0 or i + c < 0 or i + c >= L:
+                continue
+            word = line[i + c]
+            for k in range(job.indptr[word], job.indptr[word + 1]):
+                bag[n] = job.indices[k]
+                n += 1
+        if n == 0:
+            continue
+        _mean_rows(job, bag, n, hidden)
+        sv_zero(dim, grad)
+        _negative_step(job, table, hidden, grad, line[i], lr, negpos)
+        for j in range(n):
+            sv_axpy(dim, 1.0, grad, job.wi + <int64_t>bag[j] * dim)
+
+
+cdef int _run(const Job *job, int thread_id) noexcept nogil:
+    cdef int dim = job.dim
+    cdef float *table = <float *>malloc(SV_SIGMOID_SIZE * sizeof(float))
+    cdef float *hidden = <float *>malloc(dim * sizeof(float))
+    cdef float *grad = <float *>malloc(dim * sizeof(float))
+    cdef float *total = <float *>malloc(dim * sizeof(float))
+    cdef int32_t *bag = <int32_t *>malloc((2 * job.window * job.max_rows + 1) * sizeof(int32_t))
+    cdef int32_t line[CHUNK]
+    cdef uint64_t rng = sv_splitmix64(job.seed + <uint64_t>thread_id)
+    cdef int64_t negpos = ft_rand_below(&rng, <uint32_t>job.neg_size)
+    cdef int64_t total_work = (job.end - job.start) * job.epochs
+    cdef int64_t work_done = 0, pos, seg_end, sent_end, k, lo, hi, mid
+    cdef int64_t sent = 0
+    cdef int epoch, L
+    cdef uint32_t tok
+    cdef float lr
+    cdef int status = 0
+    if table == NULL or hidden == NULL or grad == NULL or total == NULL or bag == NULL:
+        status = 1
+    else:
+        sv_sigmoid_fill(table)
+        for epoch in range(job.epochs):
+            # first sentence ending after the share's start
+            lo = 0
+            hi = job.n_sentences
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if <int64_t>job.sentence_ends[mid] <= job.start:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            sent = lo
+            pos = job.start
+            while pos < job.end:
+                if ft_stopped(job.stop):
+                    break
+                sent_end = <int64_t>job.sentence_ends[sent] if sent < job.n_sentences else job.end
+                if sent_end > job.end:
+                    sent_end = job.end
+                seg_end = pos + CHUNK
+                if seg_end > sent_end:
+                    seg_end = sent_end
+                L = 0
+                for k in range(pos, seg_end):
+                    tok = job.ids[k]
+                    if job.keep[tok] >= 1.0 or sv_rand_uniform(&rng) < job.keep[tok]:
+                        line[L] = <int32_t>tok
+                        L += 1
+                lr = job.alpha * (1.0 - <double>work_done / <double>total_work)
+                work_done += seg_end - pos
+                pos = seg_end
+                if pos >= sent_end:
+                    sent += 1
+                if job.sg:
+                    _skipgram_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, total)
+                else:
+                    _cbow_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, bag)
+                job.done[0] = work_done
+            if ft_stopped(job.stop):
+                break
+    free(table)
+    free(hidden)
+    free(grad)
+    free(total)
+    free(bag)
+    return status
+
+
+def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
+                const uint64_t[::1] sentence_ends, int64_t start, int64_t end,
+                const int64_t[::1] indptr, const int32_t[::1] indices,
+                const float[::1] shift, const int32_t[::1] neg_table, const float[::1] keep,
+                bint sg, int window, int negative, int epochs, float alpha,
+                int64_t[::1] progress, int progress_slot, int32_t[::1] stop, int thread_id, uint64_t seed):
+    """Train on ids[start:end] (a share cut at sentence ends) for `epochs` passes, with the
+    learning rate falling linearly from `alpha` to 0 over this share's work.
+    progress[progress_slot] (words done) is published after every line; a non-zero
+    stop[0] ends the run early. The random
+    stream is seeded from (seed, thread_id). Releases the GIL for the whole run."""
+    cdef Job job
+    cdef int status
+    cdef int64_t w, max_rows = 1
+    if wi.shape[1] != wo.shape[1] or window < 1 or epochs < 1 or neg_table.shape[0] == 0:
+        raise ValueError("inconsistent arguments")
+    if end <= start:
+        return
+    for w in range(indptr.shape[0] - 1):
+        if indptr[w + 1] - indptr[w] > max_rows:
+            max_rows = indptr[w + 1] - indptr[w]
+    job.wi = &wi[0, 0]
+    job.wo = &wo[0, 0]
+    job.ids = &ids[0]
+    job.sentence_ends = &sentence_ends[0] if sentence_ends.shape[0] else NULL
+    job.n_sentences = sentence_ends.shape[0]
+    job.start = start
+    job.end = end
+    job.indptr = &indptr[0]
+    job.indices = &indices[0]
+    job.shift = &shift[0]
+    job.max_rows = max_rows
+    job.neg_table = &neg_table[0]
+    job.neg_size = neg_table.shape[0]
+    job.keep = &keep[0]
+    job.sg = sg
+    job.dim = wi.shape[1]
+    job.window = window
+    job.negative = negative
+    job.epochs = epochs
+    job.alpha = alpha
+    job.done = &progress[progress_slot]
+    job.stop = &stop[0]
+    job.seed = seed
+    with nogil:
+        status = _run(&job, thread_id)
+    if status:
+        raise MemoryError()
+
+
+def uniform_fill(float[::1] flat, float lo, float hi, uint64_t seed, int64_t start, int64_t stop):
+    """flat[start:stop] uniform in [lo, hi): element i gets splitmix64(seed, i), so the
+    result does not depend on how the range is split across threads."""
+    cdef int64_t i
+    cdef uint64_t base = sv_splitmix64(seed)
+    cdef float span = hi - lo
+    with nogil:
+        for i in range(start, stop):
+            flat[i] = lo + span * (<float>(sv_splitmix64(base + <uint64_t>i) >> 40) / 16777216.0)

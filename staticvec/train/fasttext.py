@@ -1,0 +1,215 @@
+"""fastText training: options, tables, threads and schedule around the fasttext kernel.
+
+Follows fastText's own choices where they differ from word2vec's, so that a model trained
+here behaves like one trained by Facebook's tool: noise words drawn in proportion to
+count^0.5, frequent words kept with probability sqrt(t/f) + t/f, a word's input being
+the mean of its own row and its character n-gram rows, and the learning rate falling
+linearly to zero over all epochs.
+"""
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from staticvec.errors import BadOptionError
+from staticvec.progress import say
+from staticvec.train import runner
+
+NEGATIVE_TABLE_SIZE = 10_000_000  # fastText's table size
+
+
+@dataclass
+class FastTextOptions:
+    model: str = "skipgram"
+    minn: int = 3
+    maxn: int = 6
+    bucket: int = 2_000_000
+    dim: int = 100
+    window: int = 5
+    epochs: int = 5
+    negative: int = 5
+    alpha: float = 0.05
+    sample: float = 1e-4
+    min_count: int = 5
+    threads: int = 0  # 0: every core
+    seed: int = 1
+
+    def check(self):
+        """Raise BadOptionError naming the first option that is out of range."""
+        if self.model not in ("skipgram", "cbow"):
+            raise BadOptionError(f"invalid value for --model: {self.model!r} "
+                                 f"(choose from skipgram, cbow)")
+        if self.maxn < 0 or self.minn < 1:
+            raise BadOptionError("--minn must be >= 1 and --maxn >= 0")
+        if self.maxn and self.minn > self.maxn:
+            raise BadOptionError(f"--minn {self.minn} is larger than --maxn {self.maxn} "
+                                 f"(use --maxn 0 to turn subwords off)")
+        if self.maxn and self.bucket < 1:
+            raise BadOptionError("--bucket must be >= 1 when subwords are on (--maxn > 0)")
+        if self.bucket < 0 or self.bucket > 2**31 - 1:
+            raise BadOptionError(f"--bucket {self.bucket} is out of range (0 .. 2147483647)")
+        for name, value in (("--dim", self.dim), ("--window", self.window),
+                            ("--epochs", self.epochs), ("--min-count", self.min_count)):
+            if value < 1:
+                raise BadOptionError(f"{name} must be >= 1 (got {value})")
+        if self.negative < 1:
+            raise BadOptionError(f"--negative must be >= 1 (got {self.negative})")
+        if not self.alpha > 0:
+            raise BadOptionError(f"--alpha must be > 0 (got {self.alpha})")
+        if self.sample < 0:
+            raise BadOptionError(f"--sample must be >= 0 (got {self.sample})")
+        if self.threads < 0:
+            raise BadOptionError(f"--threads must be >= 0 (got {self.threads})")
+
+    @property
+    def n_threads(self):
+        return self.threads or os.cpu_count() or 1
+
+    @property
+    def n_buckets(self):
+        """Bucket rows actually allocated: none when subwords are off."""
+        return self.bucket if self.maxn > 0 else 0
+
+
+def noise_table(counts, size=NEGATIVE_TABLE_SIZE, seed=None):
+    """fastText's unigram table: word i appears ceil(sqrt(c_i) * size / sum sqrt(c)) times,
+    shuffled (with ``seed``) because the kernel reads it in order, as fastText does."""
+    weights = np.sqrt(np.asarray(counts, dtype=np.float64))
+    reps = np.ceil(weights * size / weights.sum()).astype(np.int64)
+    table = np.repeat(np.arange(len(weights), dtype=np.int32), reps)
+    if seed is not None:
+        np.random.default_rng(seed).shuffle(table)
+    return table
+
+
+def keep_probabilities(counts, total_tokens, sample):
+    """fastText's subsampling: keep a token of frequency f with probability sqrt(t/f) + t/f."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0 or total_tokens <= 0:
+        return np.ones(len(counts), dtype=np.float32)
+    ratio = sample / (counts / float(total_tokens))
+    return (np.sqrt(ratio) + ratio).astype(np.float32)
+
+
+def memory_needed(n_words, options):
+    """Bytes of the matrices and tables training will hold."""
+    rows = n_words + options.n_buckets
+    return (rows + n_words) * options.dim * 4 + NEGATIVE_TABLE_SIZE * 4 * 2
+
+
+def init_input(rows, dim, seed, threads=1):
+    """fastText's start: every row uniform in [-1/dim, 1/dim]. Filled by the kernel from a
+    counter-based generator (same matrix for any number of threads), in parallel."""
+    from staticvec import _kernels
+
+    kernel = _kernels.load("fasttext")
+    wi = np.empty((rows, dim), dtype=np.float32)
+    flat = wi.reshape(-1)
+    bound = 1.0 / dim
+    cuts = np.linspace(0, flat.size, max(1, threads) + 1).astype(np.int64)
+    workers = [threading.Thread(target=kernel.uniform_fill,
+                                args=(flat, -bound, bound, seed, int(a), int(b)), daemon=True)
+               for a, b in zip(cuts[:-1], cuts[1:])]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return wi
+
+
+def train(vocab, encoded, options, quiet=False):
+    """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords)."""
+    from staticvec import _kernels, subwords
+
+    options.check()
+    kernel = _kernels.load("fasttext")
+    words = vocab.words
+    n_words = len(words)
+    runner.check_memory(memory_needed(n_words, options), "fasttext training", quiet=quiet,
+                        hint="a smaller --bucket or --dim")
+    indptr, indices = subwords.subword_csr(words, options.minn, options.maxn, options.n_buckets)
+    wi = init_input(n_words + options.n_buckets, options.dim, options.seed, options.n_threads)
+    wo = np.zeros((n_words, options.dim), dtype=np.float32)
+    shift = kernel.mean_shift(indptr, indices)
+    table = noise_table(vocab.counts, seed=options.seed)
+    total_tokens = getattr(vocab, "total_tokens", int(np.sum(vocab.counts)))
+    keep = keep_probabilities(vocab.counts, total_tokens, options.sample)
+    ids = np.ascontiguousarray(encoded.ids, dtype=np.uint32)
+    ends = np.ascontiguousarray(encoded.sentence_ends, dtype=np.uint64)
+
+    shares = encoded.shares(options.n_threads)
+    counters = runner.Counters(len(shares))
+    sg = options.model == "skipgram"
+
+    def work(t):
+        start, end = shares[t]
+        kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
+                           sg, options.window, options.negative, options.epochs, options.alpha,
+                           counters.progress, t * runner.PROGRESS_STRIDE, counters.stop, t,
+                           options.seed)
+
+    total = encoded.n_tokens * options.epochs
+
+    def fields(done):
+        return {"epoch": min(options.epochs, 1 + options.epochs * done // max(total, 1)),
+                "alpha": options.alpha * max(0.0, 1.0 - done / max(total, 1))}
+
+    runner.run_workers(work, len(shares), counters, total=total,
+                       description=f"fasttext {options.model}", quiet=quiet, fields=fields)
+    return wi, wo, (indptr, indices)
+
+
+def stem_of(output):
+    """``-o`` names the stem; a trailing .bin or .vec is taken off so ``-o m.bin`` works."""
+    output = os.fspath(output)
+    for suffix in (".bin", ".vec"):
+        if output.endswith(suffix):
+            return output[: -len(suffix)]
+    return output
+
+
+def write_outputs(stem, vocab, wi, wo, subword_lists, options, total_tokens=None):
+    """OUT.bin (the full model, with n-gram buckets) and OUT.vec (composed word vectors)."""
+    from staticvec import fasttext_bin, formats, subwords
+
+    indptr, indices = subword_lists
+    fasttext_bin.save_model(
+        f"{stem}.bin", vocab.words, vocab.counts, wi, wo, model=options.model,
+        dim=options.dim, window=options.window, epochs=options.epochs,
+        min_count=options.min_count, negative=options.negative, bucket=options.n_buckets,
+        minn=options.minn, maxn=options.maxn, sample=options.sample,
+        ntokens=total_tokens)
+    matrix = subwords.compose(wi, indptr, indices)
+    formats.save_vectors((vocab.words, matrix), f"{stem}.vec", fmt="text")
+    return matrix
+
+
+def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
+                   encoding_errors="strict", max_sentence_length=10000, cache=True,
+                   quiet=False):
+    """What `staticvec train-fasttext` does: prepare the corpus, train, write OUT.bin/.vec."""
+    from staticvec import encode
+    from staticvec.atomic import check_output_path
+
+    options.check()
+    if str(output) == "-":
+        raise BadOptionError("train-fasttext writes two files, STEM.bin and STEM.vec: "
+                             "-o needs a file stem, not - (stdout)")
+    stem = stem_of(output)
+    check_output_path(f"{stem}.bin")
+    check_output_path(f"{stem}.vec")
+    vocab, encoded = encode.prepare(paths, vocab_path=vocab_path, save_vocab=save_vocab,
+                                    min_count=options.min_count,
+                                    encoding_errors=encoding_errors,
+                                    max_sentence_length=max_sentence_length, cache=cache,
+                                    quiet=quiet)
+    started = time.monotonic()
+    wi, wo, lists = train(vocab, encoded, options, quiet=quiet)
+    seconds = time.monotonic() - started
+    write_outputs(stem, vocab, wi, wo, lists, options, total_tokens=vocab.total_tokens)
+    rate = encoded.n_tokens * options.epochs / max(seconds, 1e-9)
+    say(f"fasttext: {len(vocab):,} words x {options.dim} dims, {options.n_buckets:,} buckets; "
+        f"{rate / 1e3:,.0f}k words/s; wrote {stem}.bin and {stem}.vec", quiet)
+    return stem
