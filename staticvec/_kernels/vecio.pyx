@@ -129,7 +129,8 @@ cdef extern from *:
     """
     /* The shortest decimal that reads back to the same float32, in numpy's positional
        style (what str(np.float32(x)) and so gensim's text writer print), for
-       1e-4 <= |x| < 2**24 and zero; anything else returns -1 and is left to numpy.
+       1e-4 <= |x| < 1e6 and zero (where numpy 1.x and 2.x print the same);
+       anything else returns -1 and is left to the installed numpy.
        Exact: x = m * 2**-K = X / 10**K with X = m * 5**K held in 128 bits; scaled by
        2 * 10**(K+1) the neighbour midpoints are integers too, so the shortest digit
        string inside the rounding interval (closest to x among equals) is found with
@@ -158,7 +159,7 @@ cdef extern from *:
         }
         if (expf == 0 || expf == 255) return -1;
         double a = fabs((double)f);
-        if (!(a >= 1e-4 && a < 16777216.0)) return -1;
+        if (!(a >= 1e-4 && a < 1e6)) return -1;
         uint64_t m = frac | 0x800000u;
         int K = 150 - (int)expf;               /* x = m * 2**-K, K >= 0 here */
         if (K < 0 || K > 45) return -1;
