@@ -25,7 +25,10 @@ from staticvec.errors import EXIT_INTERRUPTED, EXIT_USAGE, BadOptionError, Stati
 
 app = typer.Typer(
     name="staticvec",
-    help="Train and query static word embeddings: word2vec, GloVe and fastText.",
+    help="Train and query static word embeddings: word2vec, GloVe and fastText.\n\n"
+         "Add --debug anywhere to see a full traceback on error.\n\n\b\nExample:\n"
+         "  staticvec train-skipgram corpus.txt.xz -o vectors.bin\n"
+         "  staticvec analogy king man woman -m vectors.bin",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,10 +59,7 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help="Print the version and the active kernel variant."),
 ):
-    """Train and query static word embeddings: word2vec, GloVe and fastText.
-
-    Add --debug anywhere to see a full traceback on error.
-    """
+    """The root of every subcommand (its help text is the app's)."""
 
 
 def _check_choice(name, value, choices):
@@ -546,7 +546,9 @@ def analogy(
 # ---------------------------------------------------------------- evaluate
 # (evaluate analogy, evaluate similarity)
 evaluate_app = typer.Typer(help="Score vectors on word-analogy and word-similarity benchmarks "
-                                "(numbers as gensim computes them).",
+                                "(numbers as gensim computes them).\n\n\b\nExample:\n"
+                                "  staticvec evaluate analogy questions-words.txt -m vectors.bin\n"
+                                "  staticvec evaluate similarity wordsim353.tsv -m vectors.bin",
                            no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                            context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(evaluate_app, name="evaluate")
@@ -732,8 +734,10 @@ def bias_audit(
 
 # ---------------------------------------------------------------- cache
 # (cache clear)
-cache_app = typer.Typer(help="The cache of encoded corpora (reused across trainings).",
-                        no_args_is_help=True)
+cache_app = typer.Typer(help="The cache of encoded corpora (reused across trainings).\n\n"
+                             "\b\nExample:\n  staticvec cache clear",
+                        no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                        context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(cache_app, name="cache")
 
 

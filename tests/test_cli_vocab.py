@@ -79,6 +79,10 @@ def test_output_folder_missing(cli, tmp_path):
                    f"{tmp_path / 'no'} does not exist"
 
 
-def test_help_shows_an_example(cli):
-    out = cli("vocab", "--help")
-    assert out.returncode == 0 and "Example:" in out.stdout
+def test_every_command_help_shows_an_example(cli):
+    commands = [[], ["vocab"], ["train-skipgram"], ["train-cbow"], ["train-glove"],
+                ["train-fasttext"], ["nearest"], ["analogy"], ["evaluate"], ["evaluate", "analogy"],
+                ["evaluate", "similarity"], ["bias-audit"], ["cache"], ["cache", "clear"]]
+    for command in commands:
+        out = cli(*command, "--help")
+        assert out.returncode == 0 and "Example:" in out.stdout, command
