@@ -164,7 +164,7 @@ def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", qui
     prunes = sum(t.prunes for t in tables)
     stats = {"total_tokens": tokens, "total_lines": lines, "long_words": long_words,
              "distinct": len(counted),
-             "pruned_below": max(t.min_reduce for t in tables) - 1 if prunes else 0}
+             "pruned_below": max(t.min_reduce for t in tables) if prunes else 0}
     return counted, stats
 
 

@@ -199,7 +199,7 @@ cdef class WordTable:
         """Count the words of ``chunk``; returns (tokens, newlines, long_words).
 
         With ``max_words`` > 0, whenever more distinct words are held the rarest are
-        dropped (count < min_reduce, then min_reduce += 1), exactly like word2vec C.
+        dropped (count <= min_reduce, then min_reduce += 1), exactly like word2vec C.
         """
         cdef Py_ssize_t n = chunk.shape[0], i = 0, start
         cdef uint64_t tokens = 0, lines = 0, long_words = 0, h
@@ -235,7 +235,7 @@ cdef class WordTable:
                     long_words += 1
                 if max_words and self.n_words > max_words:
                     while self.n_words > max_words:
-                        if self._prune(self.min_reduce) != 0:
+                        if self._prune(self.min_reduce + 1) != 0:  # drop count <= min_reduce
                             failed = 1
                             break
                         self.min_reduce += 1
