@@ -21,6 +21,7 @@ except ImportError:  # older typer runs on click itself
 
 from staticvec import __version__
 from staticvec.atomic import check_output_path
+from staticvec.corpus import check_encoding_errors
 from staticvec.errors import EXIT_INTERRUPTED, EXIT_USAGE, BadOptionError, StaticvecError
 
 app = typer.Typer(
@@ -90,7 +91,7 @@ def vocab(
     from staticvec import vocab as vocab_mod
     from staticvec.progress import say
 
-    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    check_encoding_errors(encoding_errors)
     check_output_path(output)
     vocabulary = vocab_mod.build_vocab(corpus, min_count=min_count, max_size=max_size,
                                        max_vocab_words=max_vocab_words,
@@ -152,7 +153,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              init_scale=1.0):
     from staticvec.train import word2vec as w2v
 
-    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    check_encoding_errors(encoding_errors)
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
                                   sample=sample, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
                                   threads=threads, seed=seed, ns_exponent=ns_exponent,
@@ -288,7 +289,7 @@ def train_glove(
     """
     from staticvec.train import glove
 
-    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    check_encoding_errors(encoding_errors)
     _check_choice("--vectors", vectors, glove.VECTORS)
     options = glove.GloveOptions(dim=dim, window=window, x_max=x_max, alpha=alpha, eta=eta,
                                  epochs=epochs, threads=threads, seed=seed, memory=memory,
@@ -350,7 +351,7 @@ def train_fasttext(
     from staticvec.train import fasttext as ft
 
     _check_choice("--model", model, ("skipgram", "cbow"))
-    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    check_encoding_errors(encoding_errors)
     options = ft.FastTextOptions(model=model, minn=minn, maxn=maxn, bucket=bucket, dim=dim,
                                  window=window, epochs=epochs, negative=negative, alpha=alpha,
                                  sample=sample, min_count=min_count, threads=threads or 0,
@@ -383,7 +384,7 @@ def _check_model_options(model, fmt, encoding_errors):
         raise BadOptionError("no model: give -m MODEL or set STATICVEC_MODEL")
     if fmt is not None:
         _check_choice("--format", fmt, FORMATS)
-    _check_choice("--encoding-errors", encoding_errors, ("strict", "replace", "ignore"))
+    check_encoding_errors(encoding_errors)
 
 
 def _query_model(model, fmt, encoding_errors):

@@ -21,7 +21,7 @@ ENCODING_ERRORS = ("strict", "replace", "ignore")
 WHITESPACE = b" \t\n\r\v\f"
 LONG_WORD_BYTES = 100  # word2vec C cuts words here (mid-character); we keep them and count them
 
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
+OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
 _DECOMPRESS_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
 
 
@@ -29,6 +29,10 @@ def check_encoding_errors(value):
     if value not in ENCODING_ERRORS:
         raise BadOptionError(f"invalid value for --encoding-errors: {value!r} "
                              f"(choose from {', '.join(ENCODING_ERRORS)})")
+
+
+def is_compressed(path):
+    return os.path.splitext(os.fspath(path))[1].lower() in OPENERS
 
 
 def describe(path):
@@ -57,7 +61,7 @@ def open_binary(path):
     if str(path) == STDIN:
         return sys.stdin.buffer
     check_inputs([path])
-    opener = _OPENERS.get(os.path.splitext(os.fspath(path))[1].lower(), open)
+    opener = OPENERS.get(os.path.splitext(os.fspath(path))[1].lower(), open)
     try:
         return opener(path, "rb")
     except OSError as exc:

@@ -16,8 +16,6 @@ A binary file is read in 4 MB chunks, each scanned once by a small kernel
 norm while the row is in cache; all words are decoded in one call. Damage is reported as one ``FormatError`` line naming the
 file and what is wrong.
 """
-import bz2
-import gzip
 import lzma
 import io
 import os
@@ -26,14 +24,13 @@ import sys
 import numpy as np
 
 from staticvec.atomic import atomic_output
+from staticvec.corpus import OPENERS, check_encoding_errors
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
 from staticvec.progress import warn
 from staticvec.vectors import Vectors, row_norms
 
 FASTTEXT_MAGIC = 793712314
 FORMATS = ("binary", "text", "fasttext")
-ENCODING_ERRORS = ("strict", "replace", "ignore")
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text"}
 _TEXT_CHUNK_LINES = 20000
 
@@ -41,7 +38,7 @@ _TEXT_CHUNK_LINES = 20000
 def format_from_extension(path):
     """'binary' or 'text' from ``path``'s extension (ignoring .gz/.bz2/.xz), else None."""
     root, ext = os.path.splitext(os.fspath(path))
-    if ext.lower() in _OPENERS:
+    if ext.lower() in OPENERS:
         ext = os.path.splitext(root)[1]
     return _EXTENSIONS.get(ext.lower())
 
@@ -49,9 +46,7 @@ def format_from_extension(path):
 def _check_options(fmt, encoding_errors):
     if fmt is not None and fmt not in FORMATS:
         raise BadOptionError(f"invalid value for --format: {fmt!r} (choose from {', '.join(FORMATS)})")
-    if encoding_errors not in ENCODING_ERRORS:
-        raise BadOptionError(f"invalid value for --encoding-errors: {encoding_errors!r} "
-                             f"(choose from {', '.join(ENCODING_ERRORS)})")
+    check_encoding_errors(encoding_errors)
 
 
 # ---------------------------------------------------------------- reading
@@ -68,9 +63,9 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
     if os.path.isdir(path):
         raise InputError(f"{path}: is a folder, not a vectors file")
     ext = os.path.splitext(path)[1].lower()
-    if ext in _OPENERS:
+    if ext in OPENERS:
         try:
-            with _OPENERS[ext](path, "rb") as handle:
+            with OPENERS[ext](path, "rb") as handle:
                 data = handle.read()
         except (OSError, EOFError, lzma.LZMAError) as exc:
             raise FormatError(f"{path}: damaged {ext} file ({exc})") from None
@@ -286,7 +281,7 @@ def open_binary_rows(path, block_rows=65536):
     """``(BinaryRows, file)`` for an uncompressed word2vec binary file, else None
     (text, fastText, compressed, or anything not to be streamed); close the file after."""
     path = os.fspath(path)
-    if os.path.splitext(path)[1].lower() in _OPENERS or not os.path.isfile(path):
+    if os.path.splitext(path)[1].lower() in OPENERS or not os.path.isfile(path):
         return None
     stream = open(path, "rb", buffering=0)
     try:

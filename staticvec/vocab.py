@@ -172,7 +172,7 @@ def _size(path):
     """Bytes to read, for progress (compressed size for compressed files: an estimate)."""
     import os
 
-    if str(path) == corpus.STDIN or os.path.splitext(str(path))[1].lower() in corpus._OPENERS:
+    if str(path) == corpus.STDIN or corpus.is_compressed(path):
         return 0
     try:
         return os.path.getsize(path)
