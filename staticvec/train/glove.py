@@ -39,7 +39,7 @@ import numpy as np
 
 from staticvec import _kernels
 from staticvec.atomic import atomic_output, check_output_path
-from staticvec.errors import (BadOptionError, FormatError, InputError, Interrupted, OutputError,
+from staticvec.errors import (BadOptionError, FormatError, InputError, OutputError,
                               ResourceError)
 from staticvec.progress import Progress, say
 from staticvec.train import runner
@@ -133,10 +133,6 @@ def dense_layout(vocab_size, budget_bytes):
     return row_off, row_len
 
 
-def human(n):
-    return runner.human_bytes(n)
-
-
 class TempArea:
     """One private folder for spilled runs and shuffle parts, removed whatever happens."""
 
@@ -168,8 +164,8 @@ class TempArea:
         free = shutil.disk_usage(self.path).free
         if free < nbytes + DISK_RESERVE:
             raise ResourceError(
-                f"not enough free disk space in {self.parent} for {what}: need {human(nbytes)}, "
-                f"{human(free)} free (use --tmp-dir on a larger disk, or a larger --memory)")
+                f"not enough free disk space in {self.parent} for {what}: need {runner.human_bytes(nbytes)}, "
+                f"{runner.human_bytes(free)} free (use --tmp-dir on a larger disk, or a larger --memory)")
 
     def write(self, array, stem, what):
         path = self.new(stem)
@@ -629,21 +625,11 @@ def output_matrix(params, vectors):
     return np.hstack([params["W"], params["C"]])
 
 
-def train_glove(paths, output, opts, **kwargs):
-    """The whole pipeline; writes ``output`` and returns a dict of stage times and sizes.
-
-    Ctrl-C anywhere becomes ``Interrupted`` (exit 130 with its one line): typer turns a bare
-    KeyboardInterrupt into a silent exit 130 before ``cli.main`` could report it."""
-    try:
-        return _train_glove(paths, output, opts, **kwargs)
-    except KeyboardInterrupt:
-        raise Interrupted() from None
-
-
-def _train_glove(paths, output, opts, *, vocab_path=None, save_vocab=None, min_count=5,
-                 max_size=None, max_vocab_words=30_000_000, save_cooccur=None, cooccur=None,
-                 tmp_dir=None, encoding_errors="strict", max_sentence_length=10000, cache=True,
-                 fan_in=FAN_IN, quiet=False):
+def train_glove(paths, output, opts, *, vocab_path=None, save_vocab=None, min_count=5,
+                max_size=None, max_vocab_words=30_000_000, save_cooccur=None, cooccur=None,
+                tmp_dir=None, encoding_errors="strict", max_sentence_length=10000, cache=True,
+                fan_in=FAN_IN, quiet=False):
+    """The whole pipeline; writes ``output`` and returns a dict of stage times and sizes."""
     from staticvec import encode, formats
     from staticvec.vocab import Vocab
 
