@@ -19,7 +19,7 @@ import numpy as np
 from staticvec import corpus
 from staticvec.errors import InputError, OutputError
 from staticvec.progress import Progress, say, warn
-from staticvec.vocab import Vocab, count_words
+from staticvec.vocab import Vocab, count_words, kept_vocab
 
 CACHE_VERSION = 1
 _SUFFIXES = (".ids.u32", ".ends.u64", ".json")  # .counts.json: cached word counts
@@ -138,21 +138,14 @@ def counted_vocab(paths, *, min_count, max_size, max_vocab_words, encoding_error
             if saved["version"] == CACHE_VERSION:
                 counted, stats = saved["counts"], saved["stats"]
                 say("vocab: counts from cache", quiet)
-                return _kept(counted, stats, min_count, max_size)
+                return kept_vocab(counted, stats, min_count, max_size)
     counted, stats = count_words(paths, max_vocab_words, encoding_errors, quiet, tee)
     if path:
         with contextlib.suppress(OSError):
             with open(path + ".tmp", "w", encoding="utf-8") as handle:
                 json.dump({"version": CACHE_VERSION, "stats": stats, "counts": counted}, handle)
             os.replace(path + ".tmp", path)
-    return _kept(counted, stats, min_count, max_size)
-
-
-def _kept(counted, stats, min_count, max_size):
-    vocab = Vocab.from_counts(counted, min_count=min_count, max_size=max_size, **stats)
-    if not len(vocab):
-        raise InputError(f"no word occurs at least {min_count} times (lower --min-count)")
-    return vocab
+    return kept_vocab(counted, stats, min_count, max_size)
 
 
 def _open_arrays(stem, meta):

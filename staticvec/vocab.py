@@ -183,6 +183,11 @@ def _size(path):
 def build_vocab(paths, min_count=5, max_size=None, max_vocab_words=30_000_000,
                 encoding_errors="strict", quiet=False, tee=None):
     counted, stats = count_words(paths, max_vocab_words, encoding_errors, quiet, tee)
+    return kept_vocab(counted, stats, min_count, max_size)
+
+
+def kept_vocab(counted, stats, min_count, max_size=None):
+    """The Vocab of ``count_words``' output under min_count/max_size; an error if empty."""
     vocab = Vocab.from_counts(counted, min_count=min_count, max_size=max_size, **stats)
     if not len(vocab):
         raise InputError(f"no word occurs at least {min_count} times (lower --min-count)")
