@@ -2,11 +2,12 @@
 against their formulas, and end-to-end quality against gensim on the bundled corpus."""
 import heapq
 import math
+import os
 
 import numpy as np
 import pytest
 
-from staticvec import encode
+from staticvec import _kernels, encode
 from staticvec.train import runner
 from staticvec.train import word2vec as w2v
 
@@ -300,3 +301,68 @@ def test_one_thread_same_seed_is_deterministic(mini):
     o.seed = 12
     c = w2v.train_arrays(vocab.counts, ids, ends, o, quiet=True)
     assert a.tobytes() != c.tobytes()
+
+
+# ---------------------------------------------------------------- resident memory
+
+def _mapping_rss_kb(path):
+    """Resident kB of this process's mappings of ``path`` (from /proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as smaps:
+        for line in smaps:
+            first = line.split(None, 1)[0]
+            if "-" in first and not first.endswith(":"):
+                inside = line.rstrip().endswith(str(path))
+            elif inside and first == "Rss:":
+                total += int(line.split()[1])
+    return total
+
+
+@pytest.fixture
+def mapped_ids(tmp_path):
+    """3M random ids of a 50-word vocabulary in a file, mapped read-only as encode maps them."""
+    path = tmp_path / "ids.u32"
+    rng = np.random.default_rng(3)
+    rng.integers(0, 50, size=3_000_000, dtype=np.uint32).tofile(path)
+    return path, np.memmap(path, dtype=np.uint32, mode="r")
+
+
+def test_file_backed_only_for_read_only_file_mappings(mapped_ids, tmp_path):
+    _, ids = mapped_ids
+    assert runner.file_backed(ids)
+    assert runner.file_backed(np.ascontiguousarray(ids))       # a view: the same pages
+    assert runner.file_backed(ids[1000:])
+    assert not runner.file_backed(np.array(ids))               # a copy: anonymous memory
+    assert not runner.file_backed(np.zeros(10, np.uint32))
+    writable = np.memmap(tmp_path / "w.u32", dtype=np.uint32, mode="w+", shape=(10,))
+    assert not runner.file_backed(writable)                    # dropping would lose writes
+    assert not runner.file_backed(np.memmap(mapped_ids[0], dtype=np.uint32, mode="c"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="needs Linux /proc")
+def test_reading_a_mapped_corpus_drops_its_pages_and_keeps_its_data(mapped_ids):
+    path, ids = mapped_ids
+    kernel = _kernels.load("word2vec")
+    expected = int(np.array(ids).max())        # np.array copies: the mapping stays untouched
+    assert kernel.max_id(ids, False) == expected
+    assert _mapping_rss_kb(path) > 10_000      # all 12 MB read and resident
+    assert kernel.max_id(ids, True) == expected
+    assert _mapping_rss_kb(path) < 5_000       # at most the last partial stretch stays
+    assert int(np.sum(ids, dtype=np.uint64)) == int(np.sum(np.fromfile(path, np.uint32), dtype=np.uint64))
+
+
+def test_training_on_a_mapped_corpus_equals_training_on_a_copy(mapped_ids):
+    """One thread, same seed: dropping pages while training changes no bit of the result."""
+    _, ids = mapped_ids
+    counts = np.bincount(np.asarray(ids), minlength=50)
+    order = np.argsort(-counts, kind="stable")
+    ranks = np.empty(50, np.uint32)
+    ranks[order] = np.arange(50, dtype=np.uint32)
+    path = mapped_ids[0]
+    ranks[np.asarray(ids)].tofile(path)            # ids renumbered most frequent first
+    ids = np.memmap(path, dtype=np.uint32, mode="r")
+    ends = np.arange(1000, len(ids) + 1, 1000, dtype=np.uint64)
+    o = w2v.Word2VecOptions(sg=False, dim=8, window=2, negative=2, epochs=2, threads=1, seed=5)
+    mapped = w2v.train_arrays(counts[order], ids, ends, o, quiet=True).copy()
+    copied = w2v.train_arrays(counts[order], np.array(ids), ends, o, quiet=True)
+    assert np.array_equal(mapped, copied)

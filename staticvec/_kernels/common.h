@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef float sv_v8 __attribute__((vector_size(32)));
 
@@ -97,6 +99,22 @@ static inline uint64_t sv_rand_below(uint64_t *state, uint64_t n) {
 /* a float in [0, 1) with 24 random bits */
 static inline float sv_rand_uniform(uint64_t *state) {
     return (float)((sv_rand_next(state) >> 24) & 0xFFFFFF) / 16777216.0f;
+}
+
+/* ---- resident memory ---- */
+/* Token ids consumed between two calls of sv_release_pages (4 MB of uint32): the most of a
+ * file-backed corpus a thread keeps resident while it walks its share. */
+#define SV_RELEASE_EVERY (1 << 20)
+
+/* Drop the whole pages of [lo, hi) from this process's resident set. Only for read-only
+ * shared file mappings (the encoded corpus): a page comes back from the page cache, with the
+ * same bytes, the next time it is touched, so another thread still reading it loses nothing.
+ * On an anonymous or private mapping this would zero the data: callers must know. */
+static inline void sv_release_pages(const void *lo, const void *hi) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)lo & ~(page - 1);
+    uintptr_t b = (uintptr_t)hi & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 #endif

@@ -7,6 +7,7 @@ cdef extern from "common.h" nogil:
     enum:
         SV_SIGMOID_SIZE
         SV_MAX_EXP
+        SV_RELEASE_EVERY
     float sv_dot(const float *x, const float *y, int n)
     void sv_axpy(int n, float a, const float *x, float *y)
     void sv_scale(int n, float a, float *x)
@@ -19,3 +20,4 @@ cdef extern from "common.h" nogil:
     uint64_t sv_rand_next(uint64_t *state)
     uint64_t sv_rand_below(uint64_t *state, uint64_t n)
     float sv_rand_uniform(uint64_t *state)
+    void sv_release_pages(const void *lo, const void *hi)

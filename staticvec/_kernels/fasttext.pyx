@@ -15,8 +15,8 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from staticvec._kernels.common cimport (
-    SV_SIGMOID_SIZE, sv_axpy, sv_scale, sv_zero, sv_sigmoid_fill, sv_sigmoid, sv_splitmix64,
-    sv_rand_uniform)
+    SV_SIGMOID_SIZE, SV_RELEASE_EVERY, sv_axpy, sv_scale, sv_zero, sv_sigmoid_fill, sv_sigmoid,
+    sv_splitmix64, sv_rand_uniform, sv_release_pages)
 
 import numpy as np
 
@@ -201,6 +201,7 @@ cdef struct Job:
     int64_t *done
     int32_t *stop
     uint64_t seed
+    int release                 # ids is a read-only file mapping: drop consumed pages
 
 
 cdef inline int32_t _next_noise(const Job *job, int64_t *pos) noexcept nogil:
@@ -333,7 +334,7 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
     cdef uint64_t rng = sv_splitmix64(job.seed + <uint64_t>thread_id)
     cdef int64_t negpos = ft_rand_below(&rng, <uint32_t>job.neg_size)
     cdef int64_t total_work = (job.end - job.start) * job.epochs
-    cdef int64_t work_done = 0, pos, seg_end, sent_end, k, lo, hi, mid
+    cdef int64_t work_done = 0, pos, seg_end, sent_end, k, lo, hi, mid, released
     cdef int64_t sent = 0
     cdef int epoch, L
     cdef uint32_t tok
@@ -355,6 +356,7 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
                     hi = mid
             sent = lo
             pos = job.start
+            released = job.start
             while pos < job.end:
                 if ft_stopped(job.stop):
                     break
@@ -380,6 +382,9 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
                 else:
                     _cbow_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, bag)
                 job.done[0] = work_done
+                if job.release and pos - released >= SV_RELEASE_EVERY:
+                    sv_release_pages(job.ids + released, job.ids + pos)
+                    released = pos
             if ft_stopped(job.stop):
                 break
     free(table)
@@ -395,12 +400,15 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
                 const int64_t[::1] indptr, const int32_t[::1] indices,
                 const float[::1] shift, const int32_t[::1] neg_table, const float[::1] keep,
                 bint sg, int window, int negative, int epochs, float alpha,
-                int64_t[::1] progress, int progress_slot, int32_t[::1] stop, int thread_id, uint64_t seed):
+                int64_t[::1] progress, int progress_slot, int32_t[::1] stop, int thread_id, uint64_t seed,
+                bint release=False):
     """Train on ids[start:end] (a share cut at sentence ends) for `epochs` passes, with the
     learning rate falling linearly from `alpha` to 0 over this share's work.
     progress[progress_slot] (words done) is published after every line; a non-zero
     stop[0] ends the run early. The random
-    stream is seeded from (seed, thread_id). Releases the GIL for the whole run."""
+    stream is seeded from (seed, thread_id). Releases the GIL for the whole run.
+    ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped from
+    the resident set (they are re-read from the page cache next epoch)."""
     cdef Job job
     cdef int status
     cdef int64_t w, max_rows = 1
@@ -434,6 +442,7 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     job.done = &progress[progress_slot]
     job.stop = &stop[0]
     job.seed = seed
+    job.release = release
     with nogil:
         status = _run(&job, thread_id)
     if status:

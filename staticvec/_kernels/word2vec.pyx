@@ -35,7 +35,8 @@ from libc.stdlib cimport free
 from libc.math cimport sqrt
 
 from staticvec._kernels.common cimport (sv_dot, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64,
-                                        sv_rand_next, SV_SIGMOID_SIZE, SV_MAX_EXP)
+                                        sv_rand_next, sv_release_pages, SV_SIGMOID_SIZE,
+                                        SV_MAX_EXP, SV_RELEASE_EVERY)
 
 import numpy as np
 
@@ -387,6 +388,26 @@ def padded_width(int dim):
     return (dim + 15) // 16 * 16
 
 
+def max_id(const uint32_t[::1] ids, bint release=False):
+    """The largest id (0 when empty), read without the GIL. ``release``: as in
+    ``Word2VecKernel.train``, drop the pages from the resident set once read, so checking a
+    file-backed corpus does not hold all of it in memory before training starts."""
+    cdef Py_ssize_t n = ids.shape[0], i, lo
+    cdef uint32_t top = 0
+    if n == 0:
+        return 0
+    with nogil:
+        lo = 0
+        while lo < n:
+            for i in range(lo, min(lo + SV_RELEASE_EVERY, n)):
+                if ids[i] > top:
+                    top = ids[i]
+            if release:
+                sv_release_pages(&ids[0] + lo, &ids[0] + min(lo + SV_RELEASE_EVERY, n))
+            lo += SV_RELEASE_EVERY
+    return top
+
+
 cdef class Word2VecKernel:
     """The shared training state of one model, handed to every worker thread.
 
@@ -444,13 +465,17 @@ cdef class Word2VecKernel:
 
     def train(self, int thread, const uint32_t[::1] ids, const uint64_t[::1] ends,
               Py_ssize_t first_sentence, Py_ssize_t last_sentence, int epochs, uint64_t seed,
-              double alpha, double min_alpha, int64_t total_words, int64_t max_sentence):
+              double alpha, double min_alpha, int64_t total_words, int64_t max_sentence,
+              bint release=False):
         """Train sentences [first_sentence, last_sentence) for ``epochs`` epochs; return the
-        number of words trained after subsampling. Releases the GIL for the whole run."""
+        number of words trained after subsampling. Releases the GIL for the whole run.
+
+        ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped
+        from the resident set as the share is walked (they are re-read next epoch)."""
         cdef Scratch s
         cdef Cfg *c = &self.cfg
         cdef uint64_t rng = sv_splitmix64(seed + <uint64_t>thread)
-        cdef int64_t done = 0, published = 0, trained = 0, total, start, end
+        cdef int64_t done = 0, published = 0, trained = 0, total, start, end, released
         cdef int epoch, t, n_threads = self.progress.shape[0] // _PSTRIDE
         cdef Py_ssize_t si
         cdef float a = alpha
@@ -464,6 +489,7 @@ cdef class Word2VecKernel:
             ok = scratch_alloc(&s, c.n, max_rows, max_sentence, c.window)
             if ok:
                 for epoch in range(epochs):
+                    released = <int64_t>ends[first_sentence - 1] if first_sentence > 0 else 0
                     for si in range(first_sentence, last_sentence):
                         if w2v_load32(stop):
                             break
@@ -480,6 +506,9 @@ cdef class Word2VecKernel:
                         end = <int64_t>ends[si]
                         trained += train_sentence(c, &ids[0] + start, end - start, a, &rng, &s)
                         done += end - start
+                        if release and end - released >= SV_RELEASE_EVERY:
+                            sv_release_pages(&ids[0] + released, &ids[0] + end)
+                            released = end
                     if w2v_load32(stop):
                         break
                 w2v_store64(progress + thread * _PSTRIDE, done)

@@ -138,6 +138,7 @@ def train(vocab, encoded, options, quiet=False):
     keep = keep_probabilities(vocab.counts, total_tokens, options.sample)
     ids = np.ascontiguousarray(encoded.ids, dtype=np.uint32)
     ends = np.ascontiguousarray(encoded.sentence_ends, dtype=np.uint64)
+    release = runner.file_backed(ids)
 
     shares = encoded.shares(options.n_threads)
     counters = runner.Counters(len(shares))
@@ -148,7 +149,7 @@ def train(vocab, encoded, options, quiet=False):
         kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
                            sg, options.window, options.negative, options.epochs, options.alpha,
                            counters.progress, t * runner.PROGRESS_STRIDE, counters.stop, t,
-                           options.seed)
+                           options.seed, release)
 
     total = encoded.n_tokens * options.epochs
 

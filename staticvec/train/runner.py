@@ -14,7 +14,10 @@ Ctrl-C into a stop request: workers return within one sentence, and ``Interrupte
     run_workers(work, threads, counters, total=epochs * corpus.n_tokens,
                 description="skip-gram", fields=lambda done: {"alpha": ...}, quiet=quiet)
 
-``check_memory(needed, what)`` refuses early, with one clear line, a job that cannot fit.
+``check_memory(needed, what)`` refuses early, with one clear line, a job that cannot fit;
+``file_backed(ids)`` tells the kernels whether they may drop the corpus pages they have read
+from the resident set (the encoded corpus is a file mapping: without that, every epoch would
+leave all of it resident, 4 bytes per token, on top of the model).
 """
 import os
 import threading
@@ -82,6 +85,18 @@ def run_workers(work, threads, counters, *, total, description, quiet=False, fie
     if counters.stop[0]:
         raise Interrupted()
     return results
+
+
+def file_backed(array):
+    """True when ``array`` lies in a read-only shared file mapping (``np.memmap`` mode 'r'),
+    the only memory whose pages may be dropped and re-read unchanged; dropping the pages of
+    any other array would zero it."""
+    a = array
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return a.mode == "r"
+        a = a.base
+    return False
 
 
 def available_memory():

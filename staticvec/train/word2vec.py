@@ -280,8 +280,10 @@ def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=N
         raise BadOptionError("the vocabulary is empty (lower --min-count?)")
     ids = np.ascontiguousarray(ids, dtype=np.uint32)
     ends = np.ascontiguousarray(sentence_ends, dtype=np.uint64)
-    if len(ids) and int(ids.max()) >= v:
-        raise ValueError(f"token id {int(ids.max())} is outside the vocabulary of {v} words")
+    release = runner.file_backed(ids)
+    top = _kernels.load("word2vec").max_id(ids, release)
+    if len(ids) and top >= v:
+        raise ValueError(f"token id {top} is outside the vocabulary of {v} words")
     if len(ends) and int(ends[-1]) != len(ids):
         raise ValueError("sentence_ends must end at the number of tokens")
     name = description or ("skip-gram" if o.sg else "CBOW")
@@ -300,7 +302,7 @@ def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=N
     def work(t):
         lo, hi = shares[t]
         return kernel.train(t, ids, ends, lo, hi, o.epochs, o.seed, o.alpha, o.min_alpha, total,
-                            max(max_sentence, 1))
+                            max(max_sentence, 1), release)
 
     def fields(done):
         alpha = max(o.alpha * (1.0 - done / (total + 1.0)), o.min_alpha)
