@@ -16,6 +16,10 @@ time includes its own vocabulary pass, gensim's excludes its build_vocab.
     python scripts/bench_fasttext.py                              # 17M tokens, 2 and 1 threads
     python scripts/bench_fasttext.py --tokens 2000000 --threads 2 # quick look
     python scripts/bench_fasttext.py --peers fasttext --json out.json
+    python scripts/bench_fasttext.py --threads 2 --seeds 1,2,3   # quality as a mean of 3 seeds
+
+With several --seeds every tool trains once per seed (staticvec --seed, the binding's seed,
+gensim's seed) and the comparison lines use the means over the seeds.
 """
 import argparse
 import gc
@@ -56,7 +60,7 @@ def quality(vectors, eval_dir):
     return row
 
 
-def run_staticvec(corpus, threads, n_tokens):
+def run_staticvec(corpus, threads, n_tokens, seed):
     from staticvec import encode, subwords
     from staticvec.train import fasttext as ft
 
@@ -68,7 +72,7 @@ def run_staticvec(corpus, threads, n_tokens):
                                  bucket=s["bucket"], dim=s["dim"], window=s["window"],
                                  epochs=s["epochs"], negative=s["negative"], alpha=s["alpha"],
                                  sample=s["sample"], min_count=s["min_count"], threads=threads,
-                                 seed=1)
+                                 seed=seed)
     start = time.perf_counter()
     wi, wo, lists = ft.train(vocab, encoded, options, quiet=True)
     seconds = time.perf_counter() - start
@@ -79,17 +83,27 @@ def run_staticvec(corpus, threads, n_tokens):
             "words": len(vocab)}, vectors
 
 
-def run_fasttext(corpus, threads, n_tokens):
-    import fasttext
+def run_fasttext(corpus, threads, n_tokens, seed):
+    import fasttext_pybind
+    from fasttext import FastText
 
     from staticvec import subwords
 
     s = SETTINGS
+    # train_unsupervised does not pass `seed` on (its C++ args have it): build the args the
+    # way it does, with the seed added
+    names = ["input", "model", "lr", "dim", "ws", "epoch", "minCount", "minn", "maxn", "neg",
+             "bucket", "thread", "t", "verbose", "seed"]
+    given = dict(input=corpus, model="skipgram", dim=s["dim"], ws=s["window"],
+                 epoch=s["epochs"], neg=s["negative"], lr=s["alpha"], t=s["sample"],
+                 minCount=s["min_count"], minn=s["minn"], maxn=s["maxn"], bucket=s["bucket"],
+                 thread=threads, seed=seed, verbose=0)
     start = time.perf_counter()
-    model = fasttext.train_unsupervised(
-        corpus, model="skipgram", dim=s["dim"], ws=s["window"], epoch=s["epochs"],
-        neg=s["negative"], lr=s["alpha"], t=s["sample"], minCount=s["min_count"],
-        minn=s["minn"], maxn=s["maxn"], bucket=s["bucket"], thread=threads, verbose=0)
+    args, manual = FastText.read_args((), given, names, FastText.unsupervised_default)
+    built = FastText._build_args(args, manual)
+    model = FastText._FastText(args=built)
+    fasttext_pybind.train(model.f, built)
+    model.set_args(model.f.getArgs())
     seconds = time.perf_counter() - start
     words = model.words
     wi = model.get_input_matrix()
@@ -99,7 +113,7 @@ def run_fasttext(corpus, threads, n_tokens):
     return {"train_s": seconds, "end_to_end_s": seconds, "words": len(words)}, vectors
 
 
-def run_gensim(corpus, threads, n_tokens):
+def run_gensim(corpus, threads, n_tokens, seed):
     from gensim.models import FastText
 
     from staticvec import subwords
@@ -108,7 +122,7 @@ def run_gensim(corpus, threads, n_tokens):
     model = FastText(vector_size=s["dim"], window=s["window"], min_count=s["min_count"], sg=1,
                      hs=0, negative=s["negative"], sample=s["sample"], alpha=s["alpha"],
                      min_n=s["minn"], max_n=s["maxn"], bucket=s["bucket"], workers=threads,
-                     seed=1)
+                     seed=seed)
     start = time.perf_counter()
     model.build_vocab(corpus_file=corpus)
     vocab_s = time.perf_counter() - start
@@ -125,6 +139,40 @@ def run_gensim(corpus, threads, n_tokens):
 
 
 RUNNERS = {"staticvec": run_staticvec, "fasttext": run_fasttext, "gensim": run_gensim}
+METRICS = ("words_per_s", "end_to_end_s", "cpu_s", "analogy", "wordsim353", "simlex999")
+
+
+def mean_row(results, tool, threads):
+    """The tool's rows at ``threads``, every metric averaged over the seeds (None if absent)."""
+    rows = [r for r in results if r["tool"] == tool and r["threads"] == threads]
+    if not rows:
+        return None
+    return {"tool": tool, **{k: float(np.mean([r[k] for r in rows])) for k in METRICS
+                             if all(k in r for r in rows)}}
+
+
+def compare(results, threads, n_seeds):
+    """staticvec against the fastest peer (speed) and the binding (quality), seed means."""
+    ours = mean_row(results, "staticvec", threads)
+    peers = [m for m in (mean_row(results, t, threads) for t in RUNNERS if t != "staticvec") if m]
+    label = f"threads {threads}" + (f", mean of {n_seeds} seeds" if n_seeds > 1 else "")
+    for row in [ours] + peers:
+        extra = "".join(f"  {k} {row[k]:.3f}" for k in ("wordsim353", "simlex999") if k in row)
+        print(f"{label}: {row['tool']:<10} {row['words_per_s'] / 1e3:6.0f}k words/s  "
+              f"analogy {row['analogy']:.2f}%{extra}", flush=True)
+    if not peers:
+        return
+    best = max(peers, key=lambda r: r["words_per_s"])
+    print(f"{label}: staticvec / fastest peer ({best['tool']}) = "
+          f"{ours['words_per_s'] / best['words_per_s']:.2f}x train, "
+          f"{best['end_to_end_s'] / ours['end_to_end_s']:.2f}x end to end, "
+          f"{best['cpu_s'] / ours['cpu_s']:.2f}x less cpu", flush=True)
+    binding = next((r for r in peers if r["tool"] == "fasttext"), None)
+    if binding:
+        print(f"{label}: staticvec - fasttext binding: analogy "
+              f"{ours['analogy'] - binding['analogy']:+.2f} points"
+              + "".join(f", {k} {ours[k] - binding[k]:+.3f}"
+                        for k in ("wordsim353", "simlex999") if k in ours), flush=True)
 
 
 def main():
@@ -133,6 +181,7 @@ def main():
     parser.add_argument("--threads", default="2,1", help="comma-separated thread counts")
     parser.add_argument("--peers", default="fasttext,gensim",
                         help="comma-separated peers to run besides staticvec")
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds (default: 1)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
@@ -143,36 +192,26 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-fasttext-") as tmp:
         corpus, n_tokens, corpus_src = benchlib.prepared_corpus(args, tmp)
         print(f"corpus: {n_tokens:,} tokens from {corpus_src}; settings: {SETTINGS}", flush=True)
+        seeds = [int(x) for x in args.seeds.split(",") if x]
         for threads in [int(t) for t in args.threads.split(",")]:
-            for tool in tools:
-                cpu = cpu_seconds()
-                row, vectors = RUNNERS[tool](corpus, threads, n_tokens)
-                row.update(tool=tool, threads=threads, cpu_s=cpu_seconds() - cpu,
-                           words_per_s=SETTINGS["epochs"] * n_tokens / row["train_s"])
-                row.update(quality(vectors, eval_dir))
-                del vectors
-                gc.collect()
-                results.append(row)
-                extra = "".join(f"  {k} {row[k]:.3f}" for k in ("wordsim353", "simlex999")
-                                if k in row)
-                prep = f" (+{row['prepare_s']:.1f}s prepare)" if "prepare_s" in row else ""
-                print(f"{tool:<10} threads {threads}: train {row['train_s']:7.1f}s{prep}  "
-                      f"{row['words_per_s'] / 1e3:6.0f}k words/s  cpu {row['cpu_s']:6.1f}s  "
-                      f"analogy {row['analogy']:.2f}%{extra}", flush=True)
-            ours = next(r for r in results if r["tool"] == "staticvec" and r["threads"] == threads)
-            peers = [r for r in results if r["tool"] != "staticvec" and r["threads"] == threads]
-            if peers:
-                best = max(peers, key=lambda r: r["words_per_s"])
-                print(f"threads {threads}: staticvec / fastest peer ({best['tool']}) = "
-                      f"{ours['words_per_s'] / best['words_per_s']:.2f}x train, "
-                      f"{best['end_to_end_s'] / ours['end_to_end_s']:.2f}x end to end, "
-                      f"{best['cpu_s'] / ours['cpu_s']:.2f}x less cpu", flush=True)
-            binding = next((r for r in peers if r["tool"] == "fasttext"), None)
-            if binding:
-                print(f"threads {threads}: staticvec - fasttext binding: analogy "
-                      f"{ours['analogy'] - binding['analogy']:+.2f} points"
-                      + "".join(f", {k} {ours[k] - binding[k]:+.3f}"
-                                for k in ("wordsim353", "simlex999") if k in ours), flush=True)
+            for seed in seeds:
+                for tool in tools:
+                    cpu = cpu_seconds()
+                    row, vectors = RUNNERS[tool](corpus, threads, n_tokens, seed)
+                    row.update(tool=tool, threads=threads, seed=seed, cpu_s=cpu_seconds() - cpu,
+                               words_per_s=SETTINGS["epochs"] * n_tokens / row["train_s"])
+                    row.update(quality(vectors, eval_dir))
+                    del vectors
+                    gc.collect()
+                    results.append(row)
+                    extra = "".join(f"  {k} {row[k]:.3f}" for k in ("wordsim353", "simlex999")
+                                    if k in row)
+                    prep = f" (+{row['prepare_s']:.1f}s prepare)" if "prepare_s" in row else ""
+                    print(f"{tool:<10} threads {threads} seed {seed}: train {row['train_s']:7.1f}s"
+                          f"{prep}  {row['words_per_s'] / 1e3:6.0f}k words/s  "
+                          f"cpu {row['cpu_s']:6.1f}s  analogy {row['analogy']:.2f}%{extra}",
+                          flush=True)
+            compare(results, threads, len(seeds))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump({"tokens": n_tokens, "settings": SETTINGS, "results": results}, out,

@@ -18,6 +18,12 @@ its own subprocess so that wall time and peak RSS are its own. Columns:
 Usage:
   python scripts/bench_train.py                       # 17M tokens of text8like, 2 and 1 threads
   python scripts/bench_train.py --tokens 2000000 --threads 2 --tools staticvec,gensim
+  python scripts/bench_train.py --threads 2 --tools staticvec,gensim --seeds 1,2,3
+
+With several --seeds, staticvec (--seed) and gensim (seed=) train once per seed; word2vec C has
+no seed and the fastText binding's train_unsupervised takes none, so they run once. A summary
+per model and thread count follows: seed means, staticvec's speed against the fastest peer
+(throughput and wall time) and its quality against gensim's.
 """
 import argparse
 import json
@@ -38,9 +44,10 @@ ALPHA = {"skipgram": 0.025, "cbow": 0.05}
 GENSIM_RUN = r"""
 import json, sys, time
 from gensim.models import Word2Vec
-corpus, out, sg, threads, dim, window, negative, sample, min_count, epochs, alpha = sys.argv[1:]
+corpus, out, sg, threads, dim, window, negative, sample, min_count, epochs, alpha, seed = sys.argv[1:]
 m = Word2Vec(vector_size=int(dim), window=int(window), negative=int(negative), sample=float(sample),
-             min_count=int(min_count), sg=int(sg), workers=int(threads), alpha=float(alpha), seed=1)
+             min_count=int(min_count), sg=int(sg), workers=int(threads), alpha=float(alpha),
+             seed=int(seed))
 m.build_vocab(corpus_file=corpus)
 t = time.perf_counter()
 m.train(corpus_file=corpus, epochs=int(epochs), total_examples=m.corpus_count,
@@ -69,23 +76,23 @@ print(json.dumps({"train": train}))
 """
 
 
-def run_tool(tool, model, threads, corpus, n_tokens, workdir):
+def run_tool(tool, model, threads, corpus, n_tokens, workdir, seed=1):
     sg = model == "skipgram"
     s = SETTINGS
     alpha = ALPHA[model]
-    out = Path(workdir) / f"{tool}-{model}-{threads}.{'vec' if tool == 'fasttext' else 'bin'}"
+    out = Path(workdir) / f"{tool}-{model}-{threads}-{seed}.{'vec' if tool == 'fasttext' else 'bin'}"
     if tool == "staticvec":
         cmd = [sys.executable, "-m", "staticvec", "train-skipgram" if sg else "train-cbow", corpus,
                "-o", out, "--dim", s["dim"], "--window", s["window"], "--negative", s["negative"],
                "--sample", s["sample"], "--min-count", s["min_count"], "--epochs", s["epochs"],
-               "--threads", threads, "--no-cache"]
+               "--threads", threads, "--seed", seed, "--no-cache"]
         env = dict(os.environ)
         wall, rss, _, err = measured(cmd, env)
         match = re.search(r"trained [\d,]+ words in ([\d.]+) s", err)
         train = float(match.group(1)) if match else float("nan")
     elif tool == "gensim":
         cmd = [sys.executable, "-c", GENSIM_RUN, corpus, out, int(sg), threads, s["dim"],
-               s["window"], s["negative"], s["sample"], s["min_count"], s["epochs"], alpha]
+               s["window"], s["negative"], s["sample"], s["min_count"], s["epochs"], alpha, seed]
         wall, rss, stdout, _ = measured(cmd)
         train = json.loads(stdout.strip().splitlines()[-1])["train"]
     elif tool == "fasttext":
@@ -104,9 +111,46 @@ def run_tool(tool, model, threads, corpus, n_tokens, workdir):
         train = (n_tokens * s["epochs"] / (float(rates[-1]) * 1e3 * threads)) if rates else float("nan")
     else:
         raise ValueError(tool)
-    return {"tool": tool, "model": model, "threads": threads, "wall": wall, "train": train,
+    return {"tool": tool, "model": model, "threads": threads, "seed": seed, "wall": wall,
+            "train": train,
             "words_per_s": n_tokens * s["epochs"] / train if train == train else float("nan"),
             "rss_mb": rss, "vectors": str(out)}
+
+
+SEEDED = ("staticvec", "gensim")  # the tools --seeds reaches
+
+
+def summary(rows, models, threads, tools, n_seeds):
+    """Seed means per model and thread count; staticvec against the fastest peer and gensim."""
+    print(f"\nsummary (means over {n_seeds} seed{'s' if n_seeds > 1 else ''} for "
+          f"{', '.join(SEEDED)}):")
+    for model in models:
+        for t in threads:
+            means = {}
+            for tool in tools:
+                mine = [r for r in rows if r["model"] == model and r["threads"] == t
+                        and r["tool"] == tool]
+                if mine:
+                    means[tool] = {k: sum(r[k] for r in mine) / len(mine)
+                                   for k in ("wall", "words_per_s", "rss_mb", "analogy", "ws353")}
+                    m = means[tool]
+                    print(f"{model:9} {t:>3} {tool:11} wall {m['wall']:7.1f} s  "
+                          f"{m['words_per_s'] / 1e6:6.2f}M words/s  RSS {m['rss_mb']:5.0f} MB  "
+                          f"analogy {m['analogy']:6.2f}  WS353 {m['ws353']:.3f}")
+            ours = means.get("staticvec")
+            peers = {k: v for k, v in means.items() if k != "staticvec"}
+            if not ours or not peers:
+                continue
+            fastest = max(peers, key=lambda k: peers[k]["words_per_s"])
+            line = (f"{model:9} {t:>3} staticvec / fastest peer ({fastest}): "
+                    f"{ours['words_per_s'] / peers[fastest]['words_per_s']:.2f}x words/s, "
+                    f"{peers[fastest]['wall'] / ours['wall']:.2f}x wall")
+            if "gensim" in peers:
+                g = peers["gensim"]
+                line += (f"; vs gensim: analogy {ours['analogy'] - g['analogy']:+.2f}, "
+                         f"WS353 {ours['ws353'] - g['ws353']:+.3f}, "
+                         f"RSS {ours['rss_mb']:.0f} vs {g['rss_mb']:.0f} MB")
+            print(line, flush=True)
 
 
 def main(argv=None):
@@ -115,6 +159,7 @@ def main(argv=None):
     parser.add_argument("--threads", default="2,1", help="comma-separated thread counts")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds (default: 1)")
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
@@ -129,23 +174,29 @@ def main(argv=None):
     corpus, n_tokens, source = prepared_corpus(args, workdir)
     print(f"corpus: {n_tokens:,} tokens of {source}; settings {SETTINGS}", file=sys.stderr)
     rows = []
-    header = (f"{'model':9} {'thr':>3} {'tool':11} {'wall s':>8} {'train s':>8} {'words/s':>10} "
-              f"{'RSS MB':>8} {'analogy':>8} {'WS353':>7}")
+    seeds = [int(x) for x in args.seeds.split(",") if x]
+    header = (f"{'model':9} {'thr':>3} {'tool':11} {'seed':>4} {'wall s':>8} {'train s':>8} "
+              f"{'words/s':>10} {'RSS MB':>8} {'analogy':>8} {'WS353':>7}")
     print(header)
     for model in models:
         for t in threads:
-            for tool in tools:
-                try:
-                    row = run_tool(tool, model, t, corpus, n_tokens, workdir)
-                    row.update(quality(row["vectors"], args.eval_dir))
-                    os.unlink(row["vectors"])
-                except (RuntimeError, OSError, ImportError) as exc:
-                    print(f"{model:9} {t:>3} {tool:11} failed: {exc}", flush=True)
-                    continue
-                rows.append(row)
-                print(f"{model:9} {t:>3} {tool:11} {row['wall']:8.1f} {row['train']:8.1f} "
-                      f"{row['words_per_s'] / 1e6:9.2f}M {row['rss_mb']:8.0f} "
-                      f"{row['analogy']:8.2f} {row['ws353']:7.3f}", flush=True)
+            for seed in seeds:
+                for tool in tools:
+                    if seed != seeds[0] and tool not in SEEDED:
+                        continue
+                    try:
+                        row = run_tool(tool, model, t, corpus, n_tokens, workdir, seed)
+                        row.update(quality(row["vectors"], args.eval_dir))
+                        os.unlink(row["vectors"])
+                    except (RuntimeError, OSError, ImportError) as exc:
+                        print(f"{model:9} {t:>3} {tool:11} failed: {exc}", flush=True)
+                        continue
+                    rows.append(row)
+                    print(f"{model:9} {t:>3} {tool:11} {seed:>4} {row['wall']:8.1f} "
+                          f"{row['train']:8.1f} {row['words_per_s'] / 1e6:9.2f}M "
+                          f"{row['rss_mb']:8.0f} {row['analogy']:8.2f} {row['ws353']:7.3f}",
+                          flush=True)
+    summary(rows, models, threads, tools, len(seeds))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"tokens": n_tokens, "settings": SETTINGS, "rows": rows}, handle, indent=1)
