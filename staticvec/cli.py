@@ -45,6 +45,10 @@ EncodingErrorsOption = typer.Option(
 MaxSentenceOption = typer.Option(
     10000, "--max-sentence-length", min=1,
     help="Split longer sentences (lines) into pieces of this many tokens; never drops any.")
+MaxVocabWordsOption = typer.Option(
+    30_000_000, "--max-vocab-words", min=1,
+    help="Prune the rarest words while counting once this many distinct words are held "
+         "(bounds memory; word2vec C's and fastText's 30M).")
 
 
 def _version_callback(value: bool):
@@ -76,9 +80,7 @@ def vocab(
     min_count: int = typer.Option(5, "--min-count", min=1, help="Drop words seen fewer times."),
     max_size: Optional[int] = typer.Option(None, "--max-size", min=1,
                                            help="Keep only the N most frequent words."),
-    max_vocab_words: int = typer.Option(30_000_000, "--max-vocab-words", min=1,
-                                        help="Prune the rarest words while counting once this "
-                                             "many distinct words are held (bounds memory)."),
+    max_vocab_words: int = MaxVocabWordsOption,
     encoding_errors: str = EncodingErrorsOption,
     quiet: bool = QuietOption,
 ):
@@ -133,9 +135,7 @@ def _w2v_options():
         vocab_path=typer.Option(None, "--vocab", help="Read the vocabulary from this file "
                                                       "(the `vocab` command's format)."),
         save_vocab=typer.Option(None, "--save-vocab", help="Also write the vocabulary here."),
-        max_vocab_words=typer.Option(30_000_000, "--max-vocab-words", min=1,
-                                     help="Prune the rarest words while counting once this many "
-                                          "distinct words are held (bounds memory)."),
+        max_vocab_words=MaxVocabWordsOption,
         no_cache=typer.Option(False, "--no-cache", help="Do not cache the encoded corpus "
                                                         "(default cache: $XDG_CACHE_HOME/staticvec)."),
         encoding_errors=EncodingErrorsOption,
@@ -269,9 +269,7 @@ def train_glove(
     tmp_dir: Optional[str] = typer.Option(None, "--tmp-dir",
                                           help="Folder for temporary spill files [default: the "
                                                "folder of OUTPUT]; removed when done."),
-    max_vocab_words: int = typer.Option(30_000_000, "--max-vocab-words", min=1,
-                                        help="Prune the rarest words while counting once this "
-                                             "many distinct words are held (bounds memory)."),
+    max_vocab_words: int = MaxVocabWordsOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
@@ -333,6 +331,7 @@ def train_fasttext(
                                                                    "this file."),
     save_vocab: Optional[str] = typer.Option(None, "--save-vocab",
                                              help="Also write the vocabulary here."),
+    max_vocab_words: int = MaxVocabWordsOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
@@ -357,8 +356,8 @@ def train_fasttext(
                                  sample=sample, min_count=min_count, threads=threads or 0,
                                  seed=seed)
     ft.train_fasttext(corpus, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
-                      encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
-                      cache=not no_cache, quiet=quiet)
+                      max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
+                      max_sentence_length=max_sentence_length, cache=not no_cache, quiet=quiet)
 
 
 # ---------------------------------------------------------------- queries

@@ -221,6 +221,19 @@ def test_same_seed_one_thread_gives_identical_model(small_corpus, tmp_path):
     assert not (tmp_path / "run0.bin.bin").exists()
 
 
+def test_max_vocab_words_prunes_while_counting(small_corpus, tmp_path):
+    """--max-vocab-words bounds the words held while counting, as for train-skipgram."""
+    result = run_cli("train-fasttext", small_corpus, "-o", tmp_path / "m", "--dim", 8,
+                     "--epochs", 1, "--bucket", 1000, "--min-count", 1, "--threads", 1,
+                     "--max-vocab-words", 500, "--save-vocab", tmp_path / "v.txt", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert "pruned while counting" in result.stderr
+    words = (tmp_path / "v.txt").read_text(encoding="utf-8").splitlines()[1:]   # after </s>
+    distinct = len(set(small_corpus.read_text(encoding="utf-8").split()))
+    assert 0 < len(words) <= 500 < distinct
+    assert len(formats.load_vectors(tmp_path / "m.bin").words) == len(words)
+
+
 def test_cli_errors_are_one_line_and_leave_nothing(small_corpus, tmp_path):
     result = run_cli("train-fasttext", small_corpus, "-o", tmp_path / "m", "--minn", 5,
                      "--maxn", 4)

@@ -188,8 +188,8 @@ def write_outputs(stem, vocab, wi, wo, subword_lists, options, total_tokens=None
 
 
 def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
-                   encoding_errors="strict", max_sentence_length=10000, cache=True,
-                   quiet=False):
+                   max_vocab_words=30_000_000, encoding_errors="strict",
+                   max_sentence_length=10000, cache=True, quiet=False):
     """What `staticvec train-fasttext` does: prepare the corpus, train, write OUT.bin/.vec."""
     from staticvec import encode
     from staticvec.atomic import check_output_path
@@ -203,6 +203,7 @@ def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
     check_output_path(f"{stem}.vec")
     vocab, encoded = encode.prepare(paths, vocab_path=vocab_path, save_vocab=save_vocab,
                                     min_count=options.min_count,
+                                    max_vocab_words=max_vocab_words,
                                     encoding_errors=encoding_errors,
                                     max_sentence_length=max_sentence_length, cache=cache,
                                     quiet=quiet)
