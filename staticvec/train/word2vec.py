@@ -16,6 +16,13 @@ Differences from word2vec C on the Python side, and why:
   sentences at 1,000 words, gensim at 10,000 and drops the rest);
 - the learning rate is alpha * (1 - progress), floored at --min-alpha, over all epochs at once
   (word2vec C's rule, with the floor configurable instead of fixed at alpha * 1e-4).
+  progress counts the words of all threads, so the schedule does not depend on --threads;
+  gensim's corpus_file mode counts each worker's own words against the whole epoch, which
+  with W workers leaves the rate higher (at 0.1 * alpha at the end for W=2, 5 epochs).
+
+The encoded corpus arrives as a read-only file mapping (``encode.py``); the kernel drops the
+pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
+memory during training is the model, not the model plus the corpus.
 """
 import os
 import time
