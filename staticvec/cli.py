@@ -552,6 +552,7 @@ evaluate_app = typer.Typer(help="Score vectors on word-analogy and word-similari
                            no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                            context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(evaluate_app, name="evaluate")
+JsonObjectOption = typer.Option(False, "--json", help="Print the results as one JSON object.")
 OovOption = typer.Option(False, "--oov",
                          help="Score out-of-vocabulary items with the vectors the model can still "
                               "build (fastText n-grams, words past --restrict) instead of "
@@ -568,7 +569,7 @@ def evaluate_analogy(
                                       "within them are scored (0: all words)."),
     method: str = typer.Option("add", "--method", help="add: 3CosAdd; mul: 3CosMul."),
     oov: bool = OovOption,
-    json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+    json_out: bool = JsonObjectOption,
     fmt: Optional[str] = ModelFormatOption,
     encoding_errors: str = EncodingErrorsOption,
 ):
@@ -619,7 +620,7 @@ def evaluate_similarity_cmd(
                                  help="Pairs with words outside the first N words count as OOV "
                                       "(gensim's default; 0: all words)."),
     oov: bool = OovOption,
-    json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+    json_out: bool = JsonObjectOption,
     fmt: Optional[str] = ModelFormatOption,
     encoding_errors: str = EncodingErrorsOption,
 ):

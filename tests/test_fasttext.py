@@ -232,6 +232,11 @@ def test_max_vocab_words_prunes_while_counting(small_corpus, tmp_path):
     distinct = len(set(small_corpus.read_text(encoding="utf-8").split()))
     assert 0 < len(words) <= 500 < distinct
     assert len(formats.load_vectors(tmp_path / "m.bin").words) == len(words)
+    bad = run_cli("train-fasttext", small_corpus, "-o", tmp_path / "bad", "--max-vocab-words", 0)
+    assert bad.returncode == 2
+    assert bad.stderr == ("staticvec: error: Invalid value for '--max-vocab-words': Input should "
+                          "be greater than or equal to 1 (see 'staticvec train-fasttext --help')\n")
+    assert not list(tmp_path.glob("bad*"))
 
 
 def test_cli_errors_are_one_line_and_leave_nothing(small_corpus, tmp_path):

@@ -106,8 +106,9 @@ static inline float sv_rand_uniform(uint64_t *state) {
  * file-backed corpus a thread keeps resident while it walks its share. */
 #define SV_RELEASE_EVERY (1 << 20)
 
-/* Drop the whole pages of [lo, hi) from this process's resident set. Only for read-only
- * shared file mappings (the encoded corpus): a page comes back from the page cache, with the
+/* Drop from this process's resident set the pages from the one holding lo up to, not
+ * including, the one holding hi: a page goes once the reader has passed its end. Only for
+ * read-only shared file mappings (the encoded corpus): a page comes back from the page cache, with the
  * same bytes, the next time it is touched, so another thread still reading it loses nothing.
  * On an anonymous or private mapping this would zero the data: callers must know. */
 static inline void sv_release_pages(const void *lo, const void *hi) {

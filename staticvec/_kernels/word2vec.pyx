@@ -392,19 +392,20 @@ def max_id(const uint32_t[::1] ids, bint release=False):
     """The largest id (0 when empty), read without the GIL. ``release``: as in
     ``Word2VecKernel.train``, drop the pages from the resident set once read, so checking a
     file-backed corpus does not hold all of it in memory before training starts."""
-    cdef Py_ssize_t n = ids.shape[0], i, lo
+    cdef Py_ssize_t n = ids.shape[0], i, lo, hi
     cdef uint32_t top = 0
     if n == 0:
         return 0
     with nogil:
         lo = 0
         while lo < n:
-            for i in range(lo, min(lo + SV_RELEASE_EVERY, n)):
+            hi = min(lo + SV_RELEASE_EVERY, n)
+            for i in range(lo, hi):
                 if ids[i] > top:
                     top = ids[i]
             if release:
-                sv_release_pages(&ids[0] + lo, &ids[0] + min(lo + SV_RELEASE_EVERY, n))
-            lo += SV_RELEASE_EVERY
+                sv_release_pages(&ids[0] + lo, &ids[0] + hi)
+            lo = hi
     return top
 
 
