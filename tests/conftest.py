@@ -32,3 +32,30 @@ def run_cli(*args, stdin=None, env=None, cwd=None, timeout=300):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def snapshot(folder):
+    """{relative path: bytes} of every file under ``folder`` (to prove inputs unchanged and
+    that no stray temporary or partial output was left behind)."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_fails_cleanly(result, code, message=None, *, pattern=None):
+    """The hostile-input contract: exit ``code``, exactly one stderr line starting with
+    ``staticvec: error: `` (equal to ``message``, or matching the regex ``pattern``), no
+    traceback. Returns that line."""
+    import re
+
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip("\n").splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("staticvec: error: "), line
+    if message is not None:
+        assert line == f"staticvec: error: {message}", line
+    if pattern is not None:
+        assert re.fullmatch(pattern, line), line
+    return line
