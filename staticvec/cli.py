@@ -3,8 +3,9 @@
 No algorithm lives here. Every error raised by the library is a ``StaticvecError``
 carrying its exit code; ``main`` is the one place that turns it into one stderr line.
 Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 unknown word, 4 gate failed
-(bias-audit), 130 interrupted.
+(bias-audit), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
+import io
 import os
 import sys
 from pathlib import Path
@@ -20,9 +21,10 @@ except ImportError:  # older typer runs on click itself
     from click.exceptions import Abort as _Abort, Exit as _Exit
 
 from staticvec import __version__
-from staticvec.atomic import check_output_path
+from staticvec.atomic import check_outputs, describe_write_error
 from staticvec.corpus import check_encoding_errors
-from staticvec.errors import EXIT_INTERRUPTED, EXIT_USAGE, BadOptionError, StaticvecError
+from staticvec.errors import (EXIT_USAGE, BadOptionError, Interrupted, OutputError, SigTerm,
+                              StaticvecError, Terminated)
 
 app = typer.Typer(
     name="staticvec",
@@ -94,7 +96,7 @@ def vocab(
     from staticvec.progress import say
 
     check_encoding_errors(encoding_errors)
-    check_output_path(output)
+    check_outputs([("--output", output)], [("the input", corpus)])
     vocabulary = vocab_mod.build_vocab(corpus, min_count=min_count, max_size=max_size,
                                        max_vocab_words=max_vocab_words,
                                        encoding_errors=encoding_errors, quiet=quiet)
@@ -781,8 +783,12 @@ def main(argv=None):
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("STATICVEC_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
+    _route_warnings(debug)
+    _terminate_like_ctrl_c()
+    _guard_stdout()
     try:
         code = _invoke(args)
+        sys.stdout.flush()  # a full or closed stdout shows here at the latest
     except _click_exceptions.UsageError as exc:
         if debug:
             raise
@@ -790,18 +796,26 @@ def main(argv=None):
             if exc.ctx and exc.ctx.parent else " (see 'staticvec --help')"
         _print_error(f"{exc.format_message()}{hint}")
         code = EXIT_USAGE
-    except (KeyboardInterrupt, _Abort):
+    except (KeyboardInterrupt, _Abort) as exc:
         if debug:
             raise
-        _print_error("interrupted: stopped, no output written")
-        code = EXIT_INTERRUPTED
+        stopped = Terminated() if isinstance(exc, SigTerm) else Interrupted()
+        _print_error(str(stopped))
+        code = stopped.exit_code
+    except _StdoutFailed as exc:
+        if debug:
+            raise
+        _print_error(str(exc))
+        _silence_stdout()  # what is still buffered must not fail again at exit
+        code = exc.exit_code
     except StaticvecError as exc:
         if debug:
             raise
         _print_error(str(exc))
         code = exc.exit_code
     except BrokenPipeError:
-        # the reader went away (e.g. `| head`): not an error worth a traceback
+        # the reader went away (e.g. `| head`): it wanted no more, not an error worth a
+        # line or a failing exit status (a pipeline's real failures are its reader's)
         _silence_stdout()
         code = 0
     except MemoryError:
@@ -816,7 +830,7 @@ def main(argv=None):
         code = 1
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (OSError, _StdoutFailed):  # the failure that ended the run was reported already
         _silence_stdout()
     sys.exit(code if isinstance(code, int) else 0)
 
@@ -824,3 +838,71 @@ def main(argv=None):
 def _silence_stdout():
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def _route_warnings(debug):
+    """Python warnings (numpy's RuntimeWarning among them) go to the logging module, and are
+    printed on stderr only with --debug: a pipeline's stderr holds error lines, not noise."""
+    import logging
+
+    logging.captureWarnings(True)
+    logger = logging.getLogger("py.warnings")
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.addHandler(logging.StreamHandler(sys.stderr) if debug else logging.NullHandler())
+
+
+def _terminate_like_ctrl_c():
+    """SIGTERM (kill, systemd, a timeout) stops the run as Ctrl-C does: SigTerm is a
+    KeyboardInterrupt, so workers stop and temporaries go; main reports it, exit 143."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(_signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut cleanup short
+        raise SigTerm()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+class _StdoutFailed(OutputError):
+    """A write to stdout failed for another reason than a reader that went away."""
+
+
+class _StdoutFile(io.FileIO):
+    """File descriptor 1 under sys.stdout: a failed write is one error naming stdout."""
+
+    def write(self, data):
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _StdoutFailed(describe_write_error("to stdout", exc, nothing_written=False)) \
+                from None
+
+
+def _guard_stdout():
+    """Put ``_StdoutFile`` under sys.stdout (unless something, e.g. a test, replaced it).
+
+    A stdout closed at start (``>&-``) is held by a read-only /dev/null, so that no file
+    opened later becomes descriptor 1 and every write to it fails with EBADF, as on a closed
+    descriptor."""
+    if sys.stdout is not sys.__stdout__:
+        return
+    try:
+        os.fstat(1)
+    except OSError:
+        fd = os.open(os.devnull, os.O_RDONLY)
+        if fd != 1:
+            os.dup2(fd, 1)
+            os.close(fd)
+    old = sys.stdout
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_StdoutFile(1, "w", closefd=False)),
+        encoding=old.encoding if old else "utf-8", errors=old.errors if old else "strict",
+        line_buffering=old.line_buffering if old else False)

@@ -272,11 +272,12 @@ def _report(encoded, max_sentence_length, quiet):
     say(line, quiet)
 
 
-def prepare(paths, *, vocab_path=None, save_vocab=None, min_count=5, max_size=None,
+def prepare(paths, *, vocab_path=None, min_count=5, max_size=None,
             max_vocab_words=30_000_000, encoding_errors="strict", max_sentence_length=10000,
             cache=True, quiet=False):
     """Vocabulary (counted or read from ``vocab_path``) and the encoded corpus: what every
-    trainer starts from. Stdin is read exactly once."""
+    trainer starts from. Stdin is read exactly once. (A --save-vocab is the job's to write,
+    with its other outputs once training has succeeded.)"""
     paths = [os.fspath(p) if str(p) != corpus.STDIN else corpus.STDIN for p in paths]
     corpus.check_encoding_errors(encoding_errors)
     corpus.check_inputs(paths)
@@ -300,8 +301,6 @@ def prepare(paths, *, vocab_path=None, save_vocab=None, min_count=5, max_size=No
                 # the spool holds the validated text of every input in order: read it alone
                 paths = [spool.name]
             say(vocab.summary(), quiet)
-        if save_vocab is not None:
-            vocab.save(save_vocab)
         encoded = encode_corpus(paths, vocab, encoding_errors=encoding_errors,
                                 max_sentence_length=max_sentence_length,
                                 cache=cache if spool is None else False, quiet=quiet)

@@ -10,6 +10,7 @@ EXIT_USAGE = 2
 EXIT_UNKNOWN_WORD = 3
 EXIT_BIAS_GATE = 4
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM killed
 
 
 class StaticvecError(Exception):
@@ -63,3 +64,18 @@ class Interrupted(StaticvecError):
 
     def __init__(self, message="interrupted: stopped, no output written"):
         super().__init__(message)
+
+
+class Terminated(Interrupted):
+    """SIGTERM (``kill``, systemd, a cron timeout): stopped like Ctrl-C, exit 143."""
+
+    exit_code = EXIT_TERMINATED
+
+    def __init__(self, message="terminated: stopped, no output written"):
+        super().__init__(message)
+
+
+class SigTerm(KeyboardInterrupt):
+    """Raised in the main thread by the CLI's SIGTERM handler. A KeyboardInterrupt, so that
+    every path that stops workers and removes temporaries on Ctrl-C does so on SIGTERM too;
+    ``cli.main`` reports it as ``Terminated``."""

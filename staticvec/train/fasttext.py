@@ -192,16 +192,17 @@ def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
                    max_sentence_length=10000, cache=True, quiet=False):
     """What `staticvec train-fasttext` does: prepare the corpus, train, write OUT.bin/.vec."""
     from staticvec import encode
-    from staticvec.atomic import check_output_path
+    from staticvec.atomic import check_outputs, outputs_together
 
     options.check()
     if str(output) == "-":
         raise BadOptionError("train-fasttext writes two files, STEM.bin and STEM.vec: "
                              "-o needs a file stem, not - (stdout)")
     stem = stem_of(output)
-    check_output_path(f"{stem}.bin")
-    check_output_path(f"{stem}.vec")
-    vocab, encoded = encode.prepare(paths, vocab_path=vocab_path, save_vocab=save_vocab,
+    check_outputs([("--output", f"{stem}.bin"), ("--output", f"{stem}.vec"),
+                   ("--save-vocab", save_vocab)],
+                  [("the input", paths), ("--vocab", vocab_path)])
+    vocab, encoded = encode.prepare(paths, vocab_path=vocab_path,
                                     min_count=options.min_count,
                                     max_vocab_words=max_vocab_words,
                                     encoding_errors=encoding_errors,
@@ -210,7 +211,10 @@ def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
     started = time.monotonic()
     wi, wo, lists = train(vocab, encoded, options, quiet=quiet)
     seconds = time.monotonic() - started
-    write_outputs(stem, vocab, wi, wo, lists, options, total_tokens=vocab.total_tokens)
+    with outputs_together():  # STEM.bin and STEM.vec (and the vocab) whole, or none of them
+        write_outputs(stem, vocab, wi, wo, lists, options, total_tokens=vocab.total_tokens)
+        if save_vocab is not None:
+            vocab.save(save_vocab)
     rate = encoded.n_tokens * options.epochs / max(seconds, 1e-9)
     say(f"fasttext: {len(vocab):,} words x {options.dim} dims, {options.n_buckets:,} buckets; "
         f"{rate / 1e3:,.0f}k words/s; wrote {stem}.bin and {stem}.vec", quiet)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from staticvec import _kernels
-from staticvec.atomic import atomic_output, check_output_path
+from staticvec.atomic import atomic_output, check_outputs, outputs_together, writes_in_place
 from staticvec.errors import (BadOptionError, FormatError, InputError, OutputError,
                               ResourceError)
 from staticvec.progress import Progress, say
@@ -643,19 +643,21 @@ def train_glove(paths, output, opts, *, vocab_path=None, save_vocab=None, min_co
                              f"{cooccur}")
     if cooccur is not None and vocab_path is None:
         raise BadOptionError("--cooccur needs --vocab: the vocabulary the records were counted with")
-    for path in (output, save_cooccur, save_vocab):
-        if path is not None:
-            check_output_path(path)
     if save_cooccur is not None and str(save_cooccur) == "-":
         raise BadOptionError("--save-cooccur cannot be - (stdout): it is a binary file")
+    check_outputs([("--output", output), ("--save-cooccur", save_cooccur),
+                   ("--save-vocab", save_vocab)],
+                  [("the input", paths), ("--vocab", vocab_path), ("--cooccur", cooccur)])
     if tmp_dir is None:
-        tmp_dir = tempfile.gettempdir() if str(output) == "-" else \
+        tmp_dir = tempfile.gettempdir() if writes_in_place(output) else \
             os.path.dirname(os.path.abspath(output))
     stats = {}
     t0 = time.monotonic()
-    with TempArea(tmp_dir) as temp:
+    # the records of --save-cooccur are written while counting, but published (with
+    # --save-vocab) only beside the vectors, when the whole run has succeeded
+    with TempArea(tmp_dir) as temp, outputs_together():
         if cooccur is None:
-            vocab, corpus = encode.prepare(paths, vocab_path=vocab_path, save_vocab=save_vocab,
+            vocab, corpus = encode.prepare(paths, vocab_path=vocab_path,
                                            min_count=min_count, max_size=max_size,
                                            max_vocab_words=max_vocab_words,
                                            encoding_errors=encoding_errors,
@@ -664,8 +666,6 @@ def train_glove(paths, output, opts, *, vocab_path=None, save_vocab=None, min_co
         else:
             # the records' ids are line numbers of this file: keep every line, in order
             vocab = Vocab.load(vocab_path)
-            if save_vocab is not None:
-                vocab.save(save_vocab)
             corpus = None
         v = len(vocab)
         t1 = time.monotonic()
@@ -724,5 +724,7 @@ def train_glove(paths, output, opts, *, vocab_path=None, save_vocab=None, min_co
         stats["cost"] = [float(c) for c in cost]
         stats["skipped"] = skipped
         formats.save_vectors((vocab.words, output_matrix(params, opts.vectors)), output)
+        if save_vocab is not None:
+            vocab.save(save_vocab)
         stats["total_s"] = time.monotonic() - t0
     return stats

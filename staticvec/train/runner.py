@@ -4,8 +4,10 @@ A trainer hands ``run_workers`` a function ``work(thread)`` that calls its nogil
 thread's share; the kernel publishes how many words it has processed into
 ``counters.progress[thread * PROGRESS_STRIDE]`` and returns when ``counters.stop[0]`` is set.
 The main thread only starts the workers, polls the counters for the progress display, and turns
-Ctrl-C into a stop request: workers return within one sentence, and ``Interrupted`` is raised
-(the CLI maps it to exit 130; nothing has been written, since outputs are written afterwards).
+Ctrl-C (and SIGTERM, which the CLI turns into ``SigTerm``, a KeyboardInterrupt) into a stop
+request: workers return within one sentence, and ``Interrupted`` (``Terminated`` for SIGTERM)
+is raised (the CLI maps them to exit 130 and 143; nothing has been written, since outputs are
+written afterwards).
 
     counters = Counters(threads)
     shares = encode.sentence_shares(corpus.sentence_ends, threads)
@@ -25,7 +27,7 @@ import time
 
 import numpy as np
 
-from staticvec.errors import Interrupted, ResourceError
+from staticvec.errors import Interrupted, ResourceError, SigTerm, Terminated
 from staticvec.progress import Progress, say
 
 # int64 slots between two threads' progress counters: one cache line each, no false sharing
@@ -47,7 +49,7 @@ class Counters:
 
 def run_workers(work, threads, counters, *, total, description, quiet=False, fields=None,
                 poll=0.1):
-    """Run ``work(t)`` for t in range(threads) on threads; show progress; handle Ctrl-C.
+    """Run ``work(t)`` for t in range(threads) on threads; show progress; handle Ctrl-C/SIGTERM.
 
     ``total``: words the whole run will process (for the bar and ETA). ``fields(done)``: extra
     values to show (e.g. epoch, alpha). Re-raises the first worker exception. Returns the list
@@ -75,11 +77,11 @@ def run_workers(work, threads, counters, *, total, description, quiet=False, fie
                 bar.update(min(done, total), **(fields(done) if fields else {}))
             if not errors and counters.stop[0] == 0:
                 bar.update(total, **(fields(total) if fields else {}))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         counters.stop[0] = 1
         for thread in pool:
             thread.join()
-        raise Interrupted() from None
+        raise (Terminated() if isinstance(exc, SigTerm) else Interrupted()) from None
     if errors:
         raise errors[0]
     if counters.stop[0]:

@@ -334,17 +334,16 @@ def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, 
     """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
     (cached), training, and the vectors written atomically to ``output``."""
     from staticvec import formats
-    from staticvec.atomic import check_output_path
+    from staticvec.atomic import check_outputs, outputs_together
 
     o = options.resolved()
-    check_output_path(output)
     if str(output) != "-" and formats.format_from_extension(output) is None:
         # found out now, not after an hour of training
         raise BadOptionError(f"cannot tell the vectors format of {output} from its extension: "
                              f"use .bin (word2vec binary) or .txt/.vec (text)")
-    if save_vocab:
-        check_output_path(save_vocab)
-    vocab, corpus = encode.prepare(paths, vocab_path=vocab_path, save_vocab=save_vocab,
+    check_outputs([("--output", output), ("--save-vocab", save_vocab)],
+                  [("the input", paths), ("--vocab", vocab_path)])
+    vocab, corpus = encode.prepare(paths, vocab_path=vocab_path,
                                    min_count=min_count, max_vocab_words=max_vocab_words,
                                    encoding_errors=encoding_errors,
                                    max_sentence_length=max_sentence_length, cache=cache,
@@ -352,6 +351,9 @@ def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, 
     if corpus.n_tokens == 0:
         raise BadOptionError("no in-vocabulary tokens to train on (lower --min-count?)")
     vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, o, quiet=quiet)
-    formats.save_vectors((vocab.words, vectors), output)
+    with outputs_together():  # the vocab only beside vectors that were written
+        formats.save_vectors((vocab.words, vectors), output)
+        if save_vocab is not None:
+            vocab.save(save_vocab)
     say(f"wrote {len(vocab.words):,} vectors of {o.dim} dims to {output}", quiet)
     return vocab, vectors
