@@ -828,6 +828,7 @@ def main(argv=None):
             raise
         _print_error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
         code = 1
+    _terminate_like_ctrl_c(settled=True)
     try:
         sys.stdout.flush()
     except (OSError, _StdoutFailed):  # the failure that ended the run was reported already
@@ -853,9 +854,10 @@ def _route_warnings(debug):
     logger.addHandler(logging.StreamHandler(sys.stderr) if debug else logging.NullHandler())
 
 
-def _terminate_like_ctrl_c():
+def _terminate_like_ctrl_c(settled=False):
     """SIGTERM (kill, systemd, a timeout) stops the run as Ctrl-C does: SigTerm is a
-    KeyboardInterrupt, so workers stop and temporaries go; main reports it, exit 143."""
+    KeyboardInterrupt, so workers stop and temporaries go; main reports it, exit 143.
+    ``settled``: the outcome is reported and the exit follows; a SIGTERM now changes nothing."""
     import signal
     import threading
 
@@ -866,7 +868,7 @@ def _terminate_like_ctrl_c():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut cleanup short
         raise SigTerm()
 
-    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if settled else handler)
 
 
 class _StdoutFailed(OutputError):
@@ -905,4 +907,5 @@ def _guard_stdout():
     sys.stdout = io.TextIOWrapper(
         io.BufferedWriter(_StdoutFile(1, "w", closefd=False)),
         encoding=old.encoding if old else "utf-8", errors=old.errors if old else "strict",
-        line_buffering=old.line_buffering if old else False)
+        line_buffering=old.line_buffering if old else False,
+        write_through=old.write_through if old else False)

@@ -173,8 +173,9 @@ def test_a_fifo_output_is_written_to_not_replaced(folder, command):
     assert sorted(os.listdir(folder)) == ["c.txt", "corpus.txt", "pipe.txt"]
 
 
-@pytest.mark.parametrize("kind", ["folder", "socket"])
-@pytest.mark.parametrize("command", ["vocab", "train-cbow", "train-glove", "train-fasttext"])
+@pytest.mark.parametrize("command, kind", [
+    ("vocab", "folder"), ("train-cbow", "folder"), ("train-glove", "folder"),
+    ("train-fasttext", "folder"), ("vocab", "socket"), ("train-fasttext", "socket")])
 def test_a_folder_or_socket_output_is_refused(folder, kind, command):
     target = folder / ("out.bin" if command != "vocab" else "out.txt")
     if kind == "folder":
