@@ -22,7 +22,9 @@ def reference(tmp_path_factory):
     result = train(corpus, folder / "vectors.txt", "--no-cache", "--save-vocab",
                    folder / "vocab.txt")
     assert result.returncode == 0 and result.stderr == "", result.stderr
-    return corpus, (folder / "vectors.txt").read_bytes(), (folder / "vocab.txt").read_bytes()
+    before = snapshot(folder)
+    yield corpus, (folder / "vectors.txt").read_bytes(), (folder / "vocab.txt").read_bytes()
+    assert snapshot(folder) == before  # the corpus was only ever read
 
 
 def _entry():
@@ -249,3 +251,23 @@ def test_eight_jobs_at_once_on_an_uncached_corpus(tmp_path):
         _assert_one_whole_entry()
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["corpus.txt", "reference.txt"] + [o.name for o in outputs])
+
+
+def test_glove_jobs_spilling_into_one_tmp_dir(tmp_path):
+    """GloVe jobs spilling co-occurrence runs into the same --tmp-dir at once: each has its
+    own private folder there, all write the same bytes, and nothing is left behind."""
+    corpus = tiny_corpus(tmp_path / "corpus.txt", lines=60)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    command = [sys.executable, "-m", "staticvec", "train-glove", str(corpus), *TRAIN, "-q",
+               "--memory", "0.001", "--tmp-dir", str(spill)]  # 1 MB: several spilled runs
+    outputs = [tmp_path / f"g{k}.txt" for k in range(4)]
+    for round_ in range(2):
+        shutil.rmtree(cache_folder(), ignore_errors=True)
+        jobs = [subprocess.Popen(command + ["-o", str(output)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for output in outputs]
+        for job in jobs:
+            _, err = job.communicate(timeout=120)
+            assert job.returncode == 0 and err == "", (round_, err)
+        assert len({output.read_bytes() for output in outputs}) == 1
+        assert os.listdir(spill) == []
