@@ -684,15 +684,15 @@ def prepare(paths, *, vocab_path=None, save_vocab=None, min_count=5, max_size=No
             max_vocab_words=30_000_000, encoding_errors="strict", max_sentence_length=10000,
             cache=True, quiet=False):
     """Vocabulary (counted or read from ``vocab_path``) and the encoded corpus: what every
-    trainer starts from. Stdin and other inputs that are not regular files are read exactly
-    once."""
+    trainer starts from. Stdin is read exactly once."""
     paths = [os.fspath(p) if str(p) != corpus.STDIN else corpus.STDIN for p in paths]
     corpus.check_encoding_errors(encoding_errors)
     corpus.check_inputs(paths)
     spool = None
+    # so are inputs that are not regular files (a FIFO, /dev/stdin, <(...)): spooled, uncached
     regular = all(corpus.is_regular(p) for p in paths)
     # one view of the cache folder for the whole job, so a failure is reported once
-    store = _Store.open(cache if regular else False)
+    cache = _Store.open(cache if regular else False)
     try:
         if vocab_path is not None:
             vocab = Vocab.load(vocab_path, min_count=min_count, max_size=max_size)
@@ -706,7 +706,7 @@ def prepare(paths, *, vocab_path=None, save_vocab=None, min_count=5, max_size=No
                 tee = _SpoolWriter(spool)
             vocab = counted_vocab(paths, min_count=min_count, max_size=max_size,
                                   max_vocab_words=max_vocab_words,
-                                  encoding_errors=encoding_errors, quiet=quiet, cache=store,
+                                  encoding_errors=encoding_errors, quiet=quiet, cache=cache,
                                   tee=tee)
             if spool is not None:
                 spool.close()
@@ -717,7 +717,7 @@ def prepare(paths, *, vocab_path=None, save_vocab=None, min_count=5, max_size=No
             vocab.save(save_vocab)
         encoded = encode_corpus(paths, vocab, encoding_errors=encoding_errors,
                                 max_sentence_length=max_sentence_length,
-                                cache=store, quiet=quiet)
+                                cache=cache if spool is None else False, quiet=quiet)
         if encoded.n_tokens == 0:
             raise InputError("no word of the corpus is in the vocabulary: nothing to train on")
         return vocab, encoded
