@@ -10,6 +10,7 @@ import bz2
 import gzip
 import lzma
 import os
+import stat
 import sys
 import zlib
 
@@ -39,21 +40,49 @@ def describe(path):
     return "<stdin>" if str(path) == STDIN else os.fspath(path)
 
 
+def is_regular(path):
+    """True for a regular file: one that can be read twice and cached. Stdin, a FIFO,
+    ``/dev/stdin`` or a ``<(...)`` path can be read only once."""
+    if str(path) == STDIN:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _identity(path):
+    """(device, inode) of what ``path`` reads, or None."""
+    try:
+        info = os.fstat(sys.stdin.fileno()) if str(path) == STDIN else os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.st_dev, info.st_ino
+
+
 def check_inputs(paths):
-    """Fail fast, naming the file, before any work: missing, a folder, unreadable."""
+    """Fail fast, naming the file, before any work: missing, a folder, unreadable, or a
+    stream (stdin, a pipe) named twice, which would be read once and then found empty."""
     if not paths:
         raise InputError("no input given (name one or more files, or - for stdin)")
     if sum(1 for p in paths if str(p) == STDIN) > 1:
         raise BadOptionError("stdin (-) can be named only once")
+    streams = {}
     for path in paths:
-        if str(path) == STDIN:
-            continue
-        if not os.path.exists(path):
-            raise InputError(f"cannot read {path}: no such file")
-        if os.path.isdir(path):
-            raise InputError(f"cannot read {path}: it is a folder")
-        if not os.access(path, os.R_OK):
-            raise InputError(f"cannot read {path}: permission denied")
+        if str(path) != STDIN:
+            if not os.path.exists(path):
+                raise InputError(f"cannot read {path}: no such file")
+            if os.path.isdir(path):
+                raise InputError(f"cannot read {path}: it is a folder")
+            if not os.access(path, os.R_OK):
+                raise InputError(f"cannot read {path}: permission denied")
+        if not is_regular(path):
+            identity = _identity(path)
+            if identity is not None and identity in streams:
+                raise BadOptionError(f"{describe(path)} and {describe(streams[identity])} are "
+                                     f"the same stream, which can be read only once: name it "
+                                     f"once")
+            streams[identity] = path
 
 
 def open_binary(path):

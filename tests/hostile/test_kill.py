@@ -1,0 +1,95 @@
+"""Issue #10, "keep it so": a training SIGKILLed at any moment (counting, encoding,
+training, writing) never leaves the cache in a state that the next run trusts wrongly: the
+next run, on the same cache folder, succeeds silently and writes what a --no-cache run
+writes, byte for byte."""
+import lzma
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import run_cli
+from corpora import cache_folder, cache_names, tiny_corpus
+from staticvec import encode
+
+KILLS = 20
+# ~1 s on an idle machine, a third of it starting Python; an .xz corpus and --dim 48 give
+# counting, encoding, training and writing each a share of the rest
+ARGS = ("--dim", "48", "--epochs", "1", "--threads", "1", "--seed", "1")
+# the summary line each stage ends with, latest first
+STAGES = [("wrote ", "done"), ("skip-gram: trained", "writing"), ("encoded corpus:", "training"),
+          (" kept (min-count ", "encoding"), ("counting words", "counting")]
+
+
+def _phase(stderr):
+    """The stage a killed run was in, from the summary lines it printed before."""
+    for mark, phase in STAGES:
+        if mark in stderr:
+            return phase
+    return "starting"
+
+
+def _start(corpus, output):
+    return subprocess.Popen([sys.executable, "-m", "staticvec", "train-skipgram", str(corpus),
+                             "-o", str(output), *ARGS], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _timed_run(corpus, output):
+    """(when counting started, when the run ended), in seconds from its start."""
+    started = time.monotonic()
+    job = _start(corpus, output)
+    counting = None
+    for line in job.stderr:
+        if counting is None and "counting words" in line:
+            counting = time.monotonic() - started
+    job.wait(timeout=120)
+    assert job.returncode == 0 and counting is not None
+    return counting, time.monotonic() - started
+
+
+def _assert_published_entries_whole():
+    """Whatever a kill left, every published name is whole; the rest are temporaries."""
+    for name in cache_names():
+        path = os.path.join(cache_folder(), name)
+        if name.endswith(".counts.json"):
+            with open(path, "rb") as handle:
+                encode.parse_counts(handle.read())
+        elif not name.startswith(".tmp-"):
+            with open(os.path.join(path, "manifest"), "rb") as handle:
+                encode.parse_manifest(handle.read())
+
+
+def test_sigkill_at_twenty_moments(tmp_path):
+    text = tiny_corpus(tmp_path / "corpus.txt", lines=500).read_bytes()
+    corpus = tmp_path / "corpus.txt.xz"
+    with lzma.open(corpus, "wb", preset=1) as handle:
+        handle.write(text)
+    reference = run_cli("train-skipgram", corpus, "-o", tmp_path / "reference.txt", *ARGS,
+                        "-q", "--no-cache")
+    assert reference.returncode == 0 and reference.stderr == "", reference.stderr
+    expected = (tmp_path / "reference.txt").read_bytes()
+    first, last = _timed_run(corpus, tmp_path / "timing.txt")
+
+    rng = random.Random(10)  # fixed: the same moments every time, spread over the work
+    delays = [first + (last - first) * (i + rng.random()) / KILLS for i in range(KILLS)]
+    phases = []
+    for delay in delays:
+        shutil.rmtree(cache_folder(), ignore_errors=True)
+        job = _start(corpus, tmp_path / "killed.txt")
+        time.sleep(delay)
+        job.send_signal(signal.SIGKILL)
+        _, err = job.communicate(timeout=60)
+        phases.append("done" if job.returncode == 0 else _phase(err))
+        _assert_published_entries_whole()
+
+        after = run_cli("train-skipgram", corpus, "-o", tmp_path / "after.txt", *ARGS, "-q")
+        assert after.returncode == 0 and after.stderr == "", (delay, phases[-1], after.stderr)
+        assert (tmp_path / "after.txt").read_bytes() == expected, (delay, phases[-1])
+        _assert_published_entries_whole()
+    # the moments reached several stages (else the test would prove little)
+    assert len(set(phases) - {"done", "starting"}) >= 2, phases
+    print("killed while", phases)
