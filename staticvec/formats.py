@@ -20,6 +20,7 @@ import io
 import lzma
 import os
 import re
+import stat
 import sys
 
 import numpy as np
@@ -76,7 +77,11 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     with stream:
-        return _parse(stream, os.fstat(stream.fileno()).st_size, path, fmt, encoding_errors)
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):  # a FIFO, /dev/stdin, <(...): its size is unknown
+            data = stream.readall()
+            return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
+        return _parse(stream, info.st_size, path, fmt, encoding_errors)
 
 
 def _read_fully(stream, view):
@@ -167,7 +172,8 @@ def _check_header_fits(header, remaining, row_bytes, head, path):
     buffer is sized from it (``row_bytes``: the smallest possible row)."""
     words, dim = header
     if row_bytes > remaining + 1:
-        line = head[:head.find(b"\n")].decode("ascii", "replace").strip()
+        end = head.find(b"\n")
+        line = head[:end if end >= 0 else len(head)].decode("ascii", "replace").strip()
         raise FormatError(f"{path}: bad header {line!r}: one vector of {dim:,} values cannot "
                           f"fit in the {max(remaining, 0):,} bytes after it")
 

@@ -381,3 +381,27 @@ def test_mutated_inputs_raise_only_project_errors(tmp_path):
                 read(str(path))
             except StaticvecError:
                 pass
+
+
+# ---------------------------------------------------------------- models that are not regular files
+@pytest.mark.parametrize("make", [_text, _binary], ids=["text", "binary"])
+def test_model_from_a_fifo_is_read_once(tmp_path, make):
+    """A FIFO's size is unknown (fstat says 0): it is read whole, never bounded by that 0."""
+    import os
+    import threading
+
+    fifo = tmp_path / "m.fifo"
+    os.mkfifo(fifo)
+
+    def feed():
+        with open(fifo, "wb") as out:
+            out.write(make())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        result = subprocess.run([sys.executable, "-m", "staticvec", "nearest", "king", "-m",
+                                 str(fifo), "-k", "1"], capture_output=True, text=True, timeout=60)
+    finally:
+        writer.join(timeout=60)
+    assert (result.returncode, result.stderr, result.stdout) == (0, "", "king\tqueen 0.9915\n")
