@@ -59,8 +59,9 @@ HUGE = [
 ]
 
 
-@pytest.mark.parametrize("header,message", HUGE, ids=["both", "dim", "words"])
-@pytest.mark.parametrize("kind", ["text", "binary", "text.gz", "binary.gz"])
+@pytest.mark.parametrize("header,message,kind", [
+    (header, message, kind) for header, message in HUGE for kind in ("text", "binary")] + [
+    (*HUGE[0], "text.gz"), (*HUGE[0], "binary.gz")])
 def test_huge_header_is_refused_fast(tmp_path, header, message, kind):
     data = (_text if kind.startswith("text") else _binary)(header=header)
     name = "v.txt" if kind.startswith("text") else "v.bin"
