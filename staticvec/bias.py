@@ -65,8 +65,8 @@ def load_weat_tests(path):
 
 def _read_json(path):
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -76,6 +76,21 @@ def _read_json(path):
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} "
                          f"column {exc.colno}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{path}: not usable JSON: {str(exc).split(':')[0]}") from None
+
+
+def _is_word(value):
+    """A non-empty string that can be printed (JSON's "\\ud800" escapes make lone surrogates)."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _validate_test(obj, source, number, default_name=None):
@@ -84,8 +99,8 @@ def _validate_test(obj, source, number, default_name=None):
         raise InputError(f"{where}: expected a JSON object with targets.X, targets.Y, "
                          "attributes.A, attributes.B")
     name = obj.get("name", default_name or f"test {number}")
-    if not isinstance(name, str):
-        raise InputError(f"{where}: 'name' must be a string")
+    if not _is_word(name):
+        raise InputError(f"{where}: 'name' must be a non-empty string")
     if "name" in obj:
         where += f" ({name})"
     sets = {}
@@ -95,10 +110,13 @@ def _validate_test(obj, source, number, default_name=None):
             raise InputError(f"{where}: missing key '{group}.{key}' (each test needs "
                              "targets.X, targets.Y, attributes.A, attributes.B: lists of words)")
         words = inner[key]
-        if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+        if not isinstance(words, list) or not all(_is_word(w) for w in words):
             raise InputError(f"{where}: '{group}.{key}' must be a list of words")
         sets[key] = list(dict.fromkeys(words))  # duplicates would weigh a word twice
-    return {"name": name, "source": obj.get("source"), "sets": sets}
+    source = obj.get("source")
+    if source is not None and not (_is_word(source) or source == ""):
+        raise InputError(f"{where}: 'source' must be a string")
+    return {"name": name, "source": source, "sets": sets}
 
 
 def definitional_pairs():
@@ -125,15 +143,15 @@ def load_probes(path):
         raise InputError(f"{path}: needs a 'words' list and/or a 'pairs' list {hint}")
     unknown = set(data) - {"words", "pairs"}
     if unknown:
-        raise InputError(f"{path}: unknown key '{sorted(unknown)[0]}' {hint}")
+        raise InputError(f"{path}: unknown key {sorted(unknown)[0]!r} {hint}")
     words = data.get("words")
     if words is not None and (not isinstance(words, list) or not words
-                              or not all(isinstance(w, str) and w for w in words)):
+                              or not all(_is_word(w) for w in words)):
         raise InputError(f"{path}: 'words' must be a non-empty list of words {hint}")
     pairs = data.get("pairs")
     if pairs is not None:
         if (not isinstance(pairs, list) or not pairs or not all(
-                isinstance(p, list) and len(p) == 2 and all(isinstance(w, str) and w for w in p)
+                isinstance(p, list) and len(p) == 2 and all(_is_word(w) for w in p)
                 for p in pairs)):
             raise InputError(f"{path}: 'pairs' must be a non-empty list of [a, b] word pairs "
                              f"{hint}")

@@ -420,27 +420,47 @@ def _replay(answers):
 
 
 def _stdin_queries(what):
-    """Queries from stdin, one per line (checked before the model is loaded)."""
+    """Queries from stdin, one per line (checked before the model is loaded), as ``(terms,
+    problem)``: a blank line is ``([], None)`` (answered by an empty line, so that output
+    lines stay aligned with input lines); a line that is not UTF-8 carries its error."""
     if sys.stdin is None or sys.stdin.isatty():
         raise BadOptionError(f"no {what} given: name them on the command line or pipe one query "
                              f"per line on stdin")
-    return (line.split() for line in sys.stdin if line.strip())
+    from staticvec.errors import InputError
+
+    def lines():
+        for number, raw in enumerate(sys.stdin.buffer, 1):
+            try:
+                yield raw.decode("utf-8").split(), None
+            except UnicodeDecodeError as exc:
+                yield (raw.decode("utf-8", "replace").split(),
+                       InputError(f"stdin line {number}: invalid UTF-8 at byte {exc.start} "
+                                  f"(byte 0x{raw[exc.start]:02x})"))
+    return lines()
 
 
 def _answer_queries(queries, answer, json_out):
-    """Print one line per query; failures get one stderr line each. Returns the exit code."""
+    """Print one line per query; failures get one stderr line each. Returns the exit code.
+
+    ``queries``: ``(terms, problem)`` pairs, ``problem`` an exception to report instead of
+    answering. Empty ``terms`` (a blank input line) print an empty line (with ``--json``, an
+    error object), with no stderr line and no effect on the exit code."""
     import json
 
-    from staticvec.errors import UnknownWordError
+    from staticvec.errors import InputError, UnknownWordError
 
     code = 0
     for terms, problem in queries:
         query = " ".join(terms)
+        if not terms and problem is None:
+            print(json.dumps({"query": "", "error": "empty line: no query"}) if json_out else "",
+                  flush=True)
+            continue
         try:
             if problem:
-                raise BadOptionError(problem)
+                raise problem
             results = answer(terms)
-        except (UnknownWordError, BadOptionError) as exc:
+        except (UnknownWordError, BadOptionError, InputError) as exc:
             _print_error(str(exc))
             code = max(code, exc.exit_code)
             print(json.dumps({"query": query, "error": str(exc)}, ensure_ascii=False) if json_out
@@ -449,7 +469,7 @@ def _answer_queries(queries, answer, json_out):
         if json_out:
             print(json.dumps({"query": query, "results": [{"word": w, "score": round(s, 6)}
                                                           for w, s in results]},
-                             ensure_ascii=False), flush=True)
+                             ensure_ascii=False, allow_nan=False), flush=True)
         else:
             print("\t".join([query] + [f"{w} {s:.4f}" for w, s in results]), flush=True)
     return code
@@ -485,8 +505,7 @@ def nearest(
         if code:
             raise typer.Exit(code)
         return
-    queries = ((([w], None) for w in words) if words else
-               ((terms, None) for terms in _stdin_queries("words")))
+    queries = (([w], None) for w in words) if words else _stdin_queries("words")
     vectors = _query_model(model, fmt, encoding_errors)
     code = _answer_queries(queries, lambda terms: vectors.most_similar(
         terms, topn=topn, restrict_vocab=restrict), json_out)
@@ -533,9 +552,11 @@ def analogy(
         return
 
     def checked(lines):
-        for terms in lines:
-            yield terms, (None if len(terms) == 3 else
-                          f"analogy query {' '.join(terms)!r}: needs 3 words A B C, got {len(terms)}")
+        for terms, problem in lines:
+            if problem is None and terms and len(terms) != 3:
+                problem = BadOptionError(f"analogy query {' '.join(terms)!r}: needs 3 words "
+                                         f"A B C, got {len(terms)}")
+            yield terms, problem
 
     queries = [(words, None)] if words else checked(_stdin_queries("analogy queries"))
     vectors = _query_model(model, fmt, encoding_errors)
@@ -594,7 +615,7 @@ def evaluate_analogy(
     result = evaluate_analogies(vectors, questions, restrict=restrict or None, method=method,
                                 oov=oov)
     if json_out:
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         return
     width = max([len(s["section"]) for s in result["sections"]] + [9])
 
@@ -610,7 +631,14 @@ def evaluate_analogy(
     scope = f"the first {restrict:,} words" if restrict else "the vocabulary"
     print(f"questions {result['questions']}, oov {result['oov_questions']} "
           f"({result['oov_ratio']:.1f}%, words outside {scope}; "
-          f"{'scored with built vectors' if oov else 'skipped'})")
+          f"{'scored with built vectors' if oov else 'skipped'})" + _malformed_note(result))
+
+
+def _malformed_note(result):
+    """``, N malformed lines skipped (first: line L)`` when the benchmark file had any."""
+    count = result["malformed_lines"]
+    return (f", {count} malformed line{'s' if count != 1 else ''} skipped (first: line "
+            f"{result['first_malformed_line']})") if count else ""
 
 
 @evaluate_app.command("similarity")
@@ -642,12 +670,17 @@ def evaluate_similarity_cmd(
     vectors = _query_model(model, fmt, encoding_errors)
     result = evaluate_similarity(vectors, pairs, restrict=restrict or None, oov=oov)
     if json_out:
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         return
-    print(f"{os.path.basename(pairs)}  pearson {result['pearson']:.4f}  spearman "
-          f"{result['spearman']:.4f}  oov {result['oov_ratio']:.1f}% "
+
+    def corr(value):  # None: undefined (every score equal, or one pair)
+        return "n/a" if value is None else f"{value:.4f}"
+
+    print(f"{os.path.basename(pairs)}  pearson {corr(result['pearson'])}  spearman "
+          f"{corr(result['spearman'])}  oov {result['oov_ratio']:.1f}% "
           f"({result['oov_pairs']}/{result['pairs']} pairs"
-          f"{', ' + str(result['oov_scored_pairs']) + ' scored with built vectors' if oov else ''})")
+          f"{', ' + str(result['oov_scored_pairs']) + ' scored with built vectors' if oov else ''})"
+          + _malformed_note(result))
 
 
 # ---------------------------------------------------------------- bias

@@ -15,6 +15,7 @@ With ``oov=True`` an item outside the restricted vocabulary is still scored when
 can give it a vector (``Vectors.has_vector``: fastText n-grams, or a word beyond
 ``restrict``) instead of being skipped.
 """
+import math
 import os
 
 import numpy as np
@@ -31,8 +32,11 @@ def _read_lines(path):
         raise InputError(f"{path}: no such file")
     if os.path.isdir(path):
         raise InputError(f"{path}: is a folder, not a benchmark file")
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -46,6 +50,24 @@ def _ok_vocab(words, restrict):
     for i, word in enumerate(words[:restrict] if restrict else words):
         ok.setdefault(word.upper(), i)
     return ok
+
+
+class _Malformed:
+    """Lines that are neither comments nor well-formed items: counted, first one kept."""
+
+    def __init__(self):
+        self.count, self.first = 0, None
+
+    def add(self, line_no):
+        self.count += 1
+        self.first = self.first or line_no
+
+    def report(self, result):
+        result["malformed_lines"] = self.count
+        result["first_malformed_line"] = self.first
+
+    def describe(self):
+        return f"{self.count} malformed, first at line {self.first}" if self.count else "0 malformed"
 
 
 class _Lookup:
@@ -86,26 +108,28 @@ def evaluate_analogies(vectors, path, restrict=30000, method="add", oov=False):
     Returns a dict (JSON-ready): ``sections`` (name, correct, total, accuracy, oov),
     ``semantic`` / ``syntactic`` (Google set: sections named ``gram*`` are syntactic),
     ``total``, ``questions``, ``oov_questions``, ``oov_ratio`` (percent, as gensim),
-    ``skipped_lines``.
+    ``malformed_lines`` and ``first_malformed_line`` (question lines without 4 words).
+    A file without a single well-formed question, or whose questions are all OOV, is an
+    error: an accuracy of 0/0 would read as a result.
     """
     if method not in ("add", "mul"):
         raise ValueError(f"unknown analogy method {method!r} (add or mul)")
     path = os.fspath(path)
     lines = _read_lines(path)
     lookup = _Lookup(vectors, restrict, oov)
-    sections, questions, skipped_lines = [], [], 0
+    sections, questions, malformed = [], [], _Malformed()
     total_questions = oov_questions = 0
     for line_no, line in enumerate(lines, start=1):
         if line.startswith(": "):
             sections.append({"section": line.lstrip(": ").strip(), "correct": 0, "total": 0, "oov": 0})
             continue
+        if not line.strip():
+            continue
         if not sections:
-            if not line.strip():
-                continue
             raise FormatError(f"{path}: line {line_no}: question before the first ': section' line")
         fields = line.split()
         if len(fields) != 4:
-            skipped_lines += 1
+            malformed.add(line_no)
             continue
         total_questions += 1
         upper = [w.upper() for w in fields]
@@ -123,6 +147,14 @@ def evaluate_analogies(vectors, path, restrict=30000, method="add", oov=False):
         exclude = [lookup.ok[w] for w in upper[:3] if w in lookup.ok]
         questions.append((len(sections) - 1, upper, vecs, exclude))
 
+    if not total_questions:
+        raise FormatError(f"{path}: no valid 'a b c d' question line ({malformed.describe()})")
+    if not questions:
+        raise FormatError(f"{path}: no question could be scored: all {total_questions:,} have a "
+                          f"word outside " + (f"the first {restrict:,} words of the model"
+                                              if restrict else "the model's vocabulary")
+                          + (" and without a vector the model can build" if oov else "")
+                          + (f" ({malformed.describe()} line(s))" if malformed.count else ""))
     end = min(restrict, len(vectors)) if restrict else len(vectors)
     step = max(1, min(_BATCH, 16_000_000 // max(end, 1)))  # bounds the scores matrix
     for start in range(0, len(questions), step):
@@ -152,7 +184,7 @@ def evaluate_analogies(vectors, path, restrict=30000, method="add", oov=False):
     result["questions"] = total_questions
     result["oov_questions"] = oov_questions
     result["oov_ratio"] = 100.0 * oov_questions / total_questions if total_questions else 0.0
-    result["skipped_lines"] = skipped_lines
+    malformed.report(result)
     return result
 
 
@@ -177,11 +209,12 @@ def _predict(vectors, batch, end, method):
     """
     rows = vectors.matrix[:end]
     norms = vectors.norms[:end]
-    safe = np.where(norms > 0, norms, np.float32(1.0)).astype(np.float32)
-    zero = norms == 0
+    zero = (norms == 0) | ~np.isfinite(norms)  # rows without a direction: never answers
+    safe = np.where(zero, np.float32(1.0), norms).astype(np.float32)
 
     def cos(queries):
-        scores = (queries @ rows.T) / safe
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = (queries @ rows.T) / safe
         scores[:, zero] = 0.0
         return scores
 
@@ -192,6 +225,7 @@ def _predict(vectors, batch, end, method):
         terms = [[q[2][1], q[2][2], q[2][0]] for q in batch]
         va, vb, vc = (np.stack([t[j] for t in terms]) for j in (2, 0, 1))
         scores = cosmul_scores([cos(vb), cos(vc)], [cos(va)])
+    scores[:, zero] = -np.inf
     for k, (_, _, _, exclude) in enumerate(batch):
         scores[k, exclude] = -np.inf
     want = min(5, end)
@@ -251,8 +285,8 @@ def pearson(x, y):
     xm = x - x.mean()
     ym = y - y.mean()
     denom = np.sqrt(np.dot(xm, xm)) * np.sqrt(np.dot(ym, ym))
-    if denom == 0:
-        return float("nan")
+    if denom == 0 or not np.isfinite(denom):
+        return None  # undefined (a constant series): not NaN, which JSON cannot hold
     return float(np.clip(np.dot(xm, ym) / denom, -1.0, 1.0))
 
 
@@ -265,26 +299,29 @@ def evaluate_similarity(vectors, path, restrict=300000, oov=False):
     """Pearson, Spearman and OOV ratio against human similarity scores.
 
     Lines are ``word1 word2 score``, tab-separated (or, without tabs, whitespace-
-    separated); ``#`` lines are comments. Returns a JSON-ready dict.
+    separated); ``#`` lines are comments. Returns a JSON-ready dict; lines with another
+    number of fields, or a score that is not a finite number, are counted as
+    ``malformed_lines`` (with ``first_malformed_line``). Correlations that are undefined
+    (all scores equal, or a single pair) are None, never NaN.
     """
     path = os.fspath(path)
     lines = _read_lines(path)
     lookup = _Lookup(vectors, restrict, oov)
     gold, model = [], []
-    pairs = oov_pairs = skipped_lines = subword_pairs = 0
-    for line in lines:
-        if not line or line.startswith("#"):
+    pairs = oov_pairs = subword_pairs = 0
+    malformed = _Malformed()
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t") if "\t" in line else line.split()
-        if len(fields) != 3:
-            skipped_lines += 1
-            continue
         try:
-            score = float(fields[2])
+            score = float(fields[2]) if len(fields) == 3 else math.nan
         except ValueError:
-            skipped_lines += 1
+            score = math.nan
+        a, b = fields[0].strip(), fields[1].strip() if len(fields) > 1 else ""
+        if not math.isfinite(score) or not a or not b:
+            malformed.add(line_no)
             continue
-        a, b = fields[0].strip(), fields[1].strip()
         pairs += 1
         in_vocab = lookup.in_vocab(a.upper()) and lookup.in_vocab(b.upper())
         if not in_vocab and not oov:
@@ -297,10 +334,12 @@ def evaluate_similarity(vectors, path, restrict=300000, oov=False):
         subword_pairs += 0 if in_vocab else 1
         gold.append(score)
         model.append(float(np.dot(_unitvec(va), _unitvec(vb))))  # as gensim's similarity()
+    if not pairs:
+        raise FormatError(f"{path}: no valid 'word1 word2 score' line ({malformed.describe()})")
     if not gold:
-        raise FormatError(f"{path}: no scorable word pairs (none in the model's vocabulary, "
-                          f"or not 'word1<TAB>word2<TAB>score' lines)")
-    return {
+        raise FormatError(f"{path}: no scorable word pairs (all {pairs:,} have a word outside "
+                          f"the model's vocabulary)")
+    result = {
         "file": path,
         "restrict": restrict,
         "oov_scoring": oov,
@@ -311,5 +350,6 @@ def evaluate_similarity(vectors, path, restrict=300000, oov=False):
         "oov_pairs": oov_pairs,
         "oov_ratio": 100.0 * oov_pairs / pairs if pairs else 0.0,
         "oov_scored_pairs": subword_pairs,
-        "skipped_lines": skipped_lines,
     }
+    malformed.report(result)
+    return result

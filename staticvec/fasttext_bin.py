@@ -35,6 +35,7 @@ _ARG_NAMES = ("dim", "ws", "epoch", "min_count", "neg", "word_ngrams", "loss", "
 _DICT_HEAD = struct.Struct("<3iqq")
 _MATRIX_HEAD = struct.Struct("<qq")
 _ENTRY_TAIL = struct.Struct("<qb")
+_MAX_NGRAM = 256  # longest n-gram length accepted (fastText's default maxn is 6)
 
 
 def is_fasttext_bin(path):
@@ -72,7 +73,9 @@ def read_model(path):
 
 def _need(path, size, offset, count, what):
     if offset + count > size:
-        raise FormatError(f"{path}: truncated fastText model (ends inside the {what})")
+        raise FormatError(f"{path}: truncated fastText model (ends inside the {what}: "
+                          f"{count:,} bytes needed at byte offset {offset:,}, the file has "
+                          f"{size:,})")
 
 
 def _parse(path, data, size):
@@ -93,6 +96,15 @@ def _parse(path, data, size):
     if args["dim"] <= 0 or args["bucket"] < 0:
         raise FormatError(f"{path}: damaged fastText model (dim {args['dim']}, "
                           f"bucket {args['bucket']})")
+    if not (0 <= args["minn"] <= _MAX_NGRAM and 0 <= args["maxn"] <= _MAX_NGRAM) or (
+            args["maxn"] > 0 and args["minn"] < 1):
+        raise FormatError(f"{path}: damaged fastText model (n-gram lengths minn {args['minn']}, "
+                          f"maxn {args['maxn']})")
+    # every count in the header is checked against the bytes that follow before anything is
+    # sized from it: a damaged header is an error, never a huge allocation
+    if args["dim"] * 4 > size:
+        raise FormatError(f"{path}: damaged fastText model (dim {args['dim']:,} does not fit in "
+                          f"a {size:,}-byte file)")
 
     _need(path, size, offset, _DICT_HEAD.size, "dictionary")
     n_entries, nwords, nlabels, ntokens, pruneidx_size = _DICT_HEAD.unpack_from(data, offset)
@@ -100,12 +112,21 @@ def _parse(path, data, size):
     if n_entries < 0 or nwords < 0 or nlabels < 0 or nwords + nlabels != n_entries:
         raise FormatError(f"{path}: damaged fastText dictionary ({n_entries} entries, "
                           f"{nwords} words, {nlabels} labels)")
+    if n_entries * (1 + _ENTRY_TAIL.size) > size - offset:
+        raise FormatError(f"{path}: damaged fastText dictionary: {n_entries:,} entries cannot fit "
+                          f"in the {size - offset:,} bytes after the header")
+    if nwords == 0:
+        raise FormatError(f"{path}: the fastText model has no words")
+    if nwords + args["bucket"] > 2**31 - 1:
+        raise FormatError(f"{path}: damaged fastText model ({nwords:,} words + "
+                          f"{args['bucket']:,} buckets exceed 2^31 rows)")
     words = []
     counts = np.empty(nwords, dtype=np.int64)
     for i in range(n_entries):
         end = data.find(b"\0", offset)
         if end < 0:
-            raise FormatError(f"{path}: truncated fastText model (ends inside the dictionary)")
+            raise FormatError(f"{path}: truncated fastText model (ends inside dictionary entry "
+                              f"{i + 1}, at byte offset {offset:,})")
         _need(path, size, end + 1, _ENTRY_TAIL.size, "dictionary")
         count, kind = _ENTRY_TAIL.unpack_from(data, end + 1)
         if i < nwords:
@@ -118,6 +139,10 @@ def _parse(path, data, size):
                 raise FormatError(f"{path}: dictionary word {i} is not valid UTF-8") from None
             counts[i] = count
         offset = end + 1 + _ENTRY_TAIL.size
+    if len(set(words)) != len(words):
+        seen = set()
+        dup = next(w for w in words if w in seen or seen.add(w))
+        raise FormatError(f"{path}: damaged fastText dictionary (word {dup!r} appears twice)")
     if pruneidx_size >= 0:
         raise FormatError(f"{path}: pruned/quantized fastText models (.ftz) are not supported")
 
@@ -136,7 +161,7 @@ def _parse(path, data, size):
         offset += rows * cols * 4
     if offset != size:
         raise FormatError(f"{path}: damaged fastText model ({size - offset} unexpected bytes "
-                          f"after the output matrix)")
+                          f"after the output matrix, at byte offset {offset:,})")
     (in_off, in_rows, dim), (out_off, out_rows, _) = matrices
     if in_rows != nwords + args["bucket"]:
         raise FormatError(f"{path}: damaged fastText model (input matrix has {in_rows} rows, "
@@ -147,20 +172,40 @@ def _parse(path, data, size):
             "nlabels": nlabels, "input": input_matrix, "output": output_matrix}
 
 
+def _ngram_count(words, minn, maxn, bucket):
+    """An upper bound on the n-grams of all ``words`` (computed from their byte lengths)."""
+    if maxn <= 0 or maxn < minn or bucket <= 0:
+        return 0
+    length = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words)) + 2
+    top = np.minimum(length, maxn)
+    count = np.where(top >= minn, (top - minn + 1) * (2 * length + 2 - minn - top) // 2, 0)
+    return int(count.sum())
+
+
 def load_model(path):
     """A fastText ``.bin`` (ours or Facebook's) as ``FastTextVectors``."""
     from staticvec import subwords
+    from staticvec.formats import _check_finite
+    from staticvec.vectors import row_norms
 
     model = read_model(path)
     args = model["args"]
     words = model["words"]
     minn, maxn, bucket = args["minn"], args["maxn"], args["bucket"]
+    budget = 16 * os.path.getsize(path) + (1 << 24)
+    if _ngram_count(words, minn, maxn, bucket) > budget:
+        raise FormatError(f"{path}: damaged fastText model (n-grams of {minn}-{maxn} characters "
+                          f"of its words would need more memory than a model of this size can)")
     indptr, indices = subwords.subword_csr(words, minn, maxn, bucket)
     matrix = subwords.compose(model["input"], indptr, indices)
-    return subwords.FastTextVectors(
+    norms = row_norms(matrix)
+    _check_finite(norms, matrix, lambda k, w: f"{path} word {k + 1} ({words[k]!r})", words)
+    vectors = subwords.FastTextVectors(
         words, matrix, model["counts"], input_matrix=model["input"],
         output_matrix=model["output"], minn=minn, maxn=maxn, bucket=bucket,
         args=dict(args, ntokens=model["ntokens"]))
+    vectors._norms = norms
+    return vectors
 
 
 def save_model(path, words, counts, input_matrix, output_matrix, *, model="skipgram",

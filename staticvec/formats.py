@@ -16,9 +16,11 @@ A binary file is read in 4 MB chunks, each scanned once by a small kernel
 norm while the row is in cache; all words are decoded in one call. Damage is reported as one ``FormatError`` line naming the
 file and what is wrong.
 """
-import lzma
 import io
+import lzma
 import os
+import re
+import stat
 import sys
 
 import numpy as np
@@ -75,7 +77,11 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     with stream:
-        return _parse(stream, os.fstat(stream.fileno()).st_size, path, fmt, encoding_errors)
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):  # a FIFO, /dev/stdin, <(...): its size is unknown
+            data = stream.readall()
+            return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
+        return _parse(stream, info.st_size, path, fmt, encoding_errors)
 
 
 def _read_fully(stream, view):
@@ -93,25 +99,83 @@ def _parse(stream, size, path, fmt, encoding_errors):
     head = stream.read(_HEAD)
     if not head:
         raise FormatError(f"{path}: empty file")
-    magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else None
-    if fmt == "fasttext" or (fmt is None and magic == FASTTEXT_MAGIC):
+    fasttext = len(head) >= 4 and int.from_bytes(head[:4], "little") == FASTTEXT_MAGIC
+    if fasttext and fmt in (None, "fasttext"):
         return _load_fasttext(path)
+    if fasttext:
+        raise FormatError(f"{path} is a fastText .bin model, not {_FORMAT_NAMES[fmt]} (drop "
+                          f"--format or use --format fasttext)")
     header, body_start = _read_header(head, path)
-    if fmt is None:
-        if header is None:
-            if format_from_extension(path) == "binary":
-                raise FormatError(f"{path}: not a word2vec binary file (the first line should be "
-                                  f"'WORDS DIM', e.g. '71290 100')")
-            fmt = "text"
-        else:
-            fmt = _sniff(head, body_start, header[1])
+    if header is not None:
+        _check_header_fits(header, size - body_start, 2 * header[1] + 1, head, path)
+    sniffed = "text" if header is None else _sniff(head, body_start, header[1])
+    if fmt is None and header is None and format_from_extension(path) == "binary":
+        raise FormatError(f"{path}: not a word2vec binary file (the first line should be "
+                          f"'WORDS DIM', e.g. '71290 100')")
+    if fmt is not None:
+        _check_forced(fmt, sniffed, head, header, body_start, path)
+    fmt = fmt or sniffed
     if fmt == "binary":
-        if header is None:
-            raise FormatError(f"{path}: not a word2vec binary file (the first line should be "
-                              f"'WORDS DIM', e.g. '71290 100')")
         return _read_binary(stream, head, size, path, header, body_start, encoding_errors)
     data = head + stream.read()
     return _read_text(data, path, header, body_start if header else 0, encoding_errors)
+
+
+_FORMAT_NAMES = {"binary": "word2vec binary", "text": "text", "fasttext": "a fastText .bin model"}
+# bytes that never occur in a text vectors file (control characters but tab, LF, VT, FF, CR)
+_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
+_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL)
+
+
+def _is_text(chunk):
+    """True if ``chunk`` holds no control byte (binary float data almost always does)."""
+    return not chunk.translate(None, _NOT_CONTROL)
+
+
+def _first_row(head, start):
+    """The first vector row of ``head`` from ``start`` (blank lines skipped), up to its newline."""
+    pos = start
+    while pos < len(head) and head[pos] in b"\r\n":
+        pos += 1
+    end = head.find(b"\n", pos)
+    return head[pos:end if end >= 0 else len(head)]
+
+
+def _check_forced(fmt, sniffed, head, header, body_start, path):
+    """``--format`` that contradicts the content is an error saying what the file is."""
+    row = _first_row(head, body_start)
+    looks_text = _is_text(head[:body_start] + row) and len(row.split()) >= 2 and all(
+        _is_number(t) for t in row.split()[-1:])
+    if looks_text:
+        what = "a word2vec text file" if header else "a text vectors file without a header (GloVe style)"
+        drop = "text"
+    elif header is not None and sniffed == "binary":
+        what, drop = "a word2vec binary file", "binary"
+    else:
+        what = drop = None
+    if fmt == "fasttext":
+        raise FormatError(f"{path} is {what}, not a fastText .bin model (drop --format or use "
+                          f"--format {drop})" if what else
+                          f"{path}: not a fastText .bin model (bad magic number)")
+    if fmt == "binary" and (header is None or (looks_text and sniffed == "text")):
+        if what:
+            raise FormatError(f"{path} is {what}, not binary (drop --format or use --format text)")
+        raise FormatError(f"{path}: not a word2vec binary file (the first line should be "
+                          f"'WORDS DIM', e.g. '71290 100')")
+    if fmt == "text" and drop == "binary":
+        raise FormatError(f"{path} is a word2vec binary file, not text (drop --format or use "
+                          f"--format binary)")
+
+
+def _check_header_fits(header, remaining, row_bytes, head, path):
+    """A header whose first row alone cannot fit in the file is damage, found before any
+    buffer is sized from it (``row_bytes``: the smallest possible row)."""
+    words, dim = header
+    if row_bytes > remaining + 1:
+        end = head.find(b"\n")
+        line = head[:end if end >= 0 else len(head)].decode("ascii", "replace").strip()
+        raise FormatError(f"{path}: bad header {line!r}: one vector of {dim:,} values cannot "
+                          f"fit in the {max(remaining, 0):,} bytes after it")
 
 
 def detect_format(path):
@@ -134,16 +198,27 @@ def _load_fasttext(path):
     return load_model(path)
 
 
+_INTEGER = re.compile(rb"[+-]?[0-9]+")
+
+
 def _read_header(head, path):
     """``((V, d), offset after the header line)``, or ``(None, 0)`` if line 1 is not ``V d``."""
     end = head.find(b"\n", 0, 4096)
     line = head[:end] if end >= 0 else head[:4096]
     fields = line.split()
-    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+    if len(fields) != 2 or not all(_INTEGER.fullmatch(f) for f in fields):
         return None, 0
+    text = line.decode("ascii").strip()
+    if not all(f.isdigit() for f in fields):
+        # "-3 3" could be a one-value GloVe row, but not when the next row is wider
+        second = head[end + 1:head.find(b"\n", end + 1)] if end >= 0 else b""
+        if len(second.split()) == 2:
+            return None, 0
+        raise FormatError(f"{path}: bad header {text!r}: the word count and dimension must be "
+                          f"positive integers")
     words, dim = int(fields[0]), int(fields[1])
     if dim == 0:
-        raise FormatError(f"{path}: dimension 0 in the header ({line.decode('ascii').strip()!r})")
+        raise FormatError(f"{path}: dimension 0 in the header ({text!r})")
     if words == 0:
         raise FormatError(f"{path}: the header says the file holds 0 words")
     return (words, dim), (end + 1 if end >= 0 else len(head))
@@ -158,9 +233,12 @@ def _sniff(head, start, dim):
     if space < 0:
         return "text"
     line_end = head.find(b"\n", space + 1)
-    tokens = head[space + 1:line_end if line_end >= 0 else len(head)].split()
+    values = head[space + 1:line_end if line_end >= 0 else len(head)]
+    tokens = values.split()
     if len(tokens) >= dim and all(_is_number(t) for t in tokens[-dim:]):
         return "text"
+    if tokens and _is_text(values) and all(_is_number(t) for t in tokens):
+        return "text"  # fewer values than the header says: the text reader names the line
     return "binary"
 
 
@@ -205,7 +283,8 @@ class BinaryRows:
         self.words_n, self.dim = header
         self.body_start = body_start
         row_bytes = 4 * self.dim + 1
-        # a damaged header must not make us allocate more rows than the file can hold
+        # a damaged header must not make us allocate more than the file can hold
+        _check_header_fits(header, size - body_start, row_bytes + 1, head, path)
         self.capacity = min(self.words_n, max(size - body_start, 0) // row_bytes)
         rows = self.capacity if whole else min(self.capacity, block_rows)
         self.whole = whole
@@ -221,7 +300,7 @@ class BinaryRows:
         """Yield ``(first_row, words_piece, matrix_block, norms_block)`` per scanned run."""
         scan, join = _scanner()
         dim = self.dim
-        buf = bytearray(max(_CHUNK, 4 * (4 * dim + 1), len(self.head)))
+        buf = bytearray(max(_CHUNK, min(4 * (4 * dim + 1), self.size + 1), len(self.head)))
         view = memoryview(buf)
         view[:len(self.head)] = self.head
         filled = len(self.head) + _read_fully(self.stream, view[len(self.head):])
@@ -236,6 +315,8 @@ class BinaryRows:
                 starts, ends = self.starts[row:row + got], self.ends[row:row + got]
                 piece = bytearray(int((ends - starts).sum()) + got - 1)
                 join(view[:filled], starts, ends, piece, self.hashes[row:row + got])
+                _check_finite(self.norms[at:at + got], self.matrix[at:at + got],
+                              lambda k, w: f"{self.path} word {row + k + 1} ({w!r})", piece)
                 self.pieces.append(piece)
                 starts += offset
                 ends += offset
@@ -266,10 +347,14 @@ class BinaryRows:
                 _, _, problem = _scan_python(tail, 0, 1, dim, np.empty((1, dim), np.float32),
                                              np.empty(1, np.float32), np.empty(1, np.int64),
                                              np.empty(1, np.int64))
-            raise FormatError(_truncation_message(tail, self.path, self.words_n, dim, row, problem))
-        if tail.strip(b"\n"):
-            warn(f"{self.path}: ignoring {self.size - offset - stop:,} bytes after the "
-                 f"{self.words_n:,} words the header announces")
+            raise FormatError(_truncation_message(tail, self.path, self.words_n, dim, row, problem,
+                                                  offset + stop))
+        extra = tail.strip(b"\n")
+        if extra:
+            at = offset + stop + tail.index(extra[:1])
+            raise FormatError(f"{self.path}: {self.size - at:,} unexpected bytes at byte offset "
+                              f"{at:,}, after the {self.words_n:,} words the header announces "
+                              f"(the header or the file is damaged)")
 
     def words(self, encoding_errors="strict"):
         """All words, decoded (after ``blocks`` has run to the end)."""
@@ -339,19 +424,44 @@ def _join_python(buf, starts, ends, blob, hashes=None):
     return len(blob)
 
 
-def _truncation_message(tail, path, words_n, dim, rows, problem):
-    """``tail``: the file from the start of the row that could not be read."""
+def _truncation_message(tail, path, words_n, dim, rows, problem, at):
+    """``tail``: the file from the start (byte offset ``at``) of the row that could not be read."""
     base = f"{path}: truncated: the header says {words_n:,} words but the file ends"
+    start = len(tail) - len(tail.lstrip(b"\n"))
     if problem == 3:
-        start = len(tail) - len(tail.lstrip(b"\n"))
         space = tail.find(b" ", start)
         word = tail[start:space].decode("utf-8", "replace")
         have = (len(tail) - (space + 1)) // 4
         return (f"{base} in word {rows + 1} ({word!r}), which has {have} of its {dim} floats "
-                f"(fewer floats than the dimension)")
+                f"(fewer floats than the dimension; the row starts at byte offset {at + start:,})")
     if problem == 2:
-        return f"{base} inside word {rows + 1}, before its vector"
-    return f"{base} after {rows:,}"
+        return f"{base} inside word {rows + 1} (byte offset {at + start:,}), before its vector"
+    return f"{base} after {rows:,} (at byte offset {at + len(tail):,})"
+
+
+def _check_finite(norms, matrix, label, words, raw=None):
+    """A NaN/inf value would turn every similarity with its row into NaN: refuse the file,
+    naming the row and its word. (Finite values so large that the float32 norm overflows
+    are kept: such rows are never answers, see ``vectors.never_zero_rows``.)
+    ``words``: the rows' ``\n``-joined word bytes, or a list of words; ``raw(row, col)``:
+    the value as written (text files)."""
+    ok = np.isfinite(norms)
+    if ok.all():
+        return
+    for k in np.flatnonzero(~ok).tolist():
+        row = matrix[k]
+        bad = np.flatnonzero(~np.isfinite(row))
+        if not len(bad):
+            continue
+        word = (bytes(words).split(b"\n") if isinstance(words, (bytes, bytearray)) else words)[k]
+        if isinstance(word, (bytes, bytearray)):
+            word = word.decode("utf-8", "replace")
+        written = raw(k, int(bad[0])) if raw is not None else None
+        if written is not None and np.isfinite(float(written)):
+            what = f"a value out of float32 range ({written.decode('ascii', 'replace')})"
+        else:
+            what = f"a non-finite value ({float(row[bad[0]])})"
+        raise FormatError(f"{label(k, word)} has {what}")
 
 
 def _decode_words(blob, lengths, starts, path, encoding_errors, describe=None):
@@ -414,21 +524,25 @@ def _read_text(data, path, header, start, encoding_errors):
         del lines[0]
     first_line_no = 2 if header else 1
     word_bytes, line_nos, chunks, values = [], [], [], []
-    extra_lines = 0
     for k, line in enumerate(lines):
         parts = line.split()
         if not parts:
             continue
         line_no = first_line_no + k
         if words_n is not None and len(word_bytes) == words_n:
-            extra_lines += 1
-            continue
+            raise FormatError(f"{path}: line {line_no}: more vectors than the {words_n:,} the "
+                              f"header announces (the header or the file is damaged)")
         if dim is None:
             dim = len(parts) - 1
             if dim == 0:
                 raise FormatError(f"{path}: line {line_no} has a word and no values (dimension 0)")
         if len(parts) != dim + 1:
             word = parts[0].decode("utf-8", "replace")
+            first = lines[line_nos[0] - 1].strip() if line_nos else b""
+            if header is None and len(line_nos) == 1 and _INTEGER.fullmatch(first.split()[-1]):
+                first = first.decode("utf-8", "replace")
+                raise FormatError(f"{path}: bad header {first!r} (expected 'WORDS DIM', e.g. "
+                                  f"'71290 100'; line {line_no} has {len(parts) - 1} values)")
             if len(parts) < dim + 1 or _is_number(parts[1]):
                 raise FormatError(f"{path}: line {line_no}: {word!r} has {len(parts) - 1} values, "
                                   f"expected {dim}" + (" (fewer floats than the dimension)"
@@ -449,10 +563,10 @@ def _read_text(data, path, header, start, encoding_errors):
                           f"has {len(word_bytes):,}")
     if not word_bytes:
         raise FormatError(f"{path}: no vectors in the file")
-    if extra_lines:
-        warn(f"{path}: ignoring {extra_lines:,} line(s) after the {words_n:,} words the header "
-             f"announces")
     matrix = np.concatenate(chunks).reshape(len(word_bytes), dim)
+    norms = row_norms(matrix)
+    _check_finite(norms, matrix, lambda k, w: f"{path} line {line_nos[k]}: word {w!r}", word_bytes,
+                  lambda k, col: lines[line_nos[k] - first_line_no].split()[col - dim])
     lengths = np.fromiter((len(w) for w in word_bytes), dtype=np.int64, count=len(word_bytes))
     offsets = _LineOffsets(lines, start, first_line_no)
 
@@ -461,12 +575,13 @@ def _read_text(data, path, header, start, encoding_errors):
 
     starts = _LazyStarts(offsets, line_nos, lines, first_line_no)
     words = _decode_words(b"\n".join(word_bytes), lengths, starts, path, encoding_errors, describe)
-    return _build(words, matrix, None, path)
+    return _build(words, matrix, norms, path)
 
 
 def _to_floats(values, path, line_nos, dim):
     try:
-        return np.array(values, dtype=np.float32)
+        with np.errstate(over="ignore"):  # 1e40 becomes inf, refused by _check_finite
+            return np.array(values, dtype=np.float32)
     except ValueError:
         pass
     first_entry = len(line_nos) - len(values) // dim

@@ -12,7 +12,7 @@ the tests hold the two to each other and to golden values from the official bind
 """
 import numpy as np
 
-from staticvec.progress import warn
+from staticvec.errors import FormatError, UnknownWordError
 from staticvec.vectors import Vectors
 
 FNV_OFFSET = 2166136261
@@ -135,16 +135,21 @@ class FastTextVectors(Vectors):
 
     def vector(self, word, norm=False):
         """In-vocabulary: the composed row. Unseen: the mean of its n-gram rows, as
-        fastText's get_word_vector; zero (with a warning) if it has no n-grams."""
+        fastText's get_word_vector. A word with neither is unknown (fastText would give a
+        zero vector, whose "neighbours" would all score 0)."""
         if word in self.index:
             return super().vector(word, norm=norm)
         rows = self.ngram_rows(word)
         if not rows:
-            warn(f"{word!r} is not in the vocabulary and has no character n-grams: "
-                 f"using a zero vector")
-            return np.zeros(self.dim, dtype=np.float32)
+            raise UnknownWordError(word, f"unknown word: {word!r} is not in the model's "
+                                         f"vocabulary and has no character n-gram (n-grams of "
+                                         f"{self.minn}-{self.maxn} characters, {self.bucket:,} "
+                                         f"buckets)")
         indptr = np.array([0, len(rows)], dtype=np.int64)
         vec = compose(self.input_matrix, indptr, np.asarray(rows, dtype=np.int32))[0]
+        if not np.isfinite(vec).all():
+            raise FormatError(f"the n-gram rows of {word!r} hold a non-finite value (the "
+                              f"model's input matrix is damaged)")
         if norm:
             length = float(np.sqrt(np.dot(vec.astype(np.float64), vec.astype(np.float64))))
             if length > 0:

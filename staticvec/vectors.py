@@ -9,7 +9,9 @@ asks for ``unit``.
 
 Query words are looked up through ``vector()``, so a subclass that can build vectors
 for unseen words (fastText n-grams) answers those queries by overriding ``has_vector``
-and ``vector``. Zero rows score 0 (gensim gives NaN for them).
+and ``vector``. Zero rows score 0 in ``cosines`` (gensim gives NaN for them) and are
+never answers: a row without a direction has no neighbours and is no one's neighbour.
+A query whose vector is zero raises ``ZeroVectorError`` rather than rank by zeros.
 """
 import bisect
 
@@ -22,13 +24,22 @@ _CHUNK = 65536
 _SCAN_LOOKUPS = 32  # lookups answered by a linear scan before the index dict is built
 
 
+class ZeroVectorError(UnknownWordError):
+    """A query word (or a query's combined vector) has norm 0: no direction to rank by."""
+
+    def __init__(self, word, message=None):
+        super().__init__(word, message or f"word {word!r} has a zero vector (or one too long "
+                                          f"for float32): no cosine similarity is defined")
+
+
 def row_norms(matrix):
     """L2 norm of every row, float32, bit for bit what ``np.linalg.norm(matrix, axis=1)``
     gives (and so what gensim divides by), without a full-size temporary."""
     norms = np.empty(matrix.shape[0], dtype=np.float32)
-    for start in range(0, matrix.shape[0], _CHUNK):
-        block = np.asarray(matrix[start:start + _CHUNK], dtype=np.float32)
-        norms[start:start + _CHUNK] = np.sqrt(np.add.reduce(block * block, axis=1))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN rows: the loaders refuse them
+        for start in range(0, matrix.shape[0], _CHUNK):
+            block = np.asarray(matrix[start:start + _CHUNK], dtype=np.float32)
+            norms[start:start + _CHUNK] = np.sqrt(np.add.reduce(block * block, axis=1))
     return norms
 
 
@@ -44,6 +55,7 @@ def _unitvec(vec):
 def top_indices(scores, topn, exclude=()):
     """Indices of the ``topn`` highest scores (ties: lower index first), skipping ``exclude``."""
     exclude = set(int(i) for i in exclude)
+    exclude.update(np.flatnonzero(scores == -np.inf).tolist())  # rows that are never answers
     n = scores.shape[0]
     want = min(topn + len(exclude), n)
     if want <= 0:
@@ -61,11 +73,27 @@ def top_indices(scores, topn, exclude=()):
 
 def block_cosines(rows, norms, query):
     """Cosine of ``query`` with each of ``rows`` (whose norms are given); zero rows score 0."""
-    dots = rows @ np.asarray(query, dtype=np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        dots = rows @ np.asarray(query, dtype=np.float32)
         scores = dots / norms
     scores[norms == 0] = 0.0
     return scores
+
+
+def never_zero_rows(scores, norms):
+    """``scores`` with the zero rows (norm 0, or a norm that overflows float32) set to -inf,
+    which ``top_indices`` skips."""
+    norms = norms[:len(scores)]
+    zero = (norms == 0) | ~np.isfinite(norms)
+    if zero.any():
+        scores[zero] = -np.inf
+    return scores
+
+
+def _names(positive, negative):
+    words = [positive] if isinstance(positive, (str, np.ndarray)) else list(positive)
+    words += [negative] if isinstance(negative, (str, np.ndarray)) else list(negative)
+    return [w if isinstance(w, str) else "<vector>" for w in words]
 
 
 def mean_query(positive, negative, dim):
@@ -198,7 +226,10 @@ class Vectors:
             if isinstance(word, np.ndarray):
                 vecs.append(np.asarray(word, dtype=np.float32))
                 continue
-            vecs.append(self.vector(word, norm=True))
+            vec = self.vector(word, norm=True)
+            if not vec.any() or not np.isfinite(vec).all():
+                raise ZeroVectorError(word)
+            vecs.append(vec)
             i = self.position(word)
             if i is not None:
                 exclude.append(i)
@@ -213,7 +244,11 @@ class Vectors:
         if not pos and not neg:
             raise ValueError("most_similar needs at least one word")
         mean = mean_query(pos, neg, self.dim)
-        scores = self.cosines(mean, restrict_vocab)
+        if not mean.any():
+            raise ZeroVectorError(" ".join(_names(positive, negative)),
+                                  "the query vectors cancel out (their sum is zero): no "
+                                  "neighbours")
+        scores = never_zero_rows(self.cosines(mean, restrict_vocab), self.norms)
         best = top_indices(scores, topn if topn is not None else len(scores), ex_pos + ex_neg)
         return [(self.words[i], float(scores[i])) for i in best]
 
@@ -230,6 +265,7 @@ class Vectors:
             raise ValueError("most_similar_cosmul needs at least one positive word")
         scores = cosmul_scores([self.cosines(v, restrict_vocab) for v in pos],
                                [self.cosines(v, restrict_vocab) for v in neg])
+        scores = never_zero_rows(scores, self.norms)
         best = top_indices(scores, topn if topn is not None else len(scores), ex_pos + ex_neg)
         return [(self.words[i], float(scores[i])) for i in best]
 
@@ -281,7 +317,7 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
                     local = padded.count(b"\n", 0, k)
                     length = norms[local]
                     vec = block[local] / length if length > 0 else block[local].copy()
-                    found[word] = (first + local, vec)
+                    found[word] = (first + local, vec if length > 0 else None)
             if len(found) == len(needed):
                 break
         blocks.close()
@@ -292,9 +328,18 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
         if missing is not None:
             answers.append(UnknownWordError(missing))
             continue
+        zero = next((w for w in list(pos) + list(neg) if found[w][1] is None), None)
+        if zero is not None:
+            answers.append(ZeroVectorError(zero))
+            continue
         exclude = [found[w][0] for w in list(pos) + list(neg)]
         if method == "add":
             terms = [mean_query([found[w][1] for w in pos], [found[w][1] for w in neg], rows.dim)]
+            if not terms[0].any():
+                answers.append(ZeroVectorError(" ".join(list(pos) + list(neg)),
+                                               "the query vectors cancel out (their sum is "
+                                               "zero): no neighbours"))
+                continue
         else:
             terms = [found[w][1] for w in list(pos) + list(neg)]
         plans.append((len(answers), len(pos), exclude, terms))
@@ -307,11 +352,14 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
     end = rows.capacity if not restrict_vocab else min(int(restrict_vocab), rows.capacity)
     vectors = [t for _, _, _, terms in plans for t in terms]
     scores = np.zeros((len(vectors), end), dtype=np.float32)
+    all_norms = np.ones(end, dtype=np.float32)
     firsts = []
     with stream:
         for first, piece, block, norms in rows.blocks():
             firsts.append(first)
             k = min(len(block), end - first)
+            if k > 0:
+                all_norms[first:first + k] = norms[:k]
             for j, vec in enumerate(vectors):
                 if k > 0:
                     scores[j, first:first + k] = block_cosines(block[:k], norms[:k], vec)
@@ -337,6 +385,6 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
         else:
             row_scores = cosmul_scores(list(scores[j:j + n_pos]), list(scores[j + n_pos:j + len(terms)]))
         j += len(terms)
-        best = top_indices(row_scores, topn, exclude)
+        best = top_indices(never_zero_rows(row_scores, all_norms), topn, exclude)
         answers[slot] = [(word_at(i), float(row_scores[i])) for i in best]
     return answers

@@ -4,6 +4,10 @@ The file is word2vec C's ``-save-vocab`` format: ``word count`` lines, most freq
 first (ties by word), preceded by the ``</s> N`` line word2vec C expects in slot 0
 (N = number of lines), so ``word2vec -read-vocab`` accepts our files unchanged.
 """
+import lzma
+import re
+import zlib
+
 import numpy as np
 
 from staticvec import corpus
@@ -69,34 +73,51 @@ class Vocab:
 
     @classmethod
     def load(cls, path, min_count=1, max_size=None):
-        """Read a vocab file (ours or word2vec C's); the ``</s>`` line is not a word."""
+        """Read a vocab file (ours or word2vec C's); the ``</s>`` line is not a word.
+        Counts must be decimal integers below 2^63 (and so must be their sum): anything
+        else is a ``FormatError`` naming the file and line."""
         corpus.check_inputs([path])
         counts = {}
-        lines = 0
-        with corpus.open_binary(path) as stream:
-            for number, raw in enumerate(stream, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise FormatError(f"{path}: line {number}: invalid UTF-8 (byte "
-                                      f"0x{raw[exc.start]:02x})") from None
-                fields = line.split()
-                if not fields:
-                    continue
-                if len(fields) != 2 or not fields[1].isdigit():
-                    raise FormatError(f"{path}: line {number}: expected 'word count', "
-                                      f"got {line.strip()[:60]!r}")
-                word, count = fields[0], int(fields[1])
-                if word == SENTENCE_END:
-                    lines = count
-                    continue
-                if word in counts:
-                    warn(f"{path}: line {number}: duplicate word {word!r} ignored")
-                    continue
-                counts[word] = count
+        lines = total = 0
+        try:
+            with corpus.open_binary(path) as stream:
+                for number, raw in enumerate(stream, 1):
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        raise FormatError(f"{path}: line {number}: invalid UTF-8 (byte "
+                                          f"0x{raw[exc.start]:02x})") from None
+                    fields = line.split()
+                    if not fields:
+                        continue
+                    if len(fields) != 2 or not _COUNT.fullmatch(fields[1]):
+                        raise FormatError(f"{path}: line {number}: expected 'word count', "
+                                          f"got {line.strip()[:60]!r}")
+                    digits = fields[1].lstrip("0") or "0"
+                    word, count = fields[0], int(digits) if len(digits) <= 19 else _MAX_COUNT + 1
+                    if count > _MAX_COUNT:
+                        raise FormatError(f"{path}: line {number}: count {fields[1][:30]} of "
+                                          f"{word[:60]!r} is too large (the limit is 2^63 - 1)")
+                    if word == SENTENCE_END:
+                        lines = count
+                        continue
+                    if word in counts:
+                        warn(f"{path}: line {number}: duplicate word {word!r} ignored")
+                        continue
+                    total += count
+                    if total > _MAX_COUNT:
+                        raise FormatError(f"{path}: line {number}: the counts add up to more "
+                                          f"than 2^63 - 1")
+                    counts[word] = count
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+            raise FormatError(f"{path}: damaged or unreadable file ({exc})") from None
         if not counts:
             raise FormatError(f"{path}: empty vocabulary file")
         return cls.from_counts(counts, min_count=min_count, max_size=max_size, total_lines=lines)
+
+
+_COUNT = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also takes '²'
+_MAX_COUNT = 2**63 - 1
 
 
 def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", quiet=False,

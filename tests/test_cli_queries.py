@@ -95,7 +95,7 @@ def test_pipeline_mode_answers_every_line_and_exits_3(cli, model):
     out = cli("nearest", "-m", model, "-k", "2", stdin="king\nnope\n\nqueen\n")
     assert out.returncode == 3
     lines = out.stdout.splitlines()
-    assert [line.split("\t")[0] for line in lines] == ["king", "nope", "queen"]
+    assert [line.split("\t")[0] for line in lines] == ["king", "nope", "", "queen"]  # aligned
     assert lines[1] == "nope" and len(lines[0].split("\t")) == 3
     _one_error_line(out, "unknown word: 'nope' is not in the model's vocabulary")
 

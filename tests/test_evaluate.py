@@ -46,7 +46,8 @@ def test_hand_worked_analogies(tmp_path):
     assert result["semantic"] == {"correct": 1, "total": 1, "accuracy": 1.0, "oov": 1}
     assert result["syntactic"] == {"correct": 0, "total": 1, "accuracy": 0.0, "oov": 0}
     assert result["total"] == {"correct": 1, "total": 2, "accuracy": 0.5, "oov": 1}
-    assert (result["questions"], result["oov_questions"], result["skipped_lines"]) == (3, 1, 1)
+    assert (result["questions"], result["oov_questions"], result["malformed_lines"]) == (3, 1, 1)
+    assert result["first_malformed_line"] == 4
     assert result["oov_ratio"] == pytest.approx(100 / 3)
     # restrict 5 drops apple: q4 becomes OOV
     restricted = evaluate_analogies(_angles(TINY), path, restrict=5)
@@ -191,11 +192,18 @@ def test_planted_analogies_match_gensim(tmp_path):
 
 
 def test_shipped_google_set_parses():
-    vectors = Vectors(["a"], np.ones((1, 2), np.float32))
+    words = ["Athens", "Greece", "Baghdad", "Iraq"]  # 3 questions (all orders)
+    vectors = Vectors(words, np.eye(4, dtype=np.float32))
     result = evaluate_analogies(vectors, EVAL_DIR / "questions-words.txt")
-    assert result["questions"] == 19544 and result["oov_questions"] == 19544
-    assert len(result["sections"]) == 14
-    assert result["semantic"]["oov"] == 8869 and result["syntactic"]["oov"] == 10675
+    assert result["questions"] == 19544 and result["oov_questions"] == 19541
+    assert len(result["sections"]) == 14 and result["total"]["total"] == 3
+    assert result["semantic"]["oov"] == 8866 and result["syntactic"]["oov"] == 10675
+    assert (result["malformed_lines"], result["first_malformed_line"]) == (0, None)
+    # every question OOV: an error, not "0.00% 0/0"
+    with pytest.raises(FormatError, match="no question could be scored: all 19,544 have a word "
+                                          "outside the first 30,000 words of the model"):
+        evaluate_analogies(Vectors(["a"], np.ones((1, 2), np.float32)),
+                           EVAL_DIR / "questions-words.txt")
 
 
 def test_analogy_file_errors(tmp_path):
@@ -238,7 +246,8 @@ def test_hand_worked_similarity(tmp_path):
     assert result["pearson"] == pytest.approx(float(np.corrcoef(gold, model)[0, 1]), abs=1e-6)
     # ranks: gold 1,4,3,2 ; model 1,3.5,3.5,2 -> pearson of ranks
     assert result["spearman"] == pytest.approx(float(np.corrcoef([1, 4, 3, 2], [1, 3.5, 3.5, 2])[0, 1]))
-    assert (result["pairs"], result["scored_pairs"], result["oov_pairs"], result["skipped_lines"]) == (5, 4, 1, 1)
+    assert (result["pairs"], result["scored_pairs"], result["oov_pairs"], result["malformed_lines"]) == (5, 4, 1, 1)
+    assert result["first_malformed_line"] == 6
     assert result["oov_ratio"] == pytest.approx(20.0)
 
 

@@ -6,6 +6,8 @@ import random
 import numpy as np
 import pytest
 
+from staticvec.errors import UnknownWordError
+
 from staticvec import subwords
 
 # Golden n-grams and 32-bit hashes, produced once with the official binding
@@ -148,10 +150,14 @@ def test_vectors_compose_words_and_unseen_words():
     assert vectors.most_similar("computr", topn=1)[0][0] == words[best]
 
 
-def test_unseen_word_without_ngrams_is_zero_with_a_warning(capsys):
+def test_unseen_word_without_ngrams_is_unknown(capsys):
     vectors, _ = _model(["alpha", "beta"], maxn=0)
     assert not vectors.has_vector("gamma")
-    assert vectors.vector("gamma").tolist() == [0.0] * 8
-    assert capsys.readouterr().err == ("staticvec: warning: 'gamma' is not in the vocabulary "
-                                       "and has no character n-grams: using a zero vector\n")
+    with pytest.raises(UnknownWordError) as err:
+        vectors.vector("gamma")
+    assert str(err.value) == ("unknown word: 'gamma' is not in the model's vocabulary and has no "
+                              "character n-gram (n-grams of 3-0 characters, 50 buckets)")
+    with pytest.raises(UnknownWordError):
+        vectors.most_similar("gamma")
+    assert capsys.readouterr().err == ""
     np.testing.assert_array_equal(vectors.vector("alpha"), vectors.input_matrix[0])

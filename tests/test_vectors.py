@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from staticvec.errors import UnknownWordError
-from staticvec.vectors import Vectors, top_indices
+from staticvec.vectors import Vectors, ZeroVectorError, top_indices
 
 
 def _model(n=400, dim=16, seed=0):
@@ -98,8 +98,10 @@ def test_unit_rows_norms_and_zero_rows():
     assert vectors.unit.tobytes() == expected.tobytes()
     assert vectors.unit.dtype == np.float32
     assert vectors.unit is vectors.unit  # computed once
-    scores = dict(vectors.most_similar(["x"], topn=3))
-    assert scores["zero"] == 0.0 and scores["a"] == pytest.approx(0.6) and scores["y"] == 0.0
+    scores = dict(vectors.most_similar(["x"], topn=3))  # a zero row is never an answer
+    assert scores == {"a": pytest.approx(0.6), "y": 0.0}
+    with pytest.raises(ZeroVectorError, match="'zero' has a zero vector"):
+        vectors.most_similar(["zero"])  # nor has it neighbours
     assert vectors.vector("zero", norm=True).tolist() == [0.0, 0.0]
     assert vectors.vector("a", norm=True).tolist() == pytest.approx([0.6, 0.8])
 
@@ -175,7 +177,7 @@ def test_streamed_queries_equal_loaded_queries(tmp_path, monkeypatch):
 
     monkeypatch.setattr(formats, "_CHUNK", 512)  # rows cut across chunks and blocks
     vectors = _model(n=300, dim=8, seed=6)
-    vectors.matrix[7] = 0.0  # a zero row scores 0 both ways
+    vectors.matrix[7] = 0.0  # a zero row is never an answer, either way
     save_vectors(vectors, tmp_path / "v.bin")
     loaded = load_vectors(tmp_path / "v.bin")
     queries = [(["w3", "w250"], ["w17"]), (["w299"], []), (["w1", "nope"], ["w2"]), (["w7"], [])]
@@ -187,6 +189,11 @@ def test_streamed_queries_equal_loaded_queries(tmp_path, monkeypatch):
             for (pos, neg), answer in zip(queries, streamed):
                 if "nope" in pos:
                     assert isinstance(answer, UnknownWordError) and answer.word == "nope"
+                    continue
+                if "w7" in pos:  # the zero row: no neighbours either way
+                    assert isinstance(answer, ZeroVectorError) and answer.word == "w7"
+                    with pytest.raises(ZeroVectorError):
+                        call(pos, neg, topn=6, restrict_vocab=restrict)
                     continue
                 assert answer == call(pos, neg, topn=6, restrict_vocab=restrict)
 

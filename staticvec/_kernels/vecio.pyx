@@ -72,6 +72,12 @@ def scan_binary(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t n, Py_ssize_t
     cdef Py_ssize_t size = buf.shape[0]
     cdef Py_ssize_t nbytes = dim * 4
     cdef Py_ssize_t i = 0, j, wstart
+    # bounds checks are compiled out: never write past the arrays, whatever the caller asks
+    if dim < 1 or out.shape[1] != dim:
+        raise ValueError(f"scan_binary: dim {dim} does not match the matrix ({out.shape[1]} columns)")
+    if pos < 0:
+        raise ValueError("scan_binary: negative position")
+    n = min(n, out.shape[0], norms.shape[0], starts.shape[0], ends.shape[0])
     cdef int problem = 0
     cdef const uint8_t *base = &buf[0] if size > 0 else NULL
     cdef const uint8_t *space
@@ -107,8 +113,16 @@ def join_words(const uint8_t[::1] buf, int64_t[::1] starts, int64_t[::1] ends,
                uint8_t[::1] blob, uint64_t[::1] hashes):
     """Copy the words into ``blob`` separated by ``\\n`` (one decode for all of them) and
     FNV-1a hash each one, so duplicates can be ruled out without a Python dict."""
-    cdef Py_ssize_t i, j, n = starts.shape[0], k = 0, length
+    cdef Py_ssize_t i, j, n = starts.shape[0], k = 0, length, need = 0
     cdef uint64_t h
+    if ends.shape[0] < n or hashes.shape[0] < n:
+        raise ValueError("join_words: starts, ends and hashes differ in length")
+    for i in range(n):
+        if starts[i] < 0 or ends[i] < starts[i] or ends[i] > buf.shape[0]:
+            raise ValueError(f"join_words: word {i} lies outside the buffer")
+        need += ends[i] - starts[i] + (1 if i + 1 < n else 0)
+    if need > blob.shape[0]:
+        raise ValueError("join_words: blob too small for the words")
     with nogil:
         for i in range(n):
             length = ends[i] - starts[i]
