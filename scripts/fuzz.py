@@ -39,6 +39,7 @@ import fuzz_targets  # noqa: E402
 _KNOWN_ENV = "STATICVEC_FUZZ_KNOWN"     # JSON list of signatures the child ignores
 _REPORT_ENV = "STATICVEC_FUZZ_REPORT"   # where the child writes a Python finding
 _COUNT_ENV = "STATICVEC_FUZZ_COUNT"     # where the child writes its execution count
+_TMP_ENV = "STATICVEC_FUZZ_TMP"         # the child's scratch folder (removed by the parent)
 
 
 def limit_address_space(megabytes):
@@ -134,6 +135,7 @@ def _child(args):
         import staticvec.vectors  # noqa: F401
         import staticvec.vocab  # noqa: F401
     run = fuzz_targets.HARNESSES[args.harness]
+    fuzz_targets.use_workdir(os.environ[_TMP_ENV])
     with open(os.environ[_KNOWN_ENV]) as handle:
         known = set(json.load(handle))
     report, count_file = os.environ[_REPORT_ENV], os.environ[_COUNT_ENV]
@@ -181,6 +183,7 @@ def _fuzz(args):
     known_file, report, count_file = (os.path.join(work, n) for n in ("known.json", "report.json",
                                                                       "count"))
     log_path = os.path.join(work, "libfuzzer.log")
+    scratch = os.path.join(work, "tmp")
     findings, known, executions = [], [], 0
     deadline = time.monotonic() + args.seconds
     print(f"fuzzing {name} for {args.seconds} s (address space <= {args.as_limit_mb} MB); "
@@ -202,7 +205,7 @@ def _fuzz(args):
             if args.max_len:
                 flags.append(f"-max_len={args.max_len}")
             env = dict(os.environ, **{_KNOWN_ENV: known_file, _REPORT_ENV: report,
-                                      _COUNT_ENV: count_file})
+                                      _COUNT_ENV: count_file, _TMP_ENV: scratch})
             cmd = [sys.executable, os.path.abspath(__file__), name, "--child",
                    "--as-limit-mb", str(args.as_limit_mb), "--", *flags]
             start = len(open(log_path, "rb").read()) if os.path.exists(log_path) else 0
@@ -242,6 +245,7 @@ def _fuzz(args):
                     break  # cannot be told apart from the last one: stop rather than loop
     print(f"{name}: {executions:,} executions in {args.seconds} s, {len(findings)} findings"
           + (f" (reproducers in {artifacts})" if findings else ""), flush=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     if not args.keep and not args.corpus and not findings:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if findings else 0

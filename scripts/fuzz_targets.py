@@ -82,6 +82,13 @@ def workdir():
     return _state["dir"]
 
 
+def use_workdir(path):
+    """Write the harnesses' files under ``path`` (a process that libFuzzer ends with a
+    C-level exit never runs ``atexit``: its parent removes ``path`` instead)."""
+    os.makedirs(path, exist_ok=True)
+    _state["dir"] = path
+
+
 def _file(name, data):
     path = os.path.join(workdir(), name)
     with open(path, "wb") as handle:
