@@ -1,0 +1,463 @@
+"""Fuzz harnesses for staticvec's readers: one function per reader, taking ``data: bytes``.
+
+Each harness hands the bytes to one reader (through a file when the reader takes a path)
+and lets only ``StaticvecError`` pass: any other exception, and any Python warning
+(turned into an error here, since no warning text may reach a user's stderr), escapes
+and is a finding. The functions need neither atheris nor any file outside this module:
+``SEEDS[name]()`` builds small valid inputs with staticvec's own writers, and
+``mutations`` derives deterministic damaged variants of them, so the test suite can run
+every harness briefly without a fuzzer (tests/test_fuzz_smoke.py) while
+``scripts/fuzz.py`` drives the same functions under atheris.
+"""
+import atexit
+import contextlib
+import io
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import warnings
+
+HARNESSES = {}   # name -> function(data: bytes)
+SEEDS = {}       # name -> function() -> {seed name: bytes}
+DESCRIPTIONS = {}
+
+_WORDS = ["king", "queen", "man", "woman", "paris", "france", "rome", "italy", "good", "better",
+          "bad", "worse", "doctor", "nurse", "he", "she", "aster", "clover", "hyacinth", "ant",
+          "flea", "moth", "caress", "freedom", "health", "abuse", "crash", "filth", "King",
+          "café", "</s>"]
+_DIM = 6
+_state = {}
+
+
+def harness(name, description):
+    """Register ``fn(data)`` as the harness ``name``."""
+    def register(fn):
+        def run(data):
+            with _quiet_stderr(), warnings.catch_warnings():
+                warnings.simplefilter("error")
+                try:
+                    fn(bytes(data))
+                except _project_error():
+                    pass
+        run.__name__ = run.__qualname__ = f"fuzz_{name}"
+        run.__doc__ = fn.__doc__
+        HARNESSES[name] = run
+        DESCRIPTIONS[name] = description
+        return run
+    return register
+
+
+def seeds(name):
+    def register(fn):
+        SEEDS[name] = fn
+        return fn
+    return register
+
+
+def _project_error():
+    from staticvec.errors import StaticvecError
+    return StaticvecError
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """staticvec.progress.warn prints to stderr: keep a fuzzing log readable."""
+    saved = sys.stderr
+    sys.stderr = io.StringIO()
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
+def workdir():
+    """One private temporary folder per process, removed at exit."""
+    if "dir" not in _state:
+        _state["dir"] = tempfile.mkdtemp(prefix="staticvec-fuzz-")
+        atexit.register(shutil.rmtree, _state["dir"], True)
+    return _state["dir"]
+
+
+def use_workdir(path):
+    """Write the harnesses' files under ``path`` (a process that libFuzzer ends with a
+    C-level exit never runs ``atexit``: its parent removes ``path`` instead)."""
+    os.makedirs(path, exist_ok=True)
+    _state["dir"] = path
+
+
+def _file(name, data):
+    path = os.path.join(workdir(), name)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def tiny_vectors():
+    """A few words (some from the shipped WEAT 1 and the probe defaults) with fixed vectors."""
+    if "vectors" not in _state:
+        import numpy as np
+
+        from staticvec.vectors import Vectors
+        rng = np.random.default_rng(0)
+        matrix = rng.standard_normal((len(_WORDS), _DIM)).astype(np.float32)
+        matrix[-2] = 0.0  # a zero row: scored 0, never divided by
+        _state["vectors"] = Vectors(list(_WORDS), matrix)
+    return _state["vectors"]
+
+
+# ---------------------------------------------------------------- word2vec / GloVe vectors
+@harness("w2v_binary", "word2vec binary: formats.load_vectors(fmt='binary')")
+def fuzz_w2v_binary(data):
+    from staticvec.formats import load_vectors
+    load_vectors(_file("vectors.bin", data), fmt="binary")
+
+
+@harness("w2v_text", "word2vec/GloVe text: formats.load_vectors(fmt='text')")
+def fuzz_w2v_text(data):
+    from staticvec.formats import load_vectors
+    load_vectors(_file("vectors.txt", data), fmt="text")
+
+
+@harness("w2v_sniff", "format sniffing: formats.load_vectors(fmt=None), detect_format")
+def fuzz_w2v_sniff(data):
+    from staticvec.formats import detect_format, load_vectors
+    path = _file("vectors", data)  # no extension: the content alone decides
+    if data:
+        detect_format(path)
+    load_vectors(path)
+
+
+_COMPRESSED = (".gz", ".bz2", ".xz")
+
+
+@harness("w2v_compressed", "compressed vectors: first byte picks .gz/.bz2/.xz, the rest is the file")
+def fuzz_w2v_compressed(data):
+    from staticvec.formats import load_vectors
+    if not data:
+        return
+    ext = _COMPRESSED[data[0] % len(_COMPRESSED)]
+    load_vectors(_file("vectors.vec" + ext, data[1:]))
+
+
+@harness("stream_queries", "vectors.stream_queries on a word2vec binary file (query one-offs)")
+def fuzz_stream_queries(data):
+    from staticvec.vectors import stream_queries
+    path = _file("stream.bin", data)
+    queries = [(["king"], []), (["king", "woman"], ["man"]), (["nosuchword"], [])]
+    for method in ("add", "mul"):
+        stream_queries(path, queries, topn=3, method=method, block_rows=2)
+
+
+def _w2v_seeds(fmt):
+    import numpy as np
+
+    from staticvec.formats import save_vectors
+    vectors = tiny_vectors()
+    out = {}
+    path = os.path.join(workdir(), "seed." + ("bin" if fmt == "binary" else "txt"))
+    save_vectors(vectors, path, fmt=fmt)
+    out["tiny"] = open(path, "rb").read()
+    odd = np.array([[1e-45, -0.0, 3.4e38], [1.5, -2.25, 1e-3]], dtype=np.float32)
+    save_vectors((["a", "b\u0301c"], odd), path, fmt=fmt)
+    out["awkward"] = open(path, "rb").read()
+    save_vectors((["x"], np.ones((1, 1), dtype=np.float32)), path, fmt=fmt)
+    out["one"] = open(path, "rb").read()
+    return out
+
+
+@seeds("w2v_binary")
+def seeds_w2v_binary():
+    out = _w2v_seeds("binary")
+    out["gensim_dialect"] = out["one"].rstrip(b"\n")  # no newline after the floats
+    return out
+
+
+@seeds("w2v_text")
+def seeds_w2v_text():
+    out = _w2v_seeds("text")
+    out["glove_headerless"] = b"the 0.1 -0.2 0.3\nof 1e-3 2E+2 -0.0\n"
+    out["c_style"] = b"2 2\nthe 0.100000 -0.200000 \nof 1.000000 2.000000 \n"
+    return out
+
+
+@seeds("w2v_sniff")
+def seeds_w2v_sniff():
+    out = {f"bin_{k}": v for k, v in _w2v_seeds("binary").items()}
+    out.update({f"txt_{k}": v for k, v in seeds_w2v_text().items()})
+    out["fasttext"] = seeds_fasttext_bin()["tiny"]
+    return out
+
+
+@seeds("w2v_compressed")
+def seeds_w2v_compressed():
+    import bz2
+    import gzip
+    import lzma
+    out = {}
+    plain = {"bin": _w2v_seeds("binary")["tiny"], "txt": _w2v_seeds("text")["awkward"]}
+    for i, (ext, compress) in enumerate(((".gz", lambda b: gzip.compress(b, mtime=0)),
+                                         (".bz2", bz2.compress), (".xz", lzma.compress))):
+        for kind, raw in plain.items():
+            out[f"{kind}{ext}"] = bytes([i]) + compress(raw)
+    return out
+
+
+@seeds("stream_queries")
+def seeds_stream_queries():
+    return _w2v_seeds("binary")
+
+
+# ---------------------------------------------------------------- fastText .bin
+@harness("fasttext_bin", "fastText .bin: formats.load_vectors(fmt='fasttext') -> fasttext_bin")
+def fuzz_fasttext_bin(data):
+    from staticvec.formats import load_vectors
+    vectors = load_vectors(_file("model.bin", data), fmt="fasttext")
+    if len(vectors):  # what `nearest` does next: a known word, then an unseen one
+        vectors.vector(vectors.words[0], norm=True)
+    if vectors.has_vector("zzqx"):
+        vectors.vector("zzqx", norm=True)
+
+
+@seeds("fasttext_bin")
+def seeds_fasttext_bin():
+    import numpy as np
+
+    from staticvec.fasttext_bin import save_model
+    rng = np.random.default_rng(1)
+    path = os.path.join(workdir(), "seed-ft.bin")
+    out = {}
+    for name, words, bucket, minn, maxn in (("tiny", ["</s>", "the", "café", "of"], 7, 3, 4),
+                                            ("nobucket", ["a", "b"], 0, 0, 0)):
+        inp = rng.standard_normal((len(words) + bucket, 3)).astype(np.float32)
+        outm = rng.standard_normal((len(words), 3)).astype(np.float32)
+        save_model(path, words, [5] * len(words), inp, outm, bucket=bucket, minn=minn, maxn=maxn)
+        out[name] = open(path, "rb").read()
+    return out
+
+
+# ---------------------------------------------------------------- vocab file
+@harness("vocab", "vocab file: vocab.Vocab.load")
+def fuzz_vocab(data):
+    from staticvec.vocab import Vocab
+    path = _file("vocab.txt", data)
+    Vocab.load(path)
+    Vocab.load(path, min_count=2, max_size=3)
+
+
+@seeds("vocab")
+def seeds_vocab():
+    from staticvec.vocab import Vocab
+    path = os.path.join(workdir(), "seed-vocab.txt")
+    Vocab(["the", "of", "café", "b\u0301"], [10, 7, 7, 1], total_lines=4).save(path)
+    return {"ours": open(path, "rb").read(),
+            "word2vec_c": b"</s> 0\nthe 5\nof 3\n",
+            "no_sentence_line": b"the 2\nof 1\n"}
+
+
+# ---------------------------------------------------------------- encoded-corpus cache
+# The cache entry's manifest reader. Today: encode._load_cached(stem) reads STEM.json
+# beside STEM.ids.u32 / STEM.ends.u64. When the cache is rewritten with a manifest parser,
+# repoint _CACHE_IDS/_CACHE_ENDS/_lay_out_cache/_read_cache_entry (and the seeds) to it.
+_CACHE_IDS = (0, 1, 2, 1, 0)   # 5 token ids
+_CACHE_ENDS = (3, 5)           # 2 sentences
+
+
+def _lay_out_cache(manifest):
+    import numpy as np
+    folder = os.path.join(workdir(), "cache")
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.join(folder, "0123456789abcdef0123456789abcdef")
+    np.array(_CACHE_IDS, dtype=np.uint32).tofile(stem + ".ids.u32")
+    np.array(_CACHE_ENDS, dtype=np.uint64).tofile(stem + ".ends.u64")
+    with open(stem + ".json", "wb") as handle:
+        handle.write(manifest)
+    return stem
+
+
+def _read_cache_entry(stem):
+    from staticvec.encode import _load_cached
+    return _load_cached(stem)
+
+
+@harness("cache_manifest", "encoded-corpus cache entry: encode._load_cached(STEM) on a fuzzed STEM.json")
+def fuzz_cache_manifest(data):
+    found = _read_cache_entry(_lay_out_cache(data))
+    if found is not None:  # what a trainer reads next
+        assert found.n_tokens == len(_CACHE_IDS) and found.n_sentences == len(_CACHE_ENDS), \
+            (found.n_tokens, found.n_sentences)
+        int(found.raw_tokens), int(found.splits)
+        found.shares(2)
+
+
+@seeds("cache_manifest")
+def seeds_cache_manifest():
+    from staticvec.encode import CACHE_VERSION
+    meta = {"version": CACHE_VERSION, "n_ids": len(_CACHE_IDS), "n_ends": len(_CACHE_ENDS),
+            "raw_tokens": 7, "splits": 0, "inputs": ["/tmp/corpus.txt"]}
+    return {"valid": json.dumps(meta).encode(),
+            "stale_version": json.dumps(dict(meta, version=CACHE_VERSION + 1)).encode(),
+            "wrong_sizes": json.dumps(dict(meta, n_ids=4)).encode()}
+
+
+# ---------------------------------------------------------------- evaluation files
+@harness("analogy", "analogy questions: evaluate.evaluate_analogies")
+def fuzz_analogy(data):
+    from staticvec.evaluate import evaluate_analogies
+    path = _file("questions.txt", data)
+    vectors = tiny_vectors()
+    json.dumps(evaluate_analogies(vectors, path), allow_nan=False)
+    json.dumps(evaluate_analogies(vectors, path, restrict=6, method="mul", oov=True),
+               allow_nan=False)
+
+
+@seeds("analogy")
+def seeds_analogy():
+    return {"google": (": capital-common-countries\nParis France Rome Italy\n"
+                       "paris france rome italy\nrome italy paris france\n"
+                       ": gram2-comparative\ngood better bad worse\nking queen man woman\n"
+                       "king queen unknown woman\n").encode(),
+            "oddities": b": s\n\nking queen man\nKING queen MAN woman extra\n: \n",
+            "cafe": b": s\ncaf\xc3\xa9 king queen man\n"}
+
+
+@harness("similarity", "similarity pairs: evaluate.evaluate_similarity")
+def fuzz_similarity(data):
+    from staticvec.evaluate import evaluate_similarity
+    path = _file("pairs.tsv", data)
+    vectors = tiny_vectors()
+    evaluate_similarity(vectors, path)
+    evaluate_similarity(vectors, path, restrict=4, oov=True)
+
+
+@seeds("similarity")
+def seeds_similarity():
+    return {"wordsim": (b"# Word 1\tWord 2\tHuman (mean)\nking\tqueen\t8.5\nman\twoman\t7.0\n"
+                        b"doctor\tnurse\t7.00\nparis\tfrance\t9\nking\tunknown\t1.0\n"),
+            "spaces": b"king queen 8.5\nman woman 7\nbad worse 3.25\n",
+            "ties": b"king\tqueen\t5\nman\twoman\t5\nhe\tshe\t5\n"}
+
+
+# ---------------------------------------------------------------- bias JSON
+@harness("weat_json", "WEAT tests JSON: bias.load_weat_tests, then the audit and its JSON report")
+def fuzz_weat_json(data):
+    from staticvec import bias
+    tests = bias.load_weat_tests(_file("tests.json", data))
+    report = bias.audit(tiny_vectors(), only="weat", tests=tests, exact_limit=200,
+                        permutations=50)
+    bias.to_json(report).encode("utf-8")  # the CLI writes it to stdout as UTF-8
+
+
+@seeds("weat_json")
+def seeds_weat_json():
+    from importlib import resources
+    shipped = resources.files("staticvec.data").joinpath("weat", "weat1.json").read_bytes()
+    small = {"name": "tiny", "targets": {"X": ["aster", "clover", "hyacinth"],
+                                         "Y": ["ant", "flea", "moth"]},
+             "attributes": {"A": ["caress", "freedom", "health"],
+                            "B": ["abuse", "crash", "filth"]}}
+    return {"weat1": shipped, "tiny": json.dumps(small).encode(),
+            "list": json.dumps([small, dict(small, name="two")]).encode()}
+
+
+@harness("probes_json", "probe JSON: bias.load_probes, then the probes audit and its JSON report")
+def fuzz_probes_json(data):
+    from staticvec import bias
+    probes = bias.load_probes(_file("probes.json", data))
+    report = bias.audit(tiny_vectors(), only="probes", probes=probes, probe_count=3)
+    bias.to_json(report).encode("utf-8")
+
+
+@seeds("probes_json")
+def seeds_probes_json():
+    return {"both": b'{"words": ["doctor", "nurse", "King"], "pairs": [["man", "woman"], ["he", "she"]]}',
+            "words": b'{"words": ["doctor"]}',
+            "pairs": b'{"pairs": [["king", "queen"]]}'}
+
+
+# ---------------------------------------------------------------- mutations (no fuzzer needed)
+_NUMBERS = (b"0", b"1", b"-1", b"999999999", b"4294967296", b"9223372036854775808",
+            b"18446744073709551616", b"1e308", b"1e39", b"-0", b"nan", b"inf", b"2.5", b"")
+_INTS = (0, 1, -1, 2 ** 31 - 1, -2 ** 31, 2 ** 32 - 1, 2 ** 63 - 1, -2 ** 63, 999999999)
+_JUNK = (b" ", b"\n", b"\t", b"\0", b"\r\n", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\"", b"{",
+         b"[", b"]", b"}", b",", b":", b"\\ud800", b"1e999", b"-",
+         "\u3000".encode(), "\U0001f600".encode())
+_NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def mutate(data, rng, pool=()):
+    """One damaged variant of ``data``: 1-3 of byte flips, truncations, insertions,
+    deletions, number swaps, header swaps, binary integer overwrites, splices."""
+    data = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        op = rng.randrange(10)
+        n = len(data)
+        if op == 0 and n:  # flip bits of one byte
+            data[rng.randrange(n)] ^= 1 << rng.randrange(8)
+        elif op == 1 and n:  # truncate
+            del data[rng.randrange(n):]
+        elif op == 2:  # insert junk
+            pos = rng.randint(0, n)
+            data[pos:pos] = rng.choice(_JUNK) * rng.randint(1, 4)
+        elif op == 3 and n:  # delete a range
+            pos = rng.randrange(n)
+            del data[pos:pos + rng.randint(1, 16)]
+        elif op == 4:  # replace a number token
+            found = list(_NUMBER.finditer(bytes(data)))
+            if found:
+                m = rng.choice(found)
+                data[m.start():m.end()] = rng.choice(_NUMBERS)
+        elif op == 5:  # header swap: the first line claims more than the file holds
+            end = data.find(b"\n")
+            head = rng.choice((b"999999999 999999999", b"3 999999999", b"999999999 2",
+                               b"0 0", b"1 0", b"2 2 2", b"-1 3", b"18446744073709551617 1"))
+            data[:end if end >= 0 else n] = head
+        elif op == 6 and n >= 4:  # overwrite an aligned binary integer
+            width = rng.choice((4, 8))
+            pos = rng.randrange(0, max(n - width, 0) + 1, 4)
+            value = rng.choice(_INTS)
+            data[pos:pos + width] = value.to_bytes(8, "little", signed=value < 0)[:width]
+        elif op == 7 and n:  # duplicate a chunk
+            pos = rng.randrange(n)
+            chunk = data[pos:pos + rng.randint(1, 64)]
+            data[pos:pos] = chunk
+        elif op == 8 and pool:  # splice with another seed
+            other = rng.choice(pool)
+            cut = rng.randint(0, n)
+            data = data[:cut] + bytearray(other[rng.randint(0, len(other)):])
+        elif n:  # overwrite a random byte
+            data[rng.randrange(n)] = rng.randrange(256)
+    return bytes(data)
+
+
+def mutations(name, count, seed=0):
+    """The seeds of harness ``name`` and ``count`` deterministic mutations of them."""
+    base = SEEDS[name]()
+    pool = list(base.values())
+    rng = random.Random(f"{name}:{seed}")
+    for key, value in base.items():
+        yield f"seed:{key}", value
+    for i in range(count):
+        yield f"mutation:{i}", mutate(rng.choice(pool), rng, pool)
+
+
+def signature(exc):
+    """(exception type, innermost staticvec source line) that identifies a finding."""
+    import traceback
+    where = "?"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if f"{os.sep}staticvec{os.sep}" in frame.filename:
+            where = f"{frame.filename.rsplit(os.sep + 'staticvec' + os.sep, 1)[1]}:{frame.lineno}"
+    return f"{type(exc).__name__} at staticvec/{where}" if where != "?" else \
+        f"{type(exc).__name__} at {_last_frame(exc)}"
+
+
+def _last_frame(exc):
+    import traceback
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    return f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}"
