@@ -45,10 +45,10 @@ EncodingErrorsOption = typer.Option(
     help="What to do with input that is not valid UTF-8: strict (fail, naming file and byte "
          "offset), replace (U+FFFD) or ignore (drop the bad bytes).")
 MaxSentenceOption = typer.Option(
-    10000, "--max-sentence-length", min=1,
+    10000, "--max-sentence-length", min=1, max=2 ** 31 - 1,
     help="Split longer sentences (lines) into pieces of this many tokens; never drops any.")
 MaxVocabWordsOption = typer.Option(
-    30_000_000, "--max-vocab-words", min=1,
+    30_000_000, "--max-vocab-words", min=1, max=2 ** 31 - 1,
     help="Prune the rarest words while counting once this many distinct words are held "
          "(bounds memory; word2vec C's and fastText's 30M).")
 
@@ -115,7 +115,8 @@ def _w2v_options():
                             help="Vectors file: .bin word2vec binary, .txt/.vec text."),
         dim=typer.Option(100, "--dim", min=1, help="Vector dimensions."),
         window=typer.Option(5, "--window", min=1, help="Maximum context distance; the window "
-                                                       "is drawn in [1, N] per centre word."),
+                                                       "is drawn in [1, N] per centre word "
+                                                       "(never past the sentence)."),
         negative=typer.Option(5, "--negative", min=0,
                               help="Negative samples per prediction (0: none; needs --hs)."),
         hs=typer.Option(False, "--hs/--no-hs", help="Hierarchical softmax over a Huffman tree."),
@@ -125,7 +126,8 @@ def _w2v_options():
         epochs=typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
         min_alpha=typer.Option(None, "--min-alpha", min=0.0,
                                help="Floor of the learning rate [default: alpha x 1e-4]."),
-        threads=typer.Option(None, "--threads", min=1, help="Worker threads [default: cores]."),
+        threads=typer.Option(None, "--threads", min=1, help="Worker threads [default: cores; at "
+                                                            "most 16 per core]."),
         seed=typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
                                                    "is byte-identical on every run."),
         ns_exponent=typer.Option(0.75, "--ns-exponent",
@@ -200,8 +202,9 @@ def _word2vec_command(sg):
         sample: float = _W2V["sample"],
         min_count: int = _W2V["min_count"],
         epochs: int = _W2V["epochs"],
-        alpha: float = typer.Option(0.025 if sg else 0.05, "--alpha", min=0.0,
-                                    help="Starting learning rate."),
+        alpha: float = typer.Option(0.025 if sg else 0.05, "--alpha",
+                                    help="Starting learning rate (too large a rate diverges: "
+                                         "exit 1, no output)."),
         min_alpha: Optional[float] = _W2V["min_alpha"],
         threads: Optional[int] = _W2V["threads"],
         seed: int = _W2V["seed"],
@@ -241,21 +244,24 @@ def train_glove(
                                help="Vectors file: .bin word2vec binary, .txt/.vec text."),
     dim: int = typer.Option(100, "--dim", min=1, help="Vector dimensions."),
     window: int = typer.Option(10, "--window", min=1,
-                               help="Symmetric context distance; a pair at distance d counts 1/d."),
+                               help="Symmetric context distance; a pair at distance d counts "
+                                    "1/d (never past the sentence)."),
     x_max: float = typer.Option(100.0, "--x-max", help="Weighting cutoff: f(x) = min(1, (x/x_max)^alpha)."),
     alpha: float = typer.Option(0.75, "--alpha", help="Weighting exponent."),
-    eta: float = typer.Option(0.05, "--eta", help="AdaGrad initial learning rate."),
+    eta: float = typer.Option(0.05, "--eta", help="AdaGrad initial learning rate (too large a "
+                                                  "rate diverges: exit 1, no output)."),
     epochs: int = typer.Option(25, "--epochs", min=1, help="Passes over the co-occurrence records."),
     min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
     max_size: Optional[int] = typer.Option(None, "--max-size", min=1,
                                            help="Keep only the N most frequent words."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1,
-                                          help="Worker threads [default: cores]."),
+                                          help="Worker threads [default: cores; at most 16 per "
+                                               "core]."),
     seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
                                                       "is byte-identical on every run."),
     memory: float = typer.Option(4.0, "--memory",
-                                 help="GB for counting and shuffling; beyond it counts spill to "
-                                      "sorted runs in --tmp-dir."),
+                                 help="GB for counting and shuffling (at most the machine's "
+                                      "RAM); beyond it counts spill to sorted runs in --tmp-dir."),
     vectors: str = typer.Option("sum", "--vectors",
                                 help="sum: word + context vectors (GloVe C -model 2); word: word "
                                      "vectors only; both: the two side by side (2 x dim)."),
@@ -317,16 +323,18 @@ def train_fasttext(
                                help="Hash buckets shared by all n-grams."),
     dim: int = typer.Option(100, "--dim", min=1, help="Vector dimensions."),
     window: int = typer.Option(5, "--window", min=1, help="Maximum context distance; drawn in "
-                                                          "[1, N] per centre word."),
+                                                          "[1, N] per centre word (never past "
+                                                          "the sentence)."),
     epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
     negative: int = typer.Option(5, "--negative", min=1, help="Negative samples per prediction."),
-    alpha: float = typer.Option(0.05, "--alpha", min=0.0, help="Starting learning rate "
-                                                               "(falls linearly to 0)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Starting learning rate (falls linearly "
+                                                      "to 0; too large a rate diverges)."),
     sample: float = typer.Option(1e-4, "--sample", min=0.0,
                                  help="Subsampling threshold t: keep with sqrt(t/f) + t/f."),
     min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1,
-                                          help="Worker threads [default: cores]."),
+                                          help="Worker threads [default: cores; at most 16 per "
+                                               "core]."),
     seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
                                                       "is identical on every run."),
     vocab_path: Optional[str] = typer.Option(None, "--vocab", help="Read the vocabulary from "

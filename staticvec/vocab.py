@@ -133,7 +133,8 @@ def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", qui
 
     from staticvec._kernels.tokenize import WordTable
 
-    threads = max(1, int(threads))
+    # every counting table holds at least one word: never more tables than --max-vocab-words
+    threads = max(1, min(int(threads), max_vocab_words or int(threads)))
     tables = [WordTable() for _ in range(threads)]
     totals = [[0, 0, 0] for _ in range(threads)]
     queues = [queue.Queue(maxsize=2) for _ in range(threads)]

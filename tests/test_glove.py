@@ -153,15 +153,23 @@ def test_one_adagrad_step_matches_float64(dim, scale):
         np.testing.assert_allclose(p[name], want[name], rtol=2e-6, atol=2e-7, err_msg=name)
 
 
-def test_nan_update_is_skipped_and_counted():
+def test_nan_diff_stops_the_pass_and_records_the_epoch():
+    """A NaN/inf diff means diverged parameters: the record changes nothing, the epoch goes
+    to ``diverged``, the stop flag is set (for every thread) and the pass ends there."""
     p = G.init_params(4, 8, seed=1)
     p["W"][1, 3] = np.nan
+    recs = records((0, 3, 5.0), (1, 2, 5.0), (2, 1, 5.0))
+    counters = runner.Counters(1)
+    diverged = np.zeros(1, dtype=np.int32)
     before = {k: v.copy() for k, v in p.items()}
-    cost, skipped = one_step(p, records((1, 2, 5.0), (0, 3, 5.0), (2, 1, 5.0)))
-    assert skipped == 1
-    for name in ("C", "bc", "GC", "gbc"):
+    cost, skipped = _kernels.load("glove").train(
+        recs, 0, len(recs), p["W"], p["C"], p["bw"], p["bc"], p["GW"], p["GC"], p["gbw"],
+        p["gbc"], 0.05, 0.05, G.GRAD_CLIP, counters.progress, 0, counters.stop, diverged, 7)
+    assert skipped == 1 and diverged[0] == 7 and counters.stop[0] == 1
+    assert not np.array_equal(p["W"][0], before["W"][0])   # the record before it trained
+    for name in ("C", "bc", "GC", "gbc"):                   # the NaN one changed nothing
         np.testing.assert_array_equal(p[name][2], before[name][2], err_msg=name)
-    assert not np.array_equal(p["W"][0], before["W"][0])   # the other records did train
+    np.testing.assert_array_equal(p["W"][2], before["W"][2])  # and the pass ended there
     assert np.isfinite(cost)
 
 
@@ -259,7 +267,7 @@ def test_cost_per_epoch_is_reported(tmp_path, small_corpus):
 @pytest.mark.parametrize("args,code,message", [
     (["--cooccur", "X.bin"], 2, "--cooccur needs --vocab"),
     (["CORPUS", "--vectors", "avg"], 2, "invalid value for --vectors: 'avg'"),
-    (["CORPUS", "--memory", "0"], 2, "invalid value for --memory: 0.0 (must be > 0)"),
+    (["CORPUS", "--memory", "0"], 2, "--memory must be a finite number > 0 (got 0.0)"),
     (["CORPUS", "--tmp-dir", "NOPE"], 1, "cannot use --tmp-dir"),
 ])
 def test_option_errors(tmp_path, small_corpus, args, code, message):

@@ -63,12 +63,19 @@ static inline void sv_sigmoid_fill(float *table) {
     }
 }
 
-/* sigma(f) from the table; exactly 0 or 1 beyond +-SV_MAX_EXP (word2vec C's clipping). */
+/* sigma(f) from the table; exactly 0 or 1 beyond +-SV_MAX_EXP (word2vec C's clipping).
+ * The index is computed only from f in (-SV_MAX_EXP, SV_MAX_EXP): NaN fails both `f >= MAX`
+ * and `f > -MAX`, so it returns 0 instead of indexing memory with garbage (a diverged run is
+ * caught by the kernels' finiteness checks, not here). Same results as before for every
+ * other f. */
 static inline float sv_sigmoid(const float *table, float f) {
     if (f >= SV_MAX_EXP) return 1.0f;
-    if (f <= -SV_MAX_EXP) return 0.0f;
+    if (!(f > -SV_MAX_EXP)) return 0.0f;
     return table[(int)((f + SV_MAX_EXP) * (SV_SIGMOID_SIZE / SV_MAX_EXP / 2))];
 }
+
+/* non-zero when f is NaN or +-inf: the kernels' divergence test, one compare per dot product */
+static inline int sv_nonfinite(float f) { return !(f - f == 0.0f); }
 
 /* log(sigma(f)) for loss reporting, clipped like sv_sigmoid. */
 static inline float sv_log_sigmoid(const float *table, float f) {

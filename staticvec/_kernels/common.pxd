@@ -16,6 +16,7 @@ cdef extern from "common.h" nogil:
     void sv_sigmoid_fill(float *table)
     float sv_sigmoid(const float *table, float f)
     float sv_log_sigmoid(const float *table, float f)
+    int sv_nonfinite(float f)
     uint64_t sv_splitmix64(uint64_t x)
     uint64_t sv_rand_next(uint64_t *state)
     uint64_t sv_rand_below(uint64_t *state, uint64_t n)

@@ -16,7 +16,7 @@ from libc.string cimport memcpy
 
 from staticvec._kernels.common cimport (
     SV_SIGMOID_SIZE, SV_RELEASE_EVERY, sv_axpy, sv_scale, sv_zero, sv_sigmoid_fill, sv_sigmoid,
-    sv_splitmix64, sv_rand_uniform, sv_release_pages)
+    sv_splitmix64, sv_rand_uniform, sv_release_pages, sv_nonfinite)
 
 import numpy as np
 
@@ -200,6 +200,7 @@ cdef struct Job:
     float alpha
     int64_t *done
     int32_t *stop
+    int32_t *diverged           # 0, or the epoch (from 1) in which a dot product was NaN/inf
     uint64_t seed
     int release                 # ids is a read-only file mapping: drop consumed pages
 
@@ -212,15 +213,16 @@ cdef inline int32_t _next_noise(const Job *job, int64_t *pos) noexcept nogil:
     return word
 
 
-cdef inline void _negative_step(const Job *job, const float *table, const float *hidden,
-                                float *grad, int32_t target, float lr,
-                                int64_t *negpos) noexcept nogil:
+cdef inline int _negative_step(const Job *job, const float *table, const float *hidden,
+                               float *grad, int32_t target, float lr,
+                               int64_t *negpos) noexcept nogil:
     """One positive and `negative` noise updates of wo against `hidden`; `grad` gathers
     the input gradient (fastText's negative-sampling loss with backprop). Noise words are
     read in order from the shuffled table, as fastText does (a random index into a 40 MB
     table would cost a cache miss per draw), skipping the target; the output rows of the
-    next step's noise words are prefetched."""
-    cdef int d, k, off, tries, dim = job.dim
+    next step's noise words are prefetched. Returns non-zero when a dot product was NaN/inf
+    (the weights diverged)."""
+    cdef int d, k, off, tries, dim = job.dim, bad
     cdef float f, g
     cdef float *row = job.wo + <int64_t>target * dim
     cdef int32_t neg
@@ -233,6 +235,7 @@ cdef inline void _negative_step(const Job *job, const float *table, const float 
         for off in range(0, dim, 16):
             sv_prefetch(job.wo + <int64_t>neg * dim + off)
     f = ft_dot(hidden, row, dim)
+    bad = sv_nonfinite(f)
     g = lr * (1.0 - sv_sigmoid(table, f))
     sv_axpy(dim, g, row, grad)
     sv_axpy(dim, g, hidden, row)
@@ -246,9 +249,11 @@ cdef inline void _negative_step(const Job *job, const float *table, const float 
             continue
         row = job.wo + <int64_t>neg * dim
         f = ft_dot(hidden, row, dim)
+        bad |= sv_nonfinite(f)
         g = -lr * sv_sigmoid(table, f)
         sv_axpy(dim, g, row, grad)
         sv_axpy(dim, g, hidden, row)
+    return bad
 
 
 cdef inline void _prefetch_rows(const Job *job, int32_t word) noexcept nogil:
@@ -270,11 +275,11 @@ cdef inline void _mean_rows(const Job *job, const int32_t *rows, int64_t n,
     sv_scale(job.dim, <float>(1.0 / <double>n), out)
 
 
-cdef void _skipgram_line(const Job *job, const float *table, const int32_t *line, int L,
-                         float lr, uint64_t *rng, int64_t *negpos, float *hidden,
-                         float *grad, float *total) noexcept nogil:
-    cdef int i, c, b, dim = job.dim
-    cdef int64_t j, n
+cdef int _skipgram_line(const Job *job, const float *table, const int32_t *line, int L,
+                        float lr, uint64_t *rng, int64_t *negpos, float *hidden,
+                        float *grad, float *total) noexcept nogil:
+    cdef int i, c, dim = job.dim, bad = 0
+    cdef int64_t j, n, b
     cdef const int32_t *rows
     cdef float *dst
     for i in range(L):
@@ -282,33 +287,36 @@ cdef void _skipgram_line(const Job *job, const float *table, const int32_t *line
             _prefetch_rows(job, line[i + 1])
         rows = job.indices + job.indptr[line[i]]
         n = job.indptr[line[i] + 1] - job.indptr[line[i]]
-        b = 1 + <int>ft_rand_below(rng, <uint32_t>job.window)
+        b = 1 + <int64_t>ft_rand_below(rng, <uint32_t>job.window)
         _mean_rows(job, rows, n, hidden)
         sv_zero(dim, total)
-        for c in range(-b, b + 1):
-            if c == 0 or i + c < 0 or i + c >= L:
+        # the window clipped to the line first (the same c in the same order, without
+        # stepping through a --window of 10^8 one skipped position at a time)
+        for c in range(-(b if b < i else i), (b if b < L - 1 - i else L - 1 - i) + 1):
+            if c == 0:
                 continue
             sv_zero(dim, grad)
-            _negative_step(job, table, hidden, grad, line[i + c], lr, negpos)
+            bad |= _negative_step(job, table, hidden, grad, line[i + c], lr, negpos)
             # every input row moved by grad, so their mean moved by shift * grad
             sv_axpy(dim, job.shift[line[i]], grad, hidden)
             sv_axpy(dim, 1.0, grad, total)
         for j in range(n):
             dst = job.wi + <int64_t>rows[j] * dim
             sv_axpy(dim, 1.0, total, dst)
+    return bad
 
 
-cdef void _cbow_line(const Job *job, const float *table, const int32_t *line, int L,
-                     float lr, uint64_t *rng, int64_t *negpos, float *hidden, float *grad,
-                     int32_t *bag) noexcept nogil:
-    cdef int i, c, b, dim = job.dim
-    cdef int64_t j, n, k
+cdef int _cbow_line(const Job *job, const float *table, const int32_t *line, int L,
+                    float lr, uint64_t *rng, int64_t *negpos, float *hidden, float *grad,
+                    int32_t *bag) noexcept nogil:
+    cdef int i, c, dim = job.dim, bad = 0
+    cdef int64_t j, n, k, b
     cdef int32_t word
     for i in range(L):
-        b = 1 + <int>ft_rand_below(rng, <uint32_t>job.window)
+        b = 1 + <int64_t>ft_rand_below(rng, <uint32_t>job.window)
         n = 0
-        for c in range(-b, b + 1):
-            if c == 0 or i + c < 0 or i + c >= L:
+        for c in range(-(b if b < i else i), (b if b < L - 1 - i else L - 1 - i) + 1):
+            if c == 0:
                 continue
             word = line[i + c]
             for k in range(job.indptr[word], job.indptr[word + 1]):
@@ -318,9 +326,10 @@ cdef void _cbow_line(const Job *job, const float *table, const int32_t *line, in
             continue
         _mean_rows(job, bag, n, hidden)
         sv_zero(dim, grad)
-        _negative_step(job, table, hidden, grad, line[i], lr, negpos)
+        bad |= _negative_step(job, table, hidden, grad, line[i], lr, negpos)
         for j in range(n):
             sv_axpy(dim, 1.0, grad, job.wi + <int64_t>bag[j] * dim)
+    return bad
 
 
 cdef int _run(const Job *job, int thread_id) noexcept nogil:
@@ -329,14 +338,16 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
     cdef float *hidden = <float *>malloc(dim * sizeof(float))
     cdef float *grad = <float *>malloc(dim * sizeof(float))
     cdef float *total = <float *>malloc(dim * sizeof(float))
-    cdef int32_t *bag = <int32_t *>malloc((2 * job.window * job.max_rows + 1) * sizeof(int32_t))
+    # a context never reaches past one line of CHUNK tokens: size the bag by what it can hold
+    cdef int64_t reach = job.window if job.window < CHUNK else CHUNK
+    cdef int32_t *bag = <int32_t *>malloc((2 * reach * job.max_rows + 1) * sizeof(int32_t))
     cdef int32_t line[CHUNK]
     cdef uint64_t rng = sv_splitmix64(job.seed + <uint64_t>thread_id)
     cdef int64_t negpos = ft_rand_below(&rng, <uint32_t>job.neg_size)
     cdef int64_t total_work = (job.end - job.start) * job.epochs
     cdef int64_t work_done = 0, pos, seg_end, sent_end, k, lo, hi, mid, released
     cdef int64_t sent = 0
-    cdef int epoch, L
+    cdef int epoch, L, bad = 0
     cdef uint32_t tok
     cdef float lr
     cdef int status = 0
@@ -378,10 +389,17 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
                 if pos >= sent_end:
                     sent += 1
                 if job.sg:
-                    _skipgram_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, total)
+                    bad = _skipgram_line(job, table, line, L, lr, &rng, &negpos, hidden, grad,
+                                         total)
                 else:
-                    _cbow_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, bag)
+                    bad = _cbow_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, bag)
                 job.done[0] = work_done
+                if bad:
+                    # diverged: say in which epoch, and stop every thread
+                    if ft_stopped(job.diverged) == 0:
+                        job.diverged[0] = epoch + 1
+                    job.stop[0] = 1
+                    break
                 if job.release and pos - released >= SV_RELEASE_EVERY:
                     sv_release_pages(job.ids + released, job.ids + pos)
                     released = pos
@@ -401,11 +419,12 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
                 const float[::1] shift, const int32_t[::1] neg_table, const float[::1] keep,
                 bint sg, int window, int negative, int epochs, float alpha,
                 int64_t[::1] progress, int progress_slot, int32_t[::1] stop, int thread_id, uint64_t seed,
-                bint release=False):
+                bint release=False, int32_t[::1] diverged=None):
     """Train on ids[start:end] (a share cut at sentence ends) for `epochs` passes, with the
     learning rate falling linearly from `alpha` to 0 over this share's work.
     progress[progress_slot] (words done) is published after every line; a non-zero
-    stop[0] ends the run early. The random
+    stop[0] ends the run early; a NaN/inf dot product (the weights diverged) writes the epoch
+    (from 1) to diverged[0] if it is still 0 and sets stop[0]. The random
     stream is seeded from (seed, thread_id). Releases the GIL for the whole run.
     ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped from
     the resident set (they are re-read from the page cache next epoch)."""
@@ -441,6 +460,9 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     job.alpha = alpha
     job.done = &progress[progress_slot]
     job.stop = &stop[0]
+    if diverged is None:
+        diverged = np.zeros(1, dtype=np.int32)
+    job.diverged = &diverged[0]
     job.seed = seed
     job.release = release
     with nogil:

@@ -5,12 +5,15 @@
 #     t = eta * clip(g, -clip, clip);   p -= t / sqrt(G_p);   G_p += t * t
 # with G_p (the AdaGrad accumulator) starting at 1 (so the first step is eta * g). g is
 # fdiff * c_j for w_i, fdiff * w_i for c_j and fdiff for both biases (rate eta_bias). A record
-# whose diff is NaN/Inf changes nothing and is counted as skipped (with a finite diff the
-# clipped step cannot be NaN/Inf: see gl_step). No -ffast-math
+# whose diff is NaN/Inf means the parameters diverged (log x and f(x) are finite): it changes
+# nothing, the epoch is recorded in ``diverged`` and every thread is stopped (GloVe C skips
+# such records and goes on, writing NaN vectors at the end). No -ffast-math
 # (setup.py): it would let the compiler assume finite numbers and drop exactly these checks.
 # 1/sqrt(G) is the CPU's estimate refined by one Newton step (relative error ~1e-7), so
 # results are reproducible on one machine but may differ in the last bits between CPU models.
 from libc.stdint cimport uint32_t, int32_t, int64_t
+
+import numpy as np
 
 cdef extern from *:
     """
@@ -65,8 +68,9 @@ cdef extern from *:
 
     /* One pass over both vectors: t = eta * clip(fdiff * partner) from the values before
      * this step; w -= t / sqrt(G); G += t * t. Given a finite diff (checked by the caller) every
-     * w_k, c_k is finite, t is clipped and G >= 1, so the step is finite too: no second pass to
-     * check it is needed (GloVe C sums its updates to check; this cannot fail here). */
+     * w_k, c_k is finite and t is clipped, so the step is finite unless t * t overflows G (an
+     * --eta near 1e18): the NaN that leaves is caught by the next diff that reads the row, or
+     * by the check of the final vectors, so no second pass is needed here. */
     static inline void gl_step(float *w, float *c, float *gw, float *gc, int d,
                                float fdiff, float eta, float clip) {
         int i = 0;
@@ -117,12 +121,14 @@ cdef enum:
 def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
           float[:, ::1] W, float[:, ::1] C, float[::1] bw, float[::1] bc,
           float[:, ::1] GW, float[:, ::1] GC, float[::1] gbw, float[::1] gbc,
-          float eta, float eta_bias, float clip, int64_t[::1] done, Py_ssize_t slot, const int32_t[::1] stop):
+          float eta, float eta_bias, float clip, int64_t[::1] done, Py_ssize_t slot,
+          int32_t[::1] stop, int32_t[::1] diverged=None, int epoch=1):
     """One pass over recs[start:end]; returns (sum of 0.5 f(x) diff^2, records skipped).
 
-
     ``done[slot]`` is bumped every few thousand records for the progress display;
-    a non-zero ``stop[0]`` (Ctrl-C) ends the pass early.
+    a non-zero ``stop[0]`` (Ctrl-C) ends the pass early. A NaN/inf diff (diverged parameters)
+    skips its record, writes ``epoch`` to ``diverged[0]`` if that is still 0, sets ``stop[0]``
+    and ends the pass.
     """
     cdef int d = W.shape[1]
     cdef Py_ssize_t r, since = 0
@@ -132,6 +138,8 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
     cdef int64_t skipped = 0
     cdef float *w
     cdef float *c
+    if diverged is None:
+        diverged = np.zeros(1, dtype=np.int32)
     with nogil:
         for r in range(start, end):
             if r + PREFETCH_AHEAD < end:
@@ -149,6 +157,10 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
             fdiff = recs[r].fx * diff
             if not (isfinite(diff) and isfinite(fdiff)):
                 skipped += 1
+                if diverged[0] == 0:
+                    diverged[0] = epoch
+                stop[0] = 1
+                break
             else:
                 cost += 0.5 * <double>fdiff * <double>diff
                 t1 = gl_clip(fdiff, clip) * eta_bias

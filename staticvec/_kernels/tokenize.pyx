@@ -161,6 +161,14 @@ cdef class WordTable:
                 return -1
         return w
 
+    cdef uint64_t _lowest_count(self) noexcept nogil:
+        cdef uint32_t i
+        cdef uint64_t lowest = 0xFFFFFFFFFFFFFFFFULL
+        for i in range(self.n_words):
+            if self.counts[i] < lowest:
+                lowest = self.counts[i]
+        return lowest
+
     cdef int _prune(self, uint64_t min_count) noexcept nogil:
         """Drop words with count < min_count, compacting ids and arena (order kept)."""
         cdef uint32_t i, j = 0
@@ -177,7 +185,12 @@ cdef class WordTable:
                 j += 1
         self.n_words = j
         self.arena_used = used
-        return self._rehash(self.n_slots)
+        # a table pruned far below its size gets fewer slots: with a tiny --max-vocab-words
+        # every new word prunes, and rehashing 2^17 empty slots each time would never end
+        cdef uint64_t target = 64
+        while target < 4 * (<uint64_t>j + 1):
+            target *= 2
+        return self._rehash(target if target < self.n_slots else self.n_slots)
 
     # ------------------------------------------------------------------ API
     def add(self, words):
@@ -202,7 +215,7 @@ cdef class WordTable:
         dropped (count <= min_reduce, then min_reduce += 1), exactly like word2vec C.
         """
         cdef Py_ssize_t n = chunk.shape[0], i = 0, start
-        cdef uint64_t tokens = 0, lines = 0, long_words = 0, h
+        cdef uint64_t tokens = 0, lines = 0, long_words = 0, h, lowest
         cdef int64_t found
         cdef int failed = 0
         cdef const uint8_t *base
@@ -235,6 +248,11 @@ cdef class WordTable:
                     long_words += 1
                 if max_words and self.n_words > max_words:
                     while self.n_words > max_words:
+                        # thresholds below the rarest count drop nothing: skip them at once
+                        # (the same table and min_reduce as stepping through them one by one)
+                        lowest = self._lowest_count()
+                        if lowest > self.min_reduce:
+                            self.min_reduce = lowest
                         if self._prune(self.min_reduce + 1) != 0:  # drop count <= min_reduce
                             failed = 1
                             break

@@ -35,8 +35,8 @@ from libc.stdlib cimport free
 from libc.math cimport sqrt
 
 from staticvec._kernels.common cimport (sv_dot, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64,
-                                        sv_rand_next, sv_release_pages, SV_SIGMOID_SIZE,
-                                        SV_MAX_EXP, SV_RELEASE_EVERY)
+                                        sv_rand_next, sv_release_pages, sv_nonfinite,
+                                        SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY)
 
 import numpy as np
 
@@ -115,6 +115,7 @@ cdef extern from *:
     static inline int64_t w2v_load64(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
     static inline void w2v_store64(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
     static inline int32_t w2v_load32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+    static inline void w2v_store32(int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
     static inline void *w2v_alloc(size_t bytes) {
         void *p = NULL;
         if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
@@ -130,6 +131,7 @@ cdef extern from *:
     int64_t w2v_load64(const int64_t *p) nogil
     void w2v_store64(int64_t *p, int64_t v) nogil
     int32_t w2v_load32(const int32_t *p) nogil
+    void w2v_store32(int32_t *p, int32_t v) nogil
     void *w2v_alloc(size_t bytes) nogil
 
 # progress slots are this many int64 apart, so threads never write the same cache line
@@ -170,6 +172,7 @@ cdef struct Scratch:
     uint32_t *window_targets   # skip-gram: the targets of every pair of one centre word
     int *window_k
     uint32_t *sentence
+    int bad                    # set when a dot product came out NaN/inf: the weights diverged
 
 
 cdef inline uint32_t draw_negative(const Cfg *c, uint64_t *rng) noexcept nogil:
@@ -217,6 +220,8 @@ cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int 
             s.rows[d] = c.syn1neg + <size_t>targets[d] * c.n
         w2v_dots(l1, s.rows, k, c.n, s.f)
         for d in range(k):
+            if sv_nonfinite(s.f[d]):
+                s.bad = 1
             label = 1.0 if d == 0 else 0.0
             s.g[d] = (label - sv_sigmoid(c.table, s.f[d])) * alpha
         w2v_update(l1, s.rows, s.g, k, c.n, acc)
@@ -227,6 +232,8 @@ cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int 
     for d in range(k):
         row = c.syn1neg + <size_t>targets[d] * c.n
         f = sv_dot(l1, row, c.n)
+        if sv_nonfinite(f):
+            s.bad = 1
         label = 1.0 if d == 0 else 0.0
         s.g[0] = (label - sv_sigmoid(c.table, f)) * alpha
         s.rows[0] = row
@@ -245,6 +252,8 @@ cdef inline void hs_apply(const Cfg *c, float *l1, uint32_t word, float alpha, f
     w2v_dots(l1, s.rows, k, c.n, s.f)
     for d in range(k):
         f = s.f[d]
+        if sv_nonfinite(f):
+            s.bad = 1
         if f <= -SV_MAX_EXP or f >= SV_MAX_EXP:
             s.g[d] = 0
         else:
@@ -355,16 +364,22 @@ cdef int64_t train_sentence(const Cfg *c, const uint32_t *words, int64_t length,
 
 
 cdef int scratch_alloc(Scratch *s, int n, int max_rows, int64_t max_sentence, int window) noexcept nogil:
+    # a window never reaches past the sentence: size the window buffers by what it can hold,
+    # so that a --window of 10^8 costs no more than the longest sentence
+    cdef int64_t span = 2 * <int64_t>window
+    if span > max_sentence:
+        span = max_sentence
+    s.bad = 0
     s.neu1 = <float *>w2v_alloc(n * sizeof(float))
     s.neu1e = <float *>w2v_alloc(n * sizeof(float))
     s.tmp = <float *>w2v_alloc(n * sizeof(float))
     s.rows = <float **>w2v_alloc(max_rows * sizeof(float *))
     s.f = <float *>w2v_alloc(max_rows * sizeof(float))
     s.g = <float *>w2v_alloc(max_rows * sizeof(float))
-    s.targets = <uint32_t *>w2v_alloc((max_rows + 2 * window + 2) * sizeof(uint32_t))
+    s.targets = <uint32_t *>w2v_alloc((max_rows + span + 2) * sizeof(uint32_t))
     s.sentence = <uint32_t *>w2v_alloc((max_sentence + 1) * sizeof(uint32_t))
-    s.window_targets = <uint32_t *>w2v_alloc((2 * window + 1) * max_rows * sizeof(uint32_t))
-    s.window_k = <int *>w2v_alloc((2 * window + 1) * sizeof(int))
+    s.window_targets = <uint32_t *>w2v_alloc((span + 1) * max_rows * sizeof(uint32_t))
+    s.window_k = <int *>w2v_alloc((span + 1) * sizeof(int))
     return (s.neu1 != NULL and s.neu1e != NULL and s.tmp != NULL and s.rows != NULL and
             s.f != NULL and s.g != NULL and s.targets != NULL and s.sentence != NULL and
             s.window_targets != NULL and s.window_k != NULL)
@@ -381,6 +396,14 @@ def _aligned_zeros(rows, n):
     buf = np.zeros(rows * n + 16, dtype=np.float32)
     skip = (-buf.ctypes.data % 64) // 4
     return buf[skip:skip + rows * n].reshape(rows, n)
+
+
+def sigmoid(float f):
+    """The kernels' sigmoid lookup (common.h sv_sigmoid) of one value: in [0, 1] for every
+    input, NaN and +-inf included (for tests)."""
+    cdef float table[SV_SIGMOID_SIZE]
+    sv_sigmoid_fill(table)
+    return sv_sigmoid(table, f)
 
 
 def padded_width(int dim):
@@ -415,16 +438,20 @@ cdef class Word2VecKernel:
     Holds references to the numpy arrays so that the raw pointers in ``cfg`` stay valid.
     ``progress[t * PROGRESS_STRIDE]`` is the number of corpus words thread t has processed
     (summed over epochs); ``stop[0] != 0`` makes every worker return at its next sentence.
+    ``diverged[0]``: 0, or the epoch (from 1) in which a worker met a NaN/inf dot product; that
+    worker then sets ``stop[0]`` so every thread returns instead of training on NaNs.
     """
     cdef Cfg cfg
     cdef object _keep_alive
     cdef float table[SV_SIGMOID_SIZE]
     cdef int64_t[::1] progress
     cdef int32_t[::1] stop
+    cdef int32_t[::1] diverged
     cdef int max_code
 
     def __init__(self, syn0, syn1neg, syn1, *, bint sg, bint cbow_mean, bint hs, int negative,
-                 int window, keep, alias, code_off, codes, points, progress, stop):
+                 int window, keep, alias, code_off, codes, points, progress, stop,
+                 diverged=None):
         cdef float[:, ::1] m0 = syn0
         cdef float[:, ::1] m1 = syn1neg
         cdef float[:, ::1] m2 = syn1
@@ -463,6 +490,7 @@ cdef class Word2VecKernel:
             self.max_code = int(np.max(np.diff(np.asarray(code_off)))) if co.shape[0] > 1 else 0
         self.progress = progress
         self.stop = stop
+        self.diverged = np.zeros(1, dtype=np.int32) if diverged is None else diverged
 
     def train(self, int thread, const uint32_t[::1] ids, const uint64_t[::1] ends,
               Py_ssize_t first_sentence, Py_ssize_t last_sentence, int epochs, uint64_t seed,
@@ -483,6 +511,7 @@ cdef class Word2VecKernel:
         cdef int ok
         cdef int64_t *progress = &self.progress[0]
         cdef int32_t *stop = &self.stop[0]
+        cdef int32_t *diverged = &self.diverged[0]
         cdef int max_rows = max(self.cfg.negative + 1, self.max_code, 1)
         if thread < 0 or thread >= n_threads:
             raise ValueError("thread id out of range")
@@ -507,6 +536,11 @@ cdef class Word2VecKernel:
                         end = <int64_t>ends[si]
                         trained += train_sentence(c, &ids[0] + start, end - start, a, &rng, &s)
                         done += end - start
+                        if s.bad:
+                            if w2v_load32(diverged) == 0:
+                                w2v_store32(diverged, epoch + 1)
+                            w2v_store32(stop, 1)
+                            break
                         if release and end - released >= SV_RELEASE_EVERY:
                             sv_release_pages(&ids[0] + released, &ids[0] + end)
                             released = end
@@ -534,7 +568,8 @@ cdef class Word2VecKernel:
         cdef Scratch s
         cdef int k = 1, d
         cdef int max_rows = max(neg.shape[0] + 1, self.max_code, 1)
-        if not scratch_alloc(&s, self.cfg.n, max_rows, 1, ctx.shape[0] + neg.shape[0] + 2):
+        if not scratch_alloc(&s, self.cfg.n, max_rows, ctx.shape[0] + neg.shape[0] + 2,
+                             ctx.shape[0] + neg.shape[0] + 2):
             scratch_free(&s)
             raise MemoryError()
         s.targets[ctx.shape[0]] = word
@@ -575,6 +610,10 @@ cdef class Word2VecKernel:
                 o[n] = words[i]
                 n += 1
         return out[:n]
+
+    def diverged_in(self):
+        """0, or the epoch (from 1) in which training met non-finite weights."""
+        return int(self.diverged[0])
 
     def sigmoid_table(self):
         return np.array([self.table[i] for i in range(SV_SIGMOID_SIZE)], dtype=np.float32)

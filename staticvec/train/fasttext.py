@@ -6,6 +6,7 @@ count^0.5, frequent words kept with probability sqrt(t/f) + t/f, a word's input 
 the mean of its own row and its character n-gram rows, and the learning rate falling
 linearly to zero over all epochs.
 """
+import math
 import os
 import threading
 import time
@@ -18,6 +19,7 @@ from staticvec.progress import say
 from staticvec.train import runner
 
 NEGATIVE_TABLE_SIZE = 10_000_000  # fastText's table size
+MAX_NEGATIVE = 1000               # more noise words per prediction is a typo, not a setting
 
 
 @dataclass
@@ -48,20 +50,22 @@ class FastTextOptions:
                                  f"(use --maxn 0 to turn subwords off)")
         if self.maxn and self.bucket < 1:
             raise BadOptionError("--bucket must be >= 1 when subwords are on (--maxn > 0)")
-        if self.bucket < 0 or self.bucket > 2**31 - 1:
-            raise BadOptionError(f"--bucket {self.bucket} is out of range (0 .. 2147483647)")
-        for name, value in (("--dim", self.dim), ("--window", self.window),
-                            ("--epochs", self.epochs), ("--min-count", self.min_count)):
-            if value < 1:
-                raise BadOptionError(f"{name} must be >= 1 (got {value})")
-        if self.negative < 1:
-            raise BadOptionError(f"--negative must be >= 1 (got {self.negative})")
-        if not self.alpha > 0:
-            raise BadOptionError(f"--alpha must be > 0 (got {self.alpha})")
-        if self.sample < 0:
-            raise BadOptionError(f"--sample must be >= 0 (got {self.sample})")
-        if self.threads < 0:
-            raise BadOptionError(f"--threads must be >= 0 (got {self.threads})")
+        # C ints in the kernel, and finite numbers: inf/nan never reach it
+        runner.check_int("--bucket", self.bucket, 0, runner.INT_MAX - 1)
+        runner.check_int("--minn", self.minn, 1, runner.INT_MAX)
+        runner.check_int("--maxn", self.maxn, 0, runner.INT_MAX)
+        runner.check_int("--dim", self.dim, 1, runner.MAX_DIM)
+        runner.check_int("--window", self.window, 1, runner.INT_MAX)
+        runner.check_int("--epochs", self.epochs, 1, runner.MAX_EPOCHS)
+        runner.check_int("--min-count", self.min_count, 1, 2 ** 63 - 1)
+        runner.check_int("--negative", self.negative, 1, MAX_NEGATIVE)
+        runner.check_positive("--alpha", self.alpha)
+        if not (self.sample >= 0 and math.isfinite(self.sample)):
+            raise BadOptionError(f"--sample must be a finite number >= 0 (got {self.sample})")
+        if self.threads:  # 0: every core
+            runner.check_int("--threads", self.threads, 1, runner.max_threads())
+        # the bucket rows do not depend on the corpus: refuse them before it is read
+        runner.check_memory(memory_needed(1, self), "fasttext training", quiet=True)
 
     @property
     def n_threads(self):
@@ -94,9 +98,16 @@ def keep_probabilities(counts, total_tokens, sample):
 
 
 def memory_needed(n_words, options):
-    """Bytes of the matrices and tables training will hold."""
-    rows = n_words + options.n_buckets
-    return (rows + n_words) * options.dim * 4 + NEGATIVE_TABLE_SIZE * 4 * 2
+    """Bytes training will hold, as {hint: bytes} per group of buffers (``runner.check_memory``
+    names the largest): word rows in and out plus tables, the n-gram bucket rows, and the
+    workers' buffers (a line is at most 1024 tokens, so the window costs no more than that)."""
+    dim = options.dim
+    reach = min(options.window, 1024)
+    per_thread = 4 * 3 * dim + 4 * (2 * reach * 64 + 1) + 4 * 1024
+    return {"a smaller --dim or a larger --min-count":
+                2 * n_words * dim * 4 + NEGATIVE_TABLE_SIZE * 4 * 2 + n_words * 16,
+            "a smaller --bucket or --dim": options.n_buckets * dim * 4,
+            "fewer --threads": options.n_threads * per_thread}
 
 
 def init_input(rows, dim, seed, threads=1):
@@ -127,8 +138,11 @@ def train(vocab, encoded, options, quiet=False):
     kernel = _kernels.load("fasttext")
     words = vocab.words
     n_words = len(words)
-    runner.check_memory(memory_needed(n_words, options), "fasttext training", quiet=quiet,
-                        hint="a smaller --bucket or --dim")
+    if n_words + options.n_buckets > runner.INT_MAX:
+        raise BadOptionError(f"--bucket must be an integer in [0, {runner.INT_MAX - n_words}] "
+                             f"with {n_words:,} words (got {options.bucket}): the rows are "
+                             f"counted in 31 bits")
+    runner.check_memory(memory_needed(n_words, options), "fasttext training", quiet=quiet)
     indptr, indices = subwords.subword_csr(words, options.minn, options.maxn, options.n_buckets)
     wi = init_input(n_words + options.n_buckets, options.dim, options.seed, options.n_threads)
     wo = np.zeros((n_words, options.dim), dtype=np.float32)
@@ -142,6 +156,7 @@ def train(vocab, encoded, options, quiet=False):
 
     shares = encoded.shares(options.n_threads)
     counters = runner.Counters(len(shares))
+    diverged = np.zeros(1, dtype=np.int32)
     sg = options.model == "skipgram"
 
     def work(t):
@@ -149,7 +164,9 @@ def train(vocab, encoded, options, quiet=False):
         kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
                            sg, options.window, options.negative, options.epochs, options.alpha,
                            counters.progress, t * runner.PROGRESS_STRIDE, counters.stop, t,
-                           options.seed, release)
+                           options.seed, release, diverged)
+        if diverged[0]:
+            raise runner.diverged_error(int(diverged[0]))
 
     total = encoded.n_tokens * options.epochs
 
@@ -159,6 +176,7 @@ def train(vocab, encoded, options, quiet=False):
 
     runner.run_workers(work, len(shares), counters, total=total,
                        description=f"fasttext {options.model}", quiet=quiet, fields=fields)
+    runner.check_finite([wi, wo], options.epochs)
     return wi, wo, (indptr, indices)
 
 

@@ -70,19 +70,23 @@ class GloveOptions:
     vectors: str = "sum"
 
     def check(self):
-        for name, value, low in (("--dim", self.dim, 1), ("--window", self.window, 1),
-                                 ("--epochs", self.epochs, 1)):
-            if value < low:
-                raise BadOptionError(f"invalid value for {name}: {value} (must be >= {low})")
+        # C ints in the kernels, and finite numbers: inf/nan never reach them
+        runner.check_int("--dim", self.dim, 1, runner.MAX_DIM)
+        runner.check_int("--window", self.window, 1, runner.INT_MAX)
+        runner.check_int("--epochs", self.epochs, 1, runner.MAX_EPOCHS)
         for name, value in (("--x-max", self.x_max), ("--alpha", self.alpha), ("--eta", self.eta),
                             ("--memory", self.memory)):
-            if not (math.isfinite(value) and value > 0):
-                raise BadOptionError(f"invalid value for {name}: {value} (must be > 0)")
+            runner.check_positive(name, value)
+        ram = runner.physical_memory()
+        if ram is not None and self.memory_bytes > ram:
+            raise BadOptionError(f"--memory must be a finite number of GB in (0, {ram / 2**30:.1f}]"
+                                 f" (got {self.memory}): this machine has "
+                                 f"{runner.human_bytes(ram)} of RAM")
         if self.vectors not in VECTORS:
             raise BadOptionError(f"invalid value for --vectors: {self.vectors!r} "
                                  f"(choose from {', '.join(VECTORS)})")
-        if self.threads is not None and self.threads < 1:
-            raise BadOptionError(f"invalid value for --threads: {self.threads} (must be >= 1)")
+        if self.threads is not None:
+            runner.check_int("--threads", self.threads, 1, runner.max_threads())
         return self
 
     @property
@@ -94,14 +98,17 @@ class GloveOptions:
         return int(self.memory * (1 << 30))
 
 
-def weight_units(window):
-    """(units, scale): a pair at distance d adds units[d] / scale; exact 1/d up to EXACT_WINDOW."""
+def weight_units(window, reach=None):
+    """(units, scale): a pair at distance d adds units[d] / scale; exact 1/d up to EXACT_WINDOW.
+    ``reach``: the largest distance that can occur (the longest sentence - 1), if smaller than
+    the window: units stop there, the scale is still the window's."""
+    reach = window if reach is None else max(1, min(reach, window))
     if window <= EXACT_WINDOW:
         scale = math.lcm(*range(1, window + 1))
-        units = [0] + [scale // d for d in range(1, window + 1)]
+        units = [0] + [scale // d for d in range(1, reach + 1)]
     else:
         scale = APPROX_SCALE
-        units = [0] + [round(scale / d) for d in range(1, window + 1)]
+        units = [0] + [round(scale / d) for d in range(1, reach + 1)]
     return np.array(units, dtype=np.int64), scale
 
 
@@ -193,7 +200,7 @@ class CooccurrenceCounts:
                  n_tokens=None):
         self.vocab_size = int(vocab_size)
         self.window = int(window)
-        self.units, self.scale = weight_units(self.window)
+        self.scale = weight_units(self.window, 1)[1]
         self.memory_bytes = int(memory_bytes)
         self.temp = temp
         self.fan_in = max(int(fan_in), 2)
@@ -206,8 +213,8 @@ class CooccurrenceCounts:
             dense_bytes = min(dense_bytes, 8 * int(n_tokens) * self.window // 3)
         self.row_off, self.row_len = dense_layout(self.vocab_size, dense_bytes)
         self._area, self.dense = _anonymous(int(self.row_off[-1]) * 8)
-        capacity = max(self.memory_bytes // 4 // PAIR.itemsize, 64 * self.window)
-        self.overflow = np.empty(capacity, dtype=PAIR)
+        # the overflow buffer is sized in count(), once the longest sentence is known
+        self.overflow = np.empty(0, dtype=PAIR)
         self.n_over = 0
         self.runs = []
         self.spilled_bytes = 0
@@ -220,15 +227,29 @@ class CooccurrenceCounts:
         n = len(ids)
         if n and (len(ends) == 0 or int(ends[-1]) != n):
             raise ValueError("sentence_ends must end at len(ids)")
+        # no pair is further apart than the longest sentence: a --window beyond it counts the
+        # same pairs, with buffers (and a units table) sized by the sentence, not the window
+        longest = int(np.diff(ends, prepend=np.uint64(0)).max()) if len(ends) else 1
+        reach = max(1, min(self.window, longest - 1))
+        units, _ = weight_units(self.window, reach)
+        capacity = max(self.memory_bytes // 4 // PAIR.itemsize, 64 * reach)
+        if len(self.overflow) < capacity:
+            extra = (capacity - len(self.overflow)) * PAIR.itemsize
+            if extra > self.memory_bytes // 4:
+                runner.check_memory(extra, "counting co-occurrences", quiet=True,
+                                    hint="a smaller --max-sentence-length or --window")
+            grown = np.empty(capacity, dtype=PAIR)
+            grown[:self.n_over] = self.overflow[:self.n_over]
+            self.overflow = grown
         pos = sent = 0
         k = self._k
         with Progress("counting co-occurrences", n, unit="words", quiet=self.quiet) as bar:
             while pos < n:
                 stop = min(n, pos + COUNT_STEP)
-                pos, sent, self.n_over = k.count(ids, ends, pos, stop, sent, self.window,
-                                                 self.units, self.dense, self.row_off,
+                pos, sent, self.n_over = k.count(ids, ends, pos, stop, sent, reach,
+                                                 units, self.dense, self.row_off,
                                                  self.row_len, self.overflow, self.n_over)
-                if len(self.overflow) - self.n_over < self.window:
+                if len(self.overflow) - self.n_over < reach:
                     self._make_room()
                 bar.update(pos, runs=len(self.runs))
         return self
@@ -551,11 +572,14 @@ def init_params(vocab_size, dim, seed):
 
 
 def fit(records, params, opts, quiet=False):
-    """Epochs of hogwild AdaGrad; returns the cost per epoch (mean 0.5 f(x) diff^2) and skips."""
+    """Epochs of hogwild AdaGrad; returns the cost per epoch (mean 0.5 f(x) diff^2) and skips
+    (0: a NaN/inf diff means diverged parameters and ends training with an error, naming
+    the epoch; the final parameters are checked for NaN/inf too)."""
     k = _kernels.load("glove")
     threads = max(1, min(opts.n_threads, max(records.n, 1)))
     epochs = opts.epochs
     counters = runner.Counters(threads)
+    diverged = np.zeros(1, dtype=np.int32)
     costs = np.zeros((threads, epochs), dtype=np.float64)
     skipped = np.zeros((threads, epochs), dtype=np.int64)
     finished = np.zeros(threads, dtype=np.int64)
@@ -568,10 +592,10 @@ def fit(records, params, opts, quiet=False):
     reported = [0]
     start_time = time.monotonic()
 
-    def one_pass(t, recs, lo, hi):
+    def one_pass(t, recs, lo, hi, e):
         return k.train(recs, lo, hi, p["W"], p["C"], p["bw"], p["bc"], p["GW"], p["GC"],
                        p["gbw"], p["gbc"], eta, eta_bias, clip, counters.progress,
-                       t * runner.PROGRESS_STRIDE, counters.stop)
+                       t * runner.PROGRESS_STRIDE, counters.stop, diverged, e + 1)
 
     def work(t):
         lo, hi = records.share(t, threads)
@@ -579,7 +603,7 @@ def fit(records, params, opts, quiet=False):
             cost = 0.0
             skips = 0
             if records.array is not None:
-                cost, skips = one_pass(t, records.array, lo, hi)
+                cost, skips = one_pass(t, records.array, lo, hi, e)
             else:
                 with open(records.path, "rb") as handle:
                     handle.seek(lo * REC.itemsize)
@@ -587,10 +611,12 @@ def fit(records, params, opts, quiet=False):
                     step = max(records.chunk // threads, 1)
                     while pos < hi and not counters.stop[0]:
                         block = np.fromfile(handle, dtype=REC, count=min(step, hi - pos))
-                        c, s = one_pass(t, block, 0, len(block))
+                        c, s = one_pass(t, block, 0, len(block), e)
                         cost += c
                         skips += s
                         pos += len(block)
+            if diverged[0]:
+                raise runner.diverged_error(int(diverged[0]), "--eta")
             if counters.stop[0]:
                 return
             costs[t, e] = cost
@@ -602,9 +628,7 @@ def fit(records, params, opts, quiet=False):
         while reported[0] < complete:
             e = reported[0]
             say(f"glove: epoch {e + 1}/{epochs}  cost {costs[:, e].sum() / max(records.n, 1):.6f}"
-                f"  ({time.monotonic() - start_time:.1f}s)"
-                + (f"  {int(skipped[:, e].sum()):,} updates skipped (NaN/Inf)"
-                   if skipped[:, e].sum() else ""), quiet)
+                f"  ({time.monotonic() - start_time:.1f}s)", quiet)
             reported[0] += 1
         out = {"epoch": min(complete + 1, epochs)}
         if complete:
@@ -613,6 +637,7 @@ def fit(records, params, opts, quiet=False):
 
     runner.run_workers(work, threads, counters, total=epochs * records.n,
                        description="training glove", quiet=quiet, fields=fields)
+    runner.check_finite([p["W"], p["C"], p["bw"], p["bc"]], epochs, "--eta")
     fields(epochs * records.n)
     return costs.sum(axis=0) / max(records.n, 1), int(skipped.sum())
 

@@ -16,11 +16,16 @@ written afterwards).
     run_workers(work, threads, counters, total=epochs * corpus.n_tokens,
                 description="skip-gram", fields=lambda done: {"alpha": ...}, quiet=quiet)
 
-``check_memory(needed, what)`` refuses early, with one clear line, a job that cannot fit;
+``check_memory(needed, what)`` refuses early, with one clear line, a job that cannot fit (naming
+the option behind its largest buffers); ``check_int``/``check_positive`` give every trainer one
+wording for option bounds; a kernel that meets a NaN/inf dot product writes the epoch to the
+trainer's ``diverged`` slot and sets the stop flag, and the trainer raises ``diverged_error``
+(``check_finite`` checks the final weights the same way before anything is written);
 ``file_backed(ids)`` tells the kernels whether they may drop the corpus pages they have read
 from the resident set (the encoded corpus is a file mapping: without that, every epoch would
 leave all of it resident, 4 bytes per token, on top of the model).
 """
+import math
 import os
 import threading
 import time
@@ -116,6 +121,14 @@ def available_memory():
         return None
 
 
+def physical_memory():
+    """Bytes of RAM in this machine, or None."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def human_bytes(n):
     for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
         if n >= size:
@@ -124,10 +137,59 @@ def human_bytes(n):
 
 
 def check_memory(needed, what, quiet=False, hint="a smaller --dim or a larger --min-count"):
-    """Say how much memory ``what`` needs; raise ResourceError if it exceeds what is available."""
+    """Say how much memory ``what`` needs; raise ResourceError if it exceeds what is available.
+
+    ``needed``: bytes, or {hint: bytes} per buffer group (e.g. ``{"fewer --threads": ...}``),
+    in which case the refusal names the hint of the largest group: the option at fault."""
+    if isinstance(needed, dict):
+        hint = max(needed.items(), key=lambda item: item[1])[0]
+        needed = sum(needed.values())
     available = available_memory()
     if available is not None and needed > available:
         raise ResourceError(f"{what} needs {human_bytes(needed)} but only "
                             f"{human_bytes(available)} is available (try {hint})")
     say(f"{what} needs {human_bytes(needed)} of memory"
         + (f" ({human_bytes(available)} available)" if available is not None else ""), quiet)
+
+
+# ---------------------------------------------------------------- option bounds, divergence
+from staticvec.errors import BadOptionError, StaticvecError  # noqa: E402 (kept with its users)
+
+# The kernels take counts as C ints: anything above this is refused, not wrapped around.
+INT_MAX = 2 ** 31 - 1
+MAX_DIM = 2 ** 30            # a C int even padded; the memory check refuses far earlier
+MAX_EPOCHS = 1_000_000
+
+
+def max_threads():
+    """The most worker threads a trainer starts: 16 per core (at least 64). More only adds
+    switching, and every thread holds its own buffers."""
+    return max(64, 16 * (os.cpu_count() or 1))
+
+
+def check_int(name, value, low, high):
+    """``name`` (an option such as ``--window``) must be an integer in [low, high]."""
+    if not low <= value <= high:
+        raise BadOptionError(f"{name} must be an integer in [{low}, {high}] (got {value})")
+
+
+def check_positive(name, value):
+    """``name`` must be a finite number > 0 (inf and nan are refused, never trained with)."""
+    if not (math.isfinite(value) and value > 0):
+        raise BadOptionError(f"{name} must be a finite number > 0 (got {value})")
+
+
+def diverged_error(epoch, option="--alpha"):
+    return StaticvecError(f"training diverged in epoch {epoch} (non-finite weights); "
+                          f"lower {option}")
+
+
+def check_finite(arrays, epoch, option="--alpha"):
+    """Raise the divergence error if any of ``arrays`` holds NaN/inf (read in blocks, so the
+    check of a large model needs no model-sized temporary)."""
+    for a in arrays:
+        flat = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
+        step = max(1, (1 << 22) // max(flat.shape[1], 1))
+        for lo in range(0, flat.shape[0], step):
+            if not np.isfinite(flat[lo:lo + step]).all():
+                raise diverged_error(epoch, option)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from staticvec import _kernels, encode
-from staticvec.errors import BadOptionError, StaticvecError
+from staticvec.errors import BadOptionError
 from staticvec.progress import say
 from staticvec.train import runner
 
@@ -67,20 +67,22 @@ class Word2VecOptions:
             o.min_alpha = o.alpha * 1e-4
         if o.threads is None:
             o.threads = default_threads()
+        # ints the kernels take as C ints, and finite numbers: inf/nan never reach a kernel
+        runner.check_int("--dim", o.dim, 1, runner.MAX_DIM)
+        runner.check_int("--window", o.window, 1, runner.INT_MAX)
+        runner.check_int("--negative", o.negative, 0, _MAX_NEGATIVE)
+        runner.check_int("--epochs", o.epochs, 1, runner.MAX_EPOCHS)
+        runner.check_int("--threads", o.threads, 1, runner.max_threads())
+        runner.check_positive("--alpha", o.alpha)
         checks = [
-            (o.dim >= 1, f"--dim must be at least 1 (got {o.dim})"),
-            (o.window >= 1, f"--window must be at least 1 (got {o.window})"),
-            (0 <= o.negative <= _MAX_NEGATIVE,
-             f"--negative must be in [0, {_MAX_NEGATIVE}] (got {o.negative})"),
             (o.negative > 0 or o.hs, "--negative 0 needs --hs (nothing would be trained)"),
-            (o.sample >= 0, f"--sample must be >= 0 (got {o.sample})"),
-            (o.epochs >= 1, f"--epochs must be at least 1 (got {o.epochs})"),
-            (o.alpha > 0, f"--alpha must be > 0 (got {o.alpha})"),
-            (0 <= o.min_alpha <= o.alpha, f"--min-alpha must be in [0, --alpha] (got {o.min_alpha})"),
-            (o.threads >= 1, f"--threads must be at least 1 (got {o.threads})"),
-            (np.isfinite(o.ns_exponent), f"--ns-exponent must be finite (got {o.ns_exponent})"),
-            (0 <= o.seed < 2 ** 63, f"--seed must be in [0, 2^63) (got {o.seed})"),
-            (0 < o.init_scale < 1e6, f"--init-scale must be > 0 (got {o.init_scale})"),
+            (o.sample >= 0 and np.isfinite(o.sample),
+             f"--sample must be a finite number >= 0 (got {o.sample})"),
+            (0 <= o.min_alpha <= o.alpha,
+             f"--min-alpha must be a number in [0, --alpha] (got {o.min_alpha})"),
+            (np.isfinite(o.ns_exponent), f"--ns-exponent must be a finite number (got {o.ns_exponent})"),
+            (0 <= o.seed < 2 ** 63, f"--seed must be an integer in [0, 2^63) (got {o.seed})"),
+            (0 < o.init_scale < 1e6, f"--init-scale must be a number in (0, 1e6) (got {o.init_scale})"),
         ]
         for ok, message in checks:
             if not ok:
@@ -99,9 +101,20 @@ def default_threads():
 # ---------------------------------------------------------------- tables
 
 def noise_distribution(counts, exponent=0.75):
-    """P(w) proportional to count^exponent: word2vec C's negative-sampling distribution."""
-    weights = np.asarray(counts, dtype=np.float64) ** exponent
-    return weights / weights.sum()
+    """P(w) proportional to count^exponent: word2vec C's negative-sampling distribution.
+
+    When count^exponent overflows or underflows as a whole (``--ns-exponent 1000``), the
+    weights are taken in log space relative to the largest, so they stay a distribution."""
+    counts = np.asarray(counts, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        weights = counts ** exponent
+        total = weights.sum()
+        if np.isfinite(total) and total > 0:
+            return weights / total
+        logs = exponent * np.log(counts)
+        top = logs.max()
+        weights = np.where(logs == top, 1.0, np.exp(logs - top))
+        return weights / weights.sum()
 
 
 def alias_table(probs):
@@ -234,20 +247,30 @@ def init_input_vectors(vocab_size, dim, seed, scale=1.0):
 
 
 def memory_needed(vocab_size, options, threads, max_sentence=10000):
-    """Bytes of the matrices and tables training holds, besides the (memory-mapped) corpus."""
+    """Bytes training holds besides the (memory-mapped) corpus, as {hint: bytes} per group of
+    buffers (see ``runner.check_memory``): the matrices and tables (--dim, vocabulary size),
+    and each worker's buffers, sized by the longest sentence, the window (never past the
+    sentence), --negative and --dim (as ``scratch_alloc`` in the kernel sizes them)."""
     width = (options.dim + 15) // 16 * 16
     matrices = 1 + (options.negative > 0) + bool(options.hs)
     tables = vocab_size * (4 + 4 + 4) + (vocab_size * 45 if options.hs else 0)
-    per_thread = 4 * (max_sentence + 4 * width + 2 * options.negative + 2 * options.window + 64)
-    return matrices * vocab_size * width * 4 + tables + threads * per_thread
+    rows = max(options.negative + 1, 64 if options.hs else 1)   # a Huffman path is < 64 nodes
+    span = min(2 * options.window, max_sentence)
+    window_part = 4 * ((span + 1) * rows + rows + span + 2 + span + 1)
+    sentence_part = 4 * (max_sentence + 1)
+    per_thread = 4 * 3 * width + 16 * rows + window_part + sentence_part
+    biggest = "--window" if window_part > sentence_part else "--max-sentence-length"
+    return {"a smaller --dim or a larger --min-count": matrices * vocab_size * width * 4 + tables,
+            f"fewer --threads or a smaller {biggest}": threads * per_thread}
 
 
 # ---------------------------------------------------------------- training
 
-def build_kernel(counts, options, counters):
+def build_kernel(counts, options, counters, diverged=None):
     """The kernel state for one model: (kernel, syn0, syn1neg, syn1), matrices padded/aligned.
 
-    ``options`` must be resolved. Matrices a mode does not use are one dummy row."""
+    ``options`` must be resolved. Matrices a mode does not use are one dummy row.
+    ``diverged``: int32[1] the kernel sets to the epoch in which the weights went NaN/inf."""
     o = options
     counts = np.asarray(counts, dtype=np.int64)
     v = len(counts)
@@ -269,7 +292,8 @@ def build_kernel(counts, options, counters):
     kernel = k.Word2VecKernel(syn0, syn1neg, syn1, sg=o.sg, cbow_mean=o.cbow_mean, hs=o.hs,
                               negative=o.negative, window=o.window, keep=keep,
                               alias=packed, code_off=offsets, codes=codes,
-                              points=points, progress=counters.progress, stop=counters.stop)
+                              points=points, progress=counters.progress, stop=counters.stop,
+                              diverged=diverged)
     return kernel, syn0, syn1neg, syn1
 
 
@@ -299,17 +323,24 @@ def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=N
     if check_ram:
         runner.check_memory(memory_needed(v, o, o.threads, max_sentence),
                             f"{name} model ({v:,} words x {o.dim} dims)", quiet)
+    if o.window > max_sentence > 1:
+        say(f"--window {o.window} is longer than the longest sentence ({max_sentence} tokens): "
+            f"every context reaches the whole sentence", quiet)
     threads = o.threads
     counters = runner.Counters(threads)
-    kernel, syn0, _, _ = build_kernel(counts, o, counters)
+    diverged = np.zeros(1, dtype=np.int32)
+    kernel, syn0, _, _ = build_kernel(counts, o, counters, diverged)
     shares = encode.sentence_shares(ends, threads)
     n_tokens = int(ends[-1]) if len(ends) else 0
     total = o.epochs * n_tokens
 
     def work(t):
         lo, hi = shares[t]
-        return kernel.train(t, ids, ends, lo, hi, o.epochs, o.seed, o.alpha, o.min_alpha, total,
-                            max(max_sentence, 1), release)
+        trained = kernel.train(t, ids, ends, lo, hi, o.epochs, o.seed, o.alpha, o.min_alpha,
+                               total, max(max_sentence, 1), release)
+        if diverged[0]:
+            raise runner.diverged_error(int(diverged[0]))
+        return trained
 
     def fields(done):
         alpha = max(o.alpha * (1.0 - done / (total + 1.0)), o.min_alpha)
@@ -323,8 +354,7 @@ def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=N
     say(f"{name}: trained {total:,} words in {seconds:.2f} s "
         f"({total / max(seconds, 1e-9):,.0f} words/s, {threads} thread{'s' if threads > 1 else ''})",
         quiet)
-    if not np.isfinite(syn0[:, :o.dim]).all():
-        raise StaticvecError("training diverged (NaN/inf in the vectors): lower --alpha")
+    runner.check_finite([syn0[:, :o.dim]], o.epochs)
     return syn0[:, :o.dim]
 
 
