@@ -45,7 +45,7 @@ def cpu_seconds():
 
 
 def quality(vectors, eval_dir):
-    from staticvec import evaluate
+    from staticvec.eval import benchmarks as evaluate
 
     row = {}
     analogy = evaluate.evaluate_analogies(vectors, os.path.join(eval_dir, "questions-words.txt"),
@@ -61,7 +61,8 @@ def quality(vectors, eval_dir):
 
 
 def run_staticvec(corpus, threads, n_tokens, seed):
-    from staticvec import encode, subwords
+    from staticvec.text import encoded as encode
+    from staticvec.model import subwords
     from staticvec.train import fasttext as ft
 
     s = SETTINGS
@@ -87,7 +88,7 @@ def run_fasttext(corpus, threads, n_tokens, seed):
     import fasttext_pybind
     from fasttext import FastText
 
-    from staticvec import subwords
+    from staticvec.model import subwords
 
     s = SETTINGS
     # train_unsupervised does not pass `seed` on (its C++ args have it): build the args the
@@ -116,7 +117,7 @@ def run_fasttext(corpus, threads, n_tokens, seed):
 def run_gensim(corpus, threads, n_tokens, seed):
     from gensim.models import FastText
 
-    from staticvec import subwords
+    from staticvec.model import subwords
 
     s = SETTINGS
     model = FastText(vector_size=s["dim"], window=s["window"], min_count=s["min_count"], sg=1,

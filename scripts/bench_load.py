@@ -27,7 +27,7 @@ import numpy as np
 
 
 def make_model(path, words, dim, seed=0):
-    from staticvec.formats import save_vectors
+    from staticvec.io.dispatch import save_vectors
 
     rng = np.random.default_rng(seed)
     matrix = rng.standard_normal((words, dim), dtype=np.float32)
@@ -54,7 +54,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     path = args.out or f"/tmp/staticvec-bench-{args.words}x{args.dim}.bin"
 
-    from staticvec.formats import load_vectors
+    from staticvec.io.dispatch import load_vectors
 
     header = f"{args.words} {args.dim}\n".encode()
     reuse = os.path.exists(path) and open(path, "rb").read(len(header)) == header
@@ -111,7 +111,7 @@ def main(argv=None):
 
 
 def text_benchmark(words, with_gensim):
-    from staticvec.formats import load_vectors, save_vectors
+    from staticvec.io.dispatch import load_vectors, save_vectors
 
     rng = np.random.default_rng(1)
     names = [f"w{i}" for i in range(words)]

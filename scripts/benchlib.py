@@ -1,5 +1,5 @@
 """What every benchmark script shares: the corpus cut, measuring a tool in its own process,
-and scoring any tool's vectors with one evaluator (staticvec.evaluate, which matches gensim's
+and scoring any tool's vectors with one evaluator (staticvec.eval.benchmarks, which matches gensim's
 evaluate_word_analogies / evaluate_word_pairs exactly), so the quality columns are comparable.
 """
 import json
@@ -80,7 +80,8 @@ def measured(cmd, env=None):
 def quality(vectors, eval_dir=EVAL_DIR, oov=False):
     """Google analogy accuracy (%, 3CosAdd, restrict 30k, case-insensitive), the number of
     questions scored, and Spearman on WordSim-353 and SimLex-999, for a path or Vectors."""
-    from staticvec import evaluate, formats
+    from staticvec.eval import benchmarks as evaluate
+    from staticvec.io import dispatch as formats
 
     if isinstance(vectors, (str, os.PathLike)):
         vectors = formats.load_vectors(vectors)

@@ -45,7 +45,8 @@ def main():
     import fasttext
     from gensim.models.fasttext import load_facebook_model
 
-    from staticvec import fasttext_bin, formats
+    from staticvec.io import fasttext_bin
+    from staticvec.io import dispatch as formats
 
     failures = []
 

@@ -54,8 +54,8 @@ def main(argv=None):
 
     from gensim.models import KeyedVectors
 
-    from staticvec.evaluate import evaluate_analogies, evaluate_similarity
-    from staticvec.formats import detect_format, load_vectors
+    from staticvec.eval.benchmarks import evaluate_analogies, evaluate_similarity
+    from staticvec.io.dispatch import detect_format, load_vectors
 
     failures = 0
     t = time.perf_counter()

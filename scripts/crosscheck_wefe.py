@@ -4,7 +4,7 @@
     python scripts/crosscheck_wefe.py MODEL [--tests FILE.json] [--tolerance 1e-6]
     python scripts/crosscheck_wefe.py /tmp/mini.bin --train-from data/corpus/mini.txt.xz
 
-The model is read once with ``staticvec.formats.load_vectors``; WEFE gets the very same
+The model is read once with ``staticvec.io.dispatch.load_vectors``; WEFE gets the very same
 float32 rows through a gensim ``KeyedVectors``, so the two computations differ only in
 their code. staticvec computes cosines in float64; by default WEFE gets float64 copies of
 the same float32 values too, so only the formulas are compared (agreement ~1e-15).
@@ -92,8 +92,8 @@ def main(argv=None):
     from wefe.preprocessing import get_embeddings_from_query
     from wefe.query import Query
 
-    from staticvec import bias
-    from staticvec.formats import load_vectors
+    from staticvec.eval import bias
+    from staticvec.io.dispatch import load_vectors
 
     if args.train_from:
         train_quick_gensim(args.train_from, Path(args.model), args.max_tokens)

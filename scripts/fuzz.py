@@ -126,14 +126,14 @@ def _child(args):
     import numpy  # noqa: F401  (imported before instrumentation: not worth tracing)
 
     with atheris.instrument_imports(include=["staticvec"]):
-        import staticvec.bias  # noqa: F401
-        import staticvec.encode  # noqa: F401
-        import staticvec.evaluate  # noqa: F401
-        import staticvec.fasttext_bin  # noqa: F401
-        import staticvec.formats  # noqa: F401
-        import staticvec.subwords  # noqa: F401
-        import staticvec.vectors  # noqa: F401
-        import staticvec.vocab  # noqa: F401
+        import staticvec.eval.bias  # noqa: F401
+        import staticvec.text.encoded  # noqa: F401
+        import staticvec.eval.benchmarks  # noqa: F401
+        import staticvec.io.fasttext_bin  # noqa: F401
+        import staticvec.io.dispatch  # noqa: F401
+        import staticvec.model.subwords  # noqa: F401
+        import staticvec.model.vectors  # noqa: F401
+        import staticvec.text.vocab  # noqa: F401
     run = fuzz_targets.HARNESSES[args.harness]
     fuzz_targets.use_workdir(os.environ[_TMP_ENV])
     with open(os.environ[_KNOWN_ENV]) as handle:

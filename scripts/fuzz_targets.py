@@ -101,7 +101,7 @@ def tiny_vectors():
     if "vectors" not in _state:
         import numpy as np
 
-        from staticvec.vectors import Vectors
+        from staticvec.model.vectors import Vectors
         rng = np.random.default_rng(0)
         matrix = rng.standard_normal((len(_WORDS), _DIM)).astype(np.float32)
         matrix[-2] = 0.0  # a zero row: scored 0, never divided by
@@ -112,19 +112,19 @@ def tiny_vectors():
 # ---------------------------------------------------------------- word2vec / GloVe vectors
 @harness("w2v_binary", "word2vec binary: formats.load_vectors(fmt='binary')")
 def fuzz_w2v_binary(data):
-    from staticvec.formats import load_vectors
+    from staticvec.io.dispatch import load_vectors
     load_vectors(_file("vectors.bin", data), fmt="binary")
 
 
 @harness("w2v_text", "word2vec/GloVe text: formats.load_vectors(fmt='text')")
 def fuzz_w2v_text(data):
-    from staticvec.formats import load_vectors
+    from staticvec.io.dispatch import load_vectors
     load_vectors(_file("vectors.txt", data), fmt="text")
 
 
 @harness("w2v_sniff", "format sniffing: formats.load_vectors(fmt=None), detect_format")
 def fuzz_w2v_sniff(data):
-    from staticvec.formats import detect_format, load_vectors
+    from staticvec.io.dispatch import detect_format, load_vectors
     path = _file("vectors", data)  # no extension: the content alone decides
     if data:
         detect_format(path)
@@ -136,7 +136,7 @@ _COMPRESSED = (".gz", ".bz2", ".xz")
 
 @harness("w2v_compressed", "compressed vectors: first byte picks .gz/.bz2/.xz, the rest is the file")
 def fuzz_w2v_compressed(data):
-    from staticvec.formats import load_vectors
+    from staticvec.io.dispatch import load_vectors
     if not data:
         return
     ext = _COMPRESSED[data[0] % len(_COMPRESSED)]
@@ -145,7 +145,7 @@ def fuzz_w2v_compressed(data):
 
 @harness("stream_queries", "vectors.stream_queries on a word2vec binary file (query one-offs)")
 def fuzz_stream_queries(data):
-    from staticvec.vectors import stream_queries
+    from staticvec.model.vectors import stream_queries
     path = _file("stream.bin", data)
     queries = [(["king"], []), (["king", "woman"], ["man"]), (["nosuchword"], [])]
     for method in ("add", "mul"):
@@ -155,7 +155,7 @@ def fuzz_stream_queries(data):
 def _w2v_seeds(fmt):
     import numpy as np
 
-    from staticvec.formats import save_vectors
+    from staticvec.io.dispatch import save_vectors
     vectors = tiny_vectors()
     out = {}
     path = os.path.join(workdir(), "seed." + ("bin" if fmt == "binary" else "txt"))
@@ -214,7 +214,7 @@ def seeds_stream_queries():
 # ---------------------------------------------------------------- fastText .bin
 @harness("fasttext_bin", "fastText .bin: formats.load_vectors(fmt='fasttext') -> fasttext_bin")
 def fuzz_fasttext_bin(data):
-    from staticvec.formats import load_vectors
+    from staticvec.io.dispatch import load_vectors
     vectors = load_vectors(_file("model.bin", data), fmt="fasttext")
     if len(vectors):  # what `nearest` does next: a known word, then an unseen one
         vectors.vector(vectors.words[0], norm=True)
@@ -226,7 +226,7 @@ def fuzz_fasttext_bin(data):
 def seeds_fasttext_bin():
     import numpy as np
 
-    from staticvec.fasttext_bin import save_model
+    from staticvec.io.fasttext_bin import save_model
     rng = np.random.default_rng(1)
     path = os.path.join(workdir(), "seed-ft.bin")
     out = {}
@@ -242,7 +242,7 @@ def seeds_fasttext_bin():
 # ---------------------------------------------------------------- vocab file
 @harness("vocab", "vocab file: vocab.Vocab.load")
 def fuzz_vocab(data):
-    from staticvec.vocab import Vocab
+    from staticvec.text.vocab import Vocab
     path = _file("vocab.txt", data)
     Vocab.load(path)
     Vocab.load(path, min_count=2, max_size=3)
@@ -250,7 +250,7 @@ def fuzz_vocab(data):
 
 @seeds("vocab")
 def seeds_vocab():
-    from staticvec.vocab import Vocab
+    from staticvec.text.vocab import Vocab
     path = os.path.join(workdir(), "seed-vocab.txt")
     Vocab(["the", "of", "café", "b\u0301"], [10, 7, 7, 1], total_lines=4).save(path)
     return {"ours": open(path, "rb").read(),
@@ -279,7 +279,7 @@ def _lay_out_cache(manifest):
 
 
 def _read_cache_entry(stem):
-    from staticvec.encode import _load_cached
+    from staticvec.text.encoded import _load_cached
     return _load_cached(stem)
 
 
@@ -295,7 +295,7 @@ def fuzz_cache_manifest(data):
 
 @seeds("cache_manifest")
 def seeds_cache_manifest():
-    from staticvec.encode import CACHE_VERSION
+    from staticvec.text.encoded import CACHE_VERSION
     meta = {"version": CACHE_VERSION, "n_ids": len(_CACHE_IDS), "n_ends": len(_CACHE_ENDS),
             "raw_tokens": 7, "splits": 0, "inputs": ["/tmp/corpus.txt"]}
     return {"valid": json.dumps(meta).encode(),
@@ -306,7 +306,7 @@ def seeds_cache_manifest():
 # ---------------------------------------------------------------- evaluation files
 @harness("analogy", "analogy questions: evaluate.evaluate_analogies")
 def fuzz_analogy(data):
-    from staticvec.evaluate import evaluate_analogies
+    from staticvec.eval.benchmarks import evaluate_analogies
     path = _file("questions.txt", data)
     vectors = tiny_vectors()
     json.dumps(evaluate_analogies(vectors, path), allow_nan=False)
@@ -326,7 +326,7 @@ def seeds_analogy():
 
 @harness("similarity", "similarity pairs: evaluate.evaluate_similarity")
 def fuzz_similarity(data):
-    from staticvec.evaluate import evaluate_similarity
+    from staticvec.eval.benchmarks import evaluate_similarity
     path = _file("pairs.tsv", data)
     vectors = tiny_vectors()
     evaluate_similarity(vectors, path)
@@ -344,7 +344,7 @@ def seeds_similarity():
 # ---------------------------------------------------------------- bias JSON
 @harness("weat_json", "WEAT tests JSON: bias.load_weat_tests, then the audit and its JSON report")
 def fuzz_weat_json(data):
-    from staticvec import bias
+    from staticvec.eval import bias
     tests = bias.load_weat_tests(_file("tests.json", data))
     report = bias.audit(tiny_vectors(), only="weat", tests=tests, exact_limit=200,
                         permutations=50)
@@ -365,7 +365,7 @@ def seeds_weat_json():
 
 @harness("probes_json", "probe JSON: bias.load_probes, then the probes audit and its JSON report")
 def fuzz_probes_json(data):
-    from staticvec import bias
+    from staticvec.eval import bias
     probes = bias.load_probes(_file("probes.json", data))
     report = bias.audit(tiny_vectors(), only="probes", probes=probes, probe_count=3)
     bias.to_json(report).encode("utf-8")

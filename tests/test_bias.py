@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from staticvec import bias
+from staticvec.eval import bias
 from staticvec.errors import GateFailed, InputError
-from staticvec.vectors import Vectors
+from staticvec.model.vectors import Vectors
 
 
 def make_vectors(table):

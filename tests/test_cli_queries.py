@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from staticvec.evaluate import evaluate_analogies, evaluate_similarity
-from staticvec.formats import load_vectors, save_vectors
+from staticvec.eval.benchmarks import evaluate_analogies, evaluate_similarity
+from staticvec.io.dispatch import load_vectors, save_vectors
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "data" / "eval"
 WORDS = ["the", "king", "man", "woman", "queen", "prince", "princess", "apple", "pear", "river"]

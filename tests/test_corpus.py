@@ -4,7 +4,7 @@ import lzma
 
 import pytest
 
-from staticvec import corpus
+from staticvec.text import corpus
 from staticvec.errors import BadOptionError, InputError
 
 TEXT = "the quick brown fox\njumps over the lazy dog\n\nthe end"

@@ -3,8 +3,9 @@ import os
 import numpy as np
 import pytest
 
-from staticvec import corpus, encode
-from staticvec.vocab import build_vocab
+from staticvec.text import corpus
+from staticvec.text import encoded as encode
+from staticvec.text.vocab import build_vocab
 
 from conftest import MINI_CORPUS
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from staticvec.errors import FormatError, InputError
-from staticvec.evaluate import (evaluate_analogies, evaluate_similarity, pearson, rankdata,
+from staticvec.eval.benchmarks import (evaluate_analogies, evaluate_similarity, pearson, rankdata,
                                 spearman)
-from staticvec.vectors import Vectors
+from staticvec.model.vectors import Vectors
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "data" / "eval"
 

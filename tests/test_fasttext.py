@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from staticvec import fasttext_bin, formats, subwords
-from staticvec.encode import EncodedCorpus
+from staticvec.io import fasttext_bin
+from staticvec.io import dispatch as formats
+from staticvec.model import subwords
+from staticvec.text.encoded import EncodedCorpus
 from staticvec.errors import FormatError
 from staticvec.train import fasttext as ft
-from staticvec.vocab import Vocab
+from staticvec.text.vocab import Vocab
 
 from conftest import MINI_CORPUS, run_cli
 

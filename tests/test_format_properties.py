@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from staticvec.formats import load_vectors, save_vectors
+from staticvec.io.dispatch import load_vectors, save_vectors
 
 # The formats split on ASCII whitespace (bytes.split): no such byte may be inside a word.
 # Every other code point is fair game, Unicode spaces such as U+3000 or U+0085 included.

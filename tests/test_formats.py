@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from staticvec import formats
+from staticvec.io import dispatch as formats
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
-from staticvec.formats import detect_format, load_vectors, save_vectors
-from staticvec.vectors import Vectors
+from staticvec.io.dispatch import detect_format, load_vectors, save_vectors
+from staticvec.model.vectors import Vectors
 
 WORDS = ["</s>", "the", "café"]
 MATRIX = np.array([[1.0, -2.5], [0.25, 3.0e-3], [-0.0, 1234.5]], dtype=np.float32)
@@ -199,12 +199,12 @@ def test_compressed_files_and_forced_format(tmp_path):
 def test_fasttext_magic_is_delegated(tmp_path, monkeypatch):
     path = tmp_path / "model.bin"
     path.write_bytes(struct.pack("<ii", formats.FASTTEXT_MAGIC, 12) + b"\0" * 64)
-    fake = type(sys)("staticvec.fasttext_bin")
+    fake = type(sys)("staticvec.io.fasttext_bin")
     fake.load_model = lambda p: ("fasttext model", str(p))
-    monkeypatch.setitem(sys.modules, "staticvec.fasttext_bin", fake)
+    monkeypatch.setitem(sys.modules, "staticvec.io.fasttext_bin", fake)
     assert load_vectors(path) == ("fasttext model", str(path))
     assert detect_format(path) == "fasttext"
-    monkeypatch.setitem(sys.modules, "staticvec.fasttext_bin", None)  # import fails
+    monkeypatch.setitem(sys.modules, "staticvec.io.fasttext_bin", None)  # import fails
     with pytest.raises(FormatError, match=r"model\.bin: a fastText \.bin model, but this "
                                           r"installation has no fastText reader"):
         load_vectors(path)

@@ -97,7 +97,7 @@ def test_stored_reproducers_raise_only_project_errors(name):
 def test_harness_lets_project_errors_pass_and_nothing_else(monkeypatch):
     """The filter the whole fuzzing rests on: StaticvecError passes, anything else (and
     any warning) escapes as a finding."""
-    from staticvec import vocab
+    from staticvec.text import vocab
 
     run = fuzz_targets.HARNESSES["vocab"]
     run(b"")  # an empty vocabulary file: FormatError, not a finding

@@ -241,7 +241,7 @@ def test_spill_through_the_command_and_cooccur_roundtrip(tmp_path, small_corpus)
 
 
 def test_deterministic_and_vectors_modes(tmp_path, small_corpus):
-    from staticvec.formats import load_vectors
+    from staticvec.io.dispatch import load_vectors
 
     common = ["--dim", "8", "--epochs", "2", "--threads", "1", "--seed", "3", "-q"]
     for name, mode in (("s1", "sum"), ("s2", "sum"), ("w", "word"), ("b", "both")):
@@ -358,7 +358,7 @@ def test_quality_floor_on_bundled_corpus(tmp_path):
     pairs: ws353 0.16 after 25 epochs). The floor leaves room for hogwild noise."""
     from scipy.stats import spearmanr
 
-    from staticvec.formats import load_vectors
+    from staticvec.io.dispatch import load_vectors
 
     out = tmp_path / "v.txt"
     r = run_cli("train-glove", MINI_CORPUS, "-o", out, "--x-max", "10", "--epochs", "15",

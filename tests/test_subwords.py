@@ -8,7 +8,7 @@ import pytest
 
 from staticvec.errors import UnknownWordError
 
-from staticvec import subwords
+from staticvec.model import subwords
 
 # Golden n-grams and 32-bit hashes, produced once with the official binding
 # (fasttext-wheel 0.9.2): two skip-gram models were trained on a tiny text with

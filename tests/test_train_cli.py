@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from staticvec import formats
+from staticvec.io import dispatch as formats
 
 from conftest import MINI_CORPUS, run_cli
 

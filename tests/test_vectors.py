@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from staticvec.errors import UnknownWordError
-from staticvec.vectors import Vectors, ZeroVectorError, top_indices
+from staticvec.model.vectors import Vectors, ZeroVectorError, top_indices
 
 
 def _model(n=400, dim=16, seed=0):
@@ -171,9 +171,9 @@ def test_matches_gensim_keyedvectors():
 
 
 def test_streamed_queries_equal_loaded_queries(tmp_path, monkeypatch):
-    from staticvec import formats
-    from staticvec.formats import load_vectors, save_vectors
-    from staticvec.vectors import stream_queries
+    from staticvec.io import dispatch as formats
+    from staticvec.io.dispatch import load_vectors, save_vectors
+    from staticvec.model.vectors import stream_queries
 
     monkeypatch.setattr(formats, "_CHUNK", 512)  # rows cut across chunks and blocks
     vectors = _model(n=300, dim=8, seed=6)
@@ -200,8 +200,8 @@ def test_streamed_queries_equal_loaded_queries(tmp_path, monkeypatch):
 
 def test_streaming_declines_what_it_cannot_answer_alike(tmp_path):
     from staticvec.errors import FormatError
-    from staticvec.formats import save_vectors
-    from staticvec.vectors import stream_queries
+    from staticvec.io.dispatch import save_vectors
+    from staticvec.model.vectors import stream_queries
 
     vectors = _model(n=20, dim=4, seed=7)
     save_vectors(vectors, tmp_path / "v.txt")

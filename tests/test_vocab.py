@@ -3,9 +3,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from staticvec import corpus
+from staticvec.text import corpus
 from staticvec.errors import FormatError, InputError
-from staticvec.vocab import Vocab, build_vocab, count_words
+from staticvec.text.vocab import Vocab, build_vocab, count_words
 
 from conftest import MINI_CORPUS
 

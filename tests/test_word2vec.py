@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from staticvec import _kernels, encode
+from staticvec import _kernels
+from staticvec.text import encoded as encode
 from staticvec.train import runner
 from staticvec.train import word2vec as w2v
 

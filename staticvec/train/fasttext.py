@@ -132,7 +132,8 @@ def init_input(rows, dim, seed, threads=1):
 
 def train(vocab, encoded, options, quiet=False):
     """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords)."""
-    from staticvec import _kernels, subwords
+    from staticvec import _kernels
+    from staticvec.model import subwords
 
     options.check()
     kernel = _kernels.load("fasttext")
@@ -191,7 +192,9 @@ def stem_of(output):
 
 def write_outputs(stem, vocab, wi, wo, subword_lists, options, total_tokens=None):
     """OUT.bin (the full model, with n-gram buckets) and OUT.vec (composed word vectors)."""
-    from staticvec import fasttext_bin, formats, subwords
+    from staticvec.io import fasttext_bin
+    from staticvec.io import dispatch as formats
+    from staticvec.model import subwords
 
     indptr, indices = subword_lists
     fasttext_bin.save_model(
@@ -209,7 +212,7 @@ def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
                    max_vocab_words=30_000_000, encoding_errors="strict",
                    max_sentence_length=10000, cache=True, quiet=False):
     """What `staticvec train-fasttext` does: prepare the corpus, train, write OUT.bin/.vec."""
-    from staticvec import encode
+    from staticvec.text import encoded as encode
     from staticvec.atomic import check_outputs, outputs_together
 
     options.check()

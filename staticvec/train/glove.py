@@ -655,8 +655,9 @@ def train_glove(paths, output, opts, *, vocab_path=None, save_vocab=None, min_co
                 tmp_dir=None, encoding_errors="strict", max_sentence_length=10000, cache=True,
                 fan_in=FAN_IN, quiet=False):
     """The whole pipeline; writes ``output`` and returns a dict of stage times and sizes."""
-    from staticvec import encode, formats
-    from staticvec.vocab import Vocab
+    from staticvec.text import encoded as encode
+    from staticvec.io import dispatch as formats
+    from staticvec.text.vocab import Vocab
 
     opts.check()
     if cooccur is not None and paths:

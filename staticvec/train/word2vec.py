@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staticvec import _kernels, encode
+from staticvec import _kernels
+from staticvec.text import encoded as encode
 from staticvec.errors import BadOptionError
 from staticvec.progress import say
 from staticvec.train import runner
@@ -363,7 +364,7 @@ def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, 
                    max_sentence_length=10000, cache=True, quiet=False):
     """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
     (cached), training, and the vectors written atomically to ``output``."""
-    from staticvec import formats
+    from staticvec.io import dispatch as formats
     from staticvec.atomic import check_outputs, outputs_together
 
     o = options.resolved()

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import snapshot
 from corpora import TRAIN, cache_folder, cache_names, tiny_corpus, train
-from staticvec import encode
+from staticvec.text import encoded as encode
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import time
 
 from conftest import run_cli
 from corpora import cache_folder, cache_names, tiny_corpus
-from staticvec import encode
+from staticvec.text import encoded as encode
 
 KILLS = 20
 # ~1 s on an idle machine, a third of it starting Python; an .xz corpus and --dim 48 give

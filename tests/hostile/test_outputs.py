@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pytest
 
-from staticvec import formats
+from staticvec.io import dispatch as formats
 
 from conftest import assert_fails_cleanly, run_cli, snapshot
 

@@ -16,7 +16,7 @@ ROWS = np.array([[1, 2, 3], [1, 2, 4], [1, 0, 0], [0, 1, 0], [0, 0, 0], [-1, -2,
 @pytest.fixture
 def model(tmp_path):
     """A text and a binary model with a zero row ('void') and a row opposite king ('apple')."""
-    from staticvec.formats import save_vectors
+    from staticvec.io.dispatch import save_vectors
 
     save_vectors((WORDS, ROWS), tmp_path / "m.txt")
     save_vectors((WORDS, ROWS), tmp_path / "m.bin")
@@ -77,7 +77,7 @@ def test_huge_finite_values_give_no_nan_and_no_warning(tmp_path):
 
 # ---------------------------------------------------------------- fastText without n-grams
 def _fasttext(path, minn, maxn, bucket):
-    from staticvec.fasttext_bin import save_model
+    from staticvec.io.fasttext_bin import save_model
 
     rng = np.random.default_rng(3)
     save_model(path, WORDS[:4], [5, 4, 3, 2],

@@ -85,8 +85,8 @@ def test_huge_headers_load_in_bounded_memory(tmp_path):
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         sys.path.insert(0, {str(REPO)!r})
         from staticvec.errors import FormatError
-        from staticvec.formats import load_vectors
-        from staticvec.vectors import stream_queries
+        from staticvec.io.dispatch import load_vectors
+        from staticvec.model.vectors import stream_queries
         for name in {sorted(files)!r}:
             for call in (load_vectors, lambda p: stream_queries(p, [(["a"], [])])):
                 try:
@@ -189,7 +189,7 @@ def test_streamed_query_refuses_non_finite_too(tmp_path):
 
 # ---------------------------------------------------------------- --format that lies
 def _fasttext_model(path, maxn=6, minn=3, bucket=20):
-    from staticvec.fasttext_bin import save_model
+    from staticvec.io.fasttext_bin import save_model
 
     rng = np.random.default_rng(0)
     save_model(path, WORDS, [5, 4, 3, 2],
@@ -339,12 +339,12 @@ def test_mutated_inputs_raise_only_project_errors(tmp_path):
     this at length): each read returns or raises a StaticvecError, nothing else."""
     import random
 
-    from staticvec import bias
+    from staticvec.eval import bias
     from staticvec.errors import StaticvecError
-    from staticvec.evaluate import evaluate_analogies, evaluate_similarity
-    from staticvec.formats import load_vectors
-    from staticvec.vectors import Vectors, stream_queries
-    from staticvec.vocab import Vocab
+    from staticvec.eval.benchmarks import evaluate_analogies, evaluate_similarity
+    from staticvec.io.dispatch import load_vectors
+    from staticvec.model.vectors import Vectors, stream_queries
+    from staticvec.text.vocab import Vocab
 
     vectors = Vectors(WORDS, ROWS)
     seeds = {

@@ -34,11 +34,11 @@ import time
 
 import numpy as np
 
-from staticvec import corpus
+from staticvec.text import corpus
 from staticvec.atomic import _umask
 from staticvec.errors import FormatError, InputError, OutputError
 from staticvec.progress import Progress, say, warn
-from staticvec.vocab import Vocab, count_words, kept_vocab
+from staticvec.text.vocab import Vocab, count_words, kept_vocab
 
 CACHE_VERSION = 2
 SAMPLE_BLOCKS = 64

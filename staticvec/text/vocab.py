@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-from staticvec import corpus
+from staticvec.text import corpus
 from staticvec.atomic import atomic_output
 from staticvec.errors import FormatError, InputError
 from staticvec.progress import Progress, warn

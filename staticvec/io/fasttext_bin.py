@@ -184,9 +184,9 @@ def _ngram_count(words, minn, maxn, bucket):
 
 def load_model(path):
     """A fastText ``.bin`` (ours or Facebook's) as ``FastTextVectors``."""
-    from staticvec import subwords
-    from staticvec.formats import _check_finite
-    from staticvec.vectors import row_norms
+    from staticvec.model import subwords
+    from staticvec.io.dispatch import _check_finite
+    from staticvec.model.vectors import row_norms
 
     model = read_model(path)
     args = model["args"]

@@ -13,7 +13,7 @@ the tests hold the two to each other and to golden values from the official bind
 import numpy as np
 
 from staticvec.errors import FormatError, UnknownWordError
-from staticvec.vectors import Vectors
+from staticvec.model.vectors import Vectors
 
 FNV_OFFSET = 2166136261
 FNV_PRIME = 16777619

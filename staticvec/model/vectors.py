@@ -297,7 +297,7 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
     the result list or the ``UnknownWordError`` it raised; or None when the file cannot
     be streamed (not an uncompressed word2vec binary, or it repeats a word): load it then.
     """
-    from staticvec import formats
+    from staticvec.io import dispatch as formats
 
     needed = list(dict.fromkeys(w for pos, neg in queries for w in list(pos) + list(neg)))
     found = {}

@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from staticvec.errors import FormatError, InputError
-from staticvec.vectors import _unitvec, block_cosines, cosmul_scores, mean_query
+from staticvec.model.vectors import _unitvec, block_cosines, cosmul_scores, mean_query
 
 _BATCH = 256
 

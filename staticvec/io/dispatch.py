@@ -9,7 +9,7 @@ Writing:
 Reading also takes gensim's binary dialect (no ``\\n`` after the floats), headerless
 GloVe text, word2vec C's text (``%lf`` values, trailing space), ``.gz``/``.bz2``/``.xz``
 compressed files, and hands fastText ``.bin`` models (magic 793712314) to
-``staticvec.fasttext_bin``. The format is sniffed from the content; ``fmt`` forces it.
+``staticvec.io.fasttext_bin``. The format is sniffed from the content; ``fmt`` forces it.
 
 A binary file is read in 4 MB chunks, each scanned once by a small kernel
 (``_kernels/vecio.pyx``) that copies every row's floats into the matrix and takes its
@@ -26,10 +26,10 @@ import sys
 import numpy as np
 
 from staticvec.atomic import atomic_output
-from staticvec.corpus import OPENERS, check_encoding_errors
+from staticvec.text.corpus import OPENERS, check_encoding_errors
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
 from staticvec.progress import warn
-from staticvec.vectors import Vectors, row_norms
+from staticvec.model.vectors import Vectors, row_norms
 
 FASTTEXT_MAGIC = 793712314
 FORMATS = ("binary", "text", "fasttext")
@@ -191,10 +191,10 @@ def detect_format(path):
 
 def _load_fasttext(path):
     try:
-        from staticvec.fasttext_bin import load_model
+        from staticvec.io.fasttext_bin import load_model
     except ImportError:
         raise FormatError(f"{path}: a fastText .bin model, but this installation has no fastText "
-                          f"reader (staticvec.fasttext_bin)") from None
+                          f"reader (staticvec.io.fasttext_bin)") from None
     return load_model(path)
 
 

@@ -1,0 +1,38 @@
+"""`vocab`: count the words of a corpus without training."""
+from typing import List, Optional
+
+import typer
+
+from staticvec.atomic import check_outputs
+from staticvec.cli.app import EncodingErrorsOption, MaxVocabWordsOption, QuietOption, app
+from staticvec.text.corpus import check_encoding_errors
+
+
+# ---------------------------------------------------------------- vocab
+@app.command()
+def vocab(
+    corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin."),
+    output: str = typer.Option(..., "--output", "-o", help="Vocabulary file to write; - for stdout."),
+    min_count: int = typer.Option(5, "--min-count", min=1, help="Drop words seen fewer times."),
+    max_size: Optional[int] = typer.Option(None, "--max-size", min=1,
+                                           help="Keep only the N most frequent words."),
+    max_vocab_words: int = MaxVocabWordsOption,
+    encoding_errors: str = EncodingErrorsOption,
+    quiet: bool = QuietOption,
+):
+    """Count words and write a `word count` vocabulary (word2vec C -read-vocab compatible).
+
+    \b
+    Example:
+      staticvec vocab corpus.txt.xz -o vocab.txt --min-count 5
+    """
+    from staticvec.text import vocab as vocab_mod
+    from staticvec.progress import say
+
+    check_encoding_errors(encoding_errors)
+    check_outputs([("--output", output)], [("the input", corpus)])
+    vocabulary = vocab_mod.build_vocab(corpus, min_count=min_count, max_size=max_size,
+                                       max_vocab_words=max_vocab_words,
+                                       encoding_errors=encoding_errors, quiet=quiet)
+    vocabulary.save(output)
+    say(vocabulary.summary(), quiet)

@@ -1,0 +1,214 @@
+"""Queries on a model: `nearest` and `analogy` (one output line per query)."""
+import os
+import sys
+from typing import List, Optional
+
+import typer
+
+from staticvec.cli.app import EncodingErrorsOption, _check_choice, _print_error, app
+from staticvec.errors import BadOptionError
+from staticvec.text.corpus import check_encoding_errors
+
+
+# ---------------------------------------------------------------- queries
+# (nearest, analogy)
+QueryModelOption = typer.Option(
+    None, "--model", "-m", envvar="STATICVEC_MODEL", show_envvar=False,
+    help="Vectors: word2vec .bin/.txt, GloVe .txt, fastText .bin/.vec (format sniffed from "
+         "the content); default $STATICVEC_MODEL.")
+ModelFormatOption = typer.Option(None, "--format",
+                                 help="Force the model format: binary, text or fasttext.")
+RestrictOption = typer.Option(None, "--restrict", min=1,
+                              help="Answer only from the first N words of the model (the most "
+                                   "frequent ones, in files sorted by frequency).")
+JsonLinesOption = typer.Option(False, "--json",
+                               help="JSON Lines: {\"query\", \"results\": [{\"word\", \"score\"}]} "
+                                    "or {\"query\", \"error\"} per query.")
+
+
+def _check_model_options(model, fmt, encoding_errors):
+    from staticvec.io.dispatch import FORMATS
+
+    if not model:
+        raise BadOptionError("no model: give -m MODEL or set STATICVEC_MODEL")
+    if fmt is not None:
+        _check_choice("--format", fmt, FORMATS)
+    check_encoding_errors(encoding_errors)
+
+
+def _query_model(model, fmt, encoding_errors):
+    from staticvec.io.dispatch import load_vectors
+
+    _check_model_options(model, fmt, encoding_errors)
+    return load_vectors(model, fmt=fmt, encoding_errors=encoding_errors)
+
+
+def _streamed_answers(model, fmt, encoding_errors, queries, **query):
+    """Answers for a few command-line queries on a big binary model, read in one stream
+    instead of loaded (much faster for one-off queries); None: load the model instead.
+    Files from $STATICVEC_STREAM_MIN_BYTES (default 256 MB) up are streamed."""
+    from staticvec.model.vectors import stream_queries
+
+    threshold = int(os.environ.get("STATICVEC_STREAM_MIN_BYTES", 1 << 28))
+    if (fmt not in (None, "binary") or encoding_errors != "strict" or len(queries) > 8
+            or not os.path.isfile(model) or os.path.getsize(model) < threshold):
+        return None
+    answers = stream_queries(model, queries, **query)
+    return None if answers is None else iter(answers)
+
+
+def _replay(answers):
+    """An ``answer`` function for _answer_queries that hands out precomputed answers."""
+    def answer(_terms):
+        result = next(answers)
+        if isinstance(result, Exception):
+            raise result
+        return result
+    return answer
+
+
+def _stdin_queries(what):
+    """Queries from stdin, one per line (checked before the model is loaded), as ``(terms,
+    problem)``: a blank line is ``([], None)`` (answered by an empty line, so that output
+    lines stay aligned with input lines); a line that is not UTF-8 carries its error."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise BadOptionError(f"no {what} given: name them on the command line or pipe one query "
+                             f"per line on stdin")
+    from staticvec.errors import InputError
+
+    def lines():
+        for number, raw in enumerate(sys.stdin.buffer, 1):
+            try:
+                yield raw.decode("utf-8").split(), None
+            except UnicodeDecodeError as exc:
+                yield (raw.decode("utf-8", "replace").split(),
+                       InputError(f"stdin line {number}: invalid UTF-8 at byte {exc.start} "
+                                  f"(byte 0x{raw[exc.start]:02x})"))
+    return lines()
+
+
+def _answer_queries(queries, answer, json_out):
+    """Print one line per query; failures get one stderr line each. Returns the exit code.
+
+    ``queries``: ``(terms, problem)`` pairs, ``problem`` an exception to report instead of
+    answering. Empty ``terms`` (a blank input line) print an empty line (with ``--json``, an
+    error object), with no stderr line and no effect on the exit code."""
+    import json
+
+    from staticvec.errors import InputError, UnknownWordError
+
+    code = 0
+    for terms, problem in queries:
+        query = " ".join(terms)
+        if not terms and problem is None:
+            print(json.dumps({"query": "", "error": "empty line: no query"}) if json_out else "",
+                  flush=True)
+            continue
+        try:
+            if problem:
+                raise problem
+            results = answer(terms)
+        except (UnknownWordError, BadOptionError, InputError) as exc:
+            _print_error(str(exc))
+            code = max(code, exc.exit_code)
+            print(json.dumps({"query": query, "error": str(exc)}, ensure_ascii=False) if json_out
+                  else query, flush=True)
+            continue
+        if json_out:
+            print(json.dumps({"query": query, "results": [{"word": w, "score": round(s, 6)}
+                                                          for w, s in results]},
+                             ensure_ascii=False, allow_nan=False), flush=True)
+        else:
+            print("\t".join([query] + [f"{w} {s:.4f}" for w, s in results]), flush=True)
+    return code
+
+
+@app.command()
+def nearest(
+    words: Optional[List[str]] = typer.Argument(
+        None, help="Words to look up, one query each. None: read queries from stdin, one per "
+                   "line (a line with several words asks for the words nearest their mean)."),
+    model: Optional[str] = QueryModelOption,
+    topn: int = typer.Option(10, "--topn", "-k", min=1, help="Neighbours per query."),
+    restrict: Optional[int] = RestrictOption,
+    json_out: bool = JsonLinesOption,
+    fmt: Optional[str] = ModelFormatOption,
+    encoding_errors: str = EncodingErrorsOption,
+):
+    """Print the nearest neighbours (cosine similarity) of words.
+
+    One line per query: the query, then TAB-separated "word score" pairs. An unknown word
+    gets one stderr line and exit code 3; the other queries are still answered.
+
+    \b
+    Example:
+      staticvec nearest king paris -m vectors.bin -k 5
+      cut -f1 words.tsv | staticvec nearest -m vectors.bin --json
+    """
+    _check_model_options(model, fmt, encoding_errors)
+    streamed = words and _streamed_answers(model, fmt, encoding_errors, [([w], []) for w in words],
+                                           topn=topn, restrict_vocab=restrict)
+    if streamed:
+        code = _answer_queries([([w], None) for w in words], _replay(streamed), json_out)
+        if code:
+            raise typer.Exit(code)
+        return
+    queries = (([w], None) for w in words) if words else _stdin_queries("words")
+    vectors = _query_model(model, fmt, encoding_errors)
+    code = _answer_queries(queries, lambda terms: vectors.most_similar(
+        terms, topn=topn, restrict_vocab=restrict), json_out)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def analogy(
+    words: Optional[List[str]] = typer.Argument(
+        None, help="A B C: answer A - B + C (king man woman -> queen). None: read one "
+                   "'A B C' query per line from stdin."),
+    model: Optional[str] = QueryModelOption,
+    topn: int = typer.Option(5, "--topn", "-k", min=1, help="Answers per query."),
+    method: str = typer.Option("add", "--method",
+                               help="add: 3CosAdd (vector offset); mul: 3CosMul (Levy & "
+                                    "Goldberg 2014)."),
+    restrict: Optional[int] = RestrictOption,
+    json_out: bool = JsonLinesOption,
+    fmt: Optional[str] = ModelFormatOption,
+    encoding_errors: str = EncodingErrorsOption,
+):
+    """Solve word analogies: A is to B as what is to C, i.e. the words nearest A - B + C.
+
+    One line per query: the query, then TAB-separated "word score" pairs; the three query
+    words are never answers. An unknown word gets one stderr line and exit code 3.
+
+    \b
+    Example:
+      staticvec analogy king man woman -m vectors.bin
+      printf 'paris france italy\\nking man woman\\n' | staticvec analogy -m vectors.bin --json
+    """
+    _check_choice("--method", method, ("add", "mul"))
+    if words and len(words) != 3:
+        raise BadOptionError(f"analogy takes 3 words A B C (for A - B + C), got {len(words)}")
+    _check_model_options(model, fmt, encoding_errors)
+    streamed = words and _streamed_answers(model, fmt, encoding_errors,
+                                           [([words[0], words[2]], [words[1]])], topn=topn,
+                                           restrict_vocab=restrict, method=method)
+    if streamed:
+        code = _answer_queries([(words, None)], _replay(streamed), json_out)
+        if code:
+            raise typer.Exit(code)
+        return
+
+    def checked(lines):
+        for terms, problem in lines:
+            if problem is None and terms and len(terms) != 3:
+                problem = BadOptionError(f"analogy query {' '.join(terms)!r}: needs 3 words "
+                                         f"A B C, got {len(terms)}")
+            yield terms, problem
+
+    queries = [(words, None)] if words else checked(_stdin_queries("analogy queries"))
+    vectors = _query_model(model, fmt, encoding_errors)
+    code = _answer_queries(queries, lambda t: vectors.analogy(
+        t[0], t[1], t[2], topn=topn, method=method, restrict_vocab=restrict), json_out)
+    if code:
+        raise typer.Exit(code)

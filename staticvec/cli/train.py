@@ -1,0 +1,274 @@
+"""The training commands: train-skipgram, train-cbow, train-glove, train-fasttext."""
+from typing import List, Optional
+
+import typer
+
+from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocabWordsOption,
+                               QuietOption, _check_choice, app)
+from staticvec.text.corpus import check_encoding_errors
+
+
+# ---------------------------------------------------------------- training: word2vec
+# (train-skipgram, train-cbow)
+def _w2v_options():
+    """Options shared by train-skipgram and train-cbow (word2vec C's defaults)."""
+    return dict(
+        corpus=typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; one "
+                                        "sentence per line."),
+        output=typer.Option(..., "--output", "-o",
+                            help="Vectors file: .bin word2vec binary, .txt/.vec text."),
+        dim=typer.Option(100, "--dim", min=1, help="Vector dimensions."),
+        window=typer.Option(5, "--window", min=1, help="Maximum context distance; the window "
+                                                       "is drawn in [1, N] per centre word "
+                                                       "(never past the sentence)."),
+        negative=typer.Option(5, "--negative", min=0,
+                              help="Negative samples per prediction (0: none; needs --hs)."),
+        hs=typer.Option(False, "--hs/--no-hs", help="Hierarchical softmax over a Huffman tree."),
+        sample=typer.Option(1e-3, "--sample", min=0.0,
+                            help="Subsampling threshold for frequent words (0: off)."),
+        min_count=typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
+        epochs=typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
+        min_alpha=typer.Option(None, "--min-alpha", min=0.0,
+                               help="Floor of the learning rate [default: alpha x 1e-4]."),
+        threads=typer.Option(None, "--threads", min=1, help="Worker threads [default: cores; at "
+                                                            "most 16 per core]."),
+        seed=typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
+                                                   "is byte-identical on every run."),
+        ns_exponent=typer.Option(0.75, "--ns-exponent",
+                                 help="Noise distribution: count^x for negative sampling."),
+        init_scale=typer.Option(1.0, "--init-scale", min=0.0,
+                                help="Input vectors start uniform in [-S/dim, S/dim] (gensim's "
+                                     "range; 0.5 is word2vec C's, which scores lower on small "
+                                     "corpora)."),
+        vocab_path=typer.Option(None, "--vocab", help="Read the vocabulary from this file "
+                                                      "(the `vocab` command's format)."),
+        save_vocab=typer.Option(None, "--save-vocab", help="Also write the vocabulary here."),
+        max_vocab_words=MaxVocabWordsOption,
+        no_cache=typer.Option(False, "--no-cache", help="Do not cache the encoded corpus "
+                                                        "(default cache: $XDG_CACHE_HOME/staticvec)."),
+        encoding_errors=EncodingErrorsOption,
+        max_sentence_length=MaxSentenceOption,
+        quiet=QuietOption,
+    )
+
+
+_W2V = _w2v_options()
+
+
+def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
+             min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
+             no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
+             init_scale=1.0):
+    from staticvec.train import word2vec as w2v
+
+    check_encoding_errors(encoding_errors)
+    options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
+                                  sample=sample, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
+                                  threads=threads, seed=seed, ns_exponent=ns_exponent,
+                                  cbow_mean=cbow_mean, init_scale=init_scale)
+    w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                       min_count=min_count, max_vocab_words=max_vocab_words,
+                       encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
+                       cache=not no_cache, quiet=quiet)
+
+
+_W2V_DOCS = {
+    True: """Train word2vec skip-gram vectors (each word predicts its context).
+
+    Best for rare words and semantic analogies; slower than CBOW per epoch.
+
+    \b
+    Example:
+      staticvec train-skipgram corpus.txt.xz -o vectors.bin --dim 100 --epochs 5
+    """,
+    False: """Train word2vec CBOW vectors (the context predicts the word).
+
+    Several times faster than skip-gram; good for frequent words and syntax.
+
+    \b
+    Example:
+      staticvec train-cbow corpus.txt.xz -o vectors.txt --threads 2 --save-vocab vocab.txt
+    """,
+}
+
+
+def _word2vec_command(sg):
+    """train-skipgram and train-cbow share every option but the default --alpha (and
+    --cbow-mean/--cbow-sum, which only CBOW shows)."""
+
+    def command(
+        corpus: List[str] = _W2V["corpus"],
+        output: str = _W2V["output"],
+        dim: int = _W2V["dim"],
+        window: int = _W2V["window"],
+        negative: int = _W2V["negative"],
+        hs: bool = _W2V["hs"],
+        sample: float = _W2V["sample"],
+        min_count: int = _W2V["min_count"],
+        epochs: int = _W2V["epochs"],
+        alpha: float = typer.Option(0.025 if sg else 0.05, "--alpha",
+                                    help="Starting learning rate (too large a rate diverges: "
+                                         "exit 1, no output)."),
+        min_alpha: Optional[float] = _W2V["min_alpha"],
+        threads: Optional[int] = _W2V["threads"],
+        seed: int = _W2V["seed"],
+        ns_exponent: float = _W2V["ns_exponent"],
+        init_scale: float = _W2V["init_scale"],
+        cbow_mean: bool = typer.Option(True, "--cbow-mean/--cbow-sum", hidden=sg,
+                                       help="Average the context vectors (word2vec C) or sum them."),
+        vocab_path: Optional[str] = _W2V["vocab_path"],
+        save_vocab: Optional[str] = _W2V["save_vocab"],
+        max_vocab_words: int = _W2V["max_vocab_words"],
+        no_cache: bool = _W2V["no_cache"],
+        encoding_errors: str = _W2V["encoding_errors"],
+        max_sentence_length: int = _W2V["max_sentence_length"],
+        quiet: bool = _W2V["quiet"],
+    ):
+        _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
+                 min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
+                 no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
+                 init_scale=init_scale)
+
+    command.__doc__ = _W2V_DOCS[sg]
+    return command
+
+
+train_skipgram = app.command("train-skipgram")(_word2vec_command(True))
+train_cbow = app.command("train-cbow")(_word2vec_command(False))
+
+
+# ---------------------------------------------------------------- training: glove
+# (train-glove)
+@app.command("train-glove")
+def train_glove(
+    corpus: Optional[List[str]] = typer.Argument(
+        None, help="Text files (.gz/.bz2/.xz ok) or - for stdin; one sentence per line "
+                   "(a line ends the context window). Omit with --cooccur."),
+    output: str = typer.Option(..., "--output", "-o",
+                               help="Vectors file: .bin word2vec binary, .txt/.vec text."),
+    dim: int = typer.Option(100, "--dim", min=1, help="Vector dimensions."),
+    window: int = typer.Option(10, "--window", min=1,
+                               help="Symmetric context distance; a pair at distance d counts "
+                                    "1/d (never past the sentence)."),
+    x_max: float = typer.Option(100.0, "--x-max", help="Weighting cutoff: f(x) = min(1, (x/x_max)^alpha)."),
+    alpha: float = typer.Option(0.75, "--alpha", help="Weighting exponent."),
+    eta: float = typer.Option(0.05, "--eta", help="AdaGrad initial learning rate (too large a "
+                                                  "rate diverges: exit 1, no output)."),
+    epochs: int = typer.Option(25, "--epochs", min=1, help="Passes over the co-occurrence records."),
+    min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
+    max_size: Optional[int] = typer.Option(None, "--max-size", min=1,
+                                           help="Keep only the N most frequent words."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1,
+                                          help="Worker threads [default: cores; at most 16 per "
+                                               "core]."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
+                                                      "is byte-identical on every run."),
+    memory: float = typer.Option(4.0, "--memory",
+                                 help="GB for counting and shuffling (at most the machine's "
+                                      "RAM); beyond it counts spill to sorted runs in --tmp-dir."),
+    vectors: str = typer.Option("sum", "--vectors",
+                                help="sum: word + context vectors (GloVe C -model 2); word: word "
+                                     "vectors only; both: the two side by side (2 x dim)."),
+    vocab_path: Optional[str] = typer.Option(None, "--vocab", help="Read the vocabulary from this "
+                                             "file (the `vocab` command's or GloVe C's format)."),
+    save_vocab: Optional[str] = typer.Option(None, "--save-vocab", help="Also write the vocabulary here."),
+    save_cooccur: Optional[str] = typer.Option(None, "--save-cooccur",
+                                               help="Also write the co-occurrence records here "
+                                                    "(GloVe C's cooccurrence.bin layout)."),
+    cooccur: Optional[str] = typer.Option(None, "--cooccur",
+                                          help="Train from records written by --save-cooccur (or "
+                                               "GloVe C's cooccur) with their --vocab; no CORPUS."),
+    tmp_dir: Optional[str] = typer.Option(None, "--tmp-dir",
+                                          help="Folder for temporary spill files [default: the "
+                                               "folder of OUTPUT]; removed when done."),
+    max_vocab_words: int = MaxVocabWordsOption,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
+    encoding_errors: str = EncodingErrorsOption,
+    max_sentence_length: int = MaxSentenceOption,
+    quiet: bool = QuietOption,
+):
+    """Train GloVe vectors: count co-occurrences (within --memory), shuffle, fit with AdaGrad.
+
+    Defaults follow GloVe C (x_max 100, alpha 0.75, eta 0.05, 25 epochs); the cost of
+    each epoch is printed on stderr.
+
+    \b
+    Example:
+      staticvec train-glove corpus.txt.xz -o glove.txt --dim 100 --window 10 --memory 2
+      staticvec train-glove --cooccur counts.bin --vocab vocab.txt -o glove.bin --epochs 50
+    """
+    from staticvec.train import glove
+
+    check_encoding_errors(encoding_errors)
+    _check_choice("--vectors", vectors, glove.VECTORS)
+    options = glove.GloveOptions(dim=dim, window=window, x_max=x_max, alpha=alpha, eta=eta,
+                                 epochs=epochs, threads=threads, seed=seed, memory=memory,
+                                 vectors=vectors)
+    glove.train_glove(corpus or [], output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                      min_count=min_count, max_size=max_size, max_vocab_words=max_vocab_words,
+                      save_cooccur=save_cooccur, cooccur=cooccur, tmp_dir=tmp_dir,
+                      encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
+                      cache=not no_cache, quiet=quiet)
+
+
+# ---------------------------------------------------------------- training: fasttext
+# (train-fasttext)
+@app.command("train-fasttext")
+def train_fasttext(
+    corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; "
+                                                 "one sentence per line."),
+    output: str = typer.Option(..., "--output", "-o",
+                               help="Output stem: writes STEM.bin (full model with n-gram "
+                                    "buckets, Facebook fastText format) and STEM.vec (text)."),
+    model: str = typer.Option("skipgram", "--model", help="skipgram or cbow."),
+    minn: int = typer.Option(3, "--minn", min=1, help="Shortest character n-gram."),
+    maxn: int = typer.Option(6, "--maxn", min=0, help="Longest character n-gram (0: no subwords)."),
+    bucket: int = typer.Option(2_000_000, "--bucket", min=0,
+                               help="Hash buckets shared by all n-grams."),
+    dim: int = typer.Option(100, "--dim", min=1, help="Vector dimensions."),
+    window: int = typer.Option(5, "--window", min=1, help="Maximum context distance; drawn in "
+                                                          "[1, N] per centre word (never past "
+                                                          "the sentence)."),
+    epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
+    negative: int = typer.Option(5, "--negative", min=1, help="Negative samples per prediction."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Starting learning rate (falls linearly "
+                                                      "to 0; too large a rate diverges)."),
+    sample: float = typer.Option(1e-4, "--sample", min=0.0,
+                                 help="Subsampling threshold t: keep with sqrt(t/f) + t/f."),
+    min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1,
+                                          help="Worker threads [default: cores; at most 16 per "
+                                               "core]."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
+                                                      "is identical on every run."),
+    vocab_path: Optional[str] = typer.Option(None, "--vocab", help="Read the vocabulary from "
+                                                                   "this file."),
+    save_vocab: Optional[str] = typer.Option(None, "--save-vocab",
+                                             help="Also write the vocabulary here."),
+    max_vocab_words: int = MaxVocabWordsOption,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
+    encoding_errors: str = EncodingErrorsOption,
+    max_sentence_length: int = MaxSentenceOption,
+    quiet: bool = QuietOption,
+):
+    """Train fastText vectors: words plus character n-grams, so unseen words get vectors.
+
+    STEM.bin loads in Facebook's fasttext and gensim's load_facebook_model, and in
+    `staticvec nearest/analogy/evaluate`, which then answer for misspelled and unseen words.
+
+    \b
+    Example:
+      staticvec train-fasttext corpus.txt.xz -o model --epochs 5
+      staticvec nearest -m model.bin computr
+    """
+    from staticvec.train import fasttext as ft
+
+    _check_choice("--model", model, ("skipgram", "cbow"))
+    check_encoding_errors(encoding_errors)
+    options = ft.FastTextOptions(model=model, minn=minn, maxn=maxn, bucket=bucket, dim=dim,
+                                 window=window, epochs=epochs, negative=negative, alpha=alpha,
+                                 sample=sample, min_count=min_count, threads=threads or 0,
+                                 seed=seed)
+    ft.train_fasttext(corpus, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                      max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
+                      max_sentence_length=max_sentence_length, cache=not no_cache, quiet=quiet)
