@@ -7,6 +7,9 @@ import os
 
 from staticvec._kernels import cpu
 
+# thread t publishes its progress at progress[t * PROGRESS_STRIDE] (defined in common.h)
+PROGRESS_STRIDE = cpu.PROGRESS_STRIDE
+
 
 def _pick_variant():
     forced = os.environ.get("STATICVEC_KERNEL", "").strip().lower()

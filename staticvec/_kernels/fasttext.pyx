@@ -15,51 +15,16 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from staticvec._kernels.common cimport (
-    SV_SIGMOID_SIZE, SV_RELEASE_EVERY, sv_axpy, sv_scale, sv_zero, sv_sigmoid_fill, sv_sigmoid,
-    sv_splitmix64, sv_rand_uniform, sv_release_pages, sv_nonfinite)
+    SV_SIGMOID_SIZE, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE, sv_dot, sv_dots, sv_axpy, sv_scale,
+    sv_zero, sv_prefetch_row, sv_sigmoid_fill, sv_sigmoid, sv_splitmix64, sv_rand_below,
+    sv_rand_uniform, sv_release_pages, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged,
+    sv_progress_set, sv_progress_total)
 
 import numpy as np
 
 DEF CHUNK = 1024          # tokens handled as one "line", as fastText's MAX_LINE_SIZE
 DEF FNV_OFFSET = 2166136261
 DEF FNV_PRIME = 16777619
-
-
-cdef extern from *:
-    """
-    #include "common.h"
-    static inline void sv_prefetch(const void *p) { __builtin_prefetch(p, 1, 1); }
-    /* the stop flag is written by the main thread: read it afresh every time */
-    static inline int ft_stopped(const int32_t *flag) { return *(volatile const int32_t *)flag; }
-    /* an integer in [0, n), n < 2^32, from 32 high bits of the LCG by multiply-shift:
-       no 64-bit division in the inner loop (sv_rand_below's modulo costs ~30 cycles) */
-    static inline uint32_t ft_rand_below(uint64_t *state, uint32_t n) {
-        uint64_t r = (sv_rand_next(state) >> 16) & 0xFFFFFFFFULL;
-        return (uint32_t)((r * (uint64_t)n) >> 32);
-    }
-    /* x . y with four independent accumulators: sv_dot's single accumulator makes the
-       dot product wait on FMA latency, and here it runs six times per training pair.
-       Fixed summation order, so results are still the same on every run. */
-    static inline float ft_dot(const float *x, const float *y, int n) {
-        sv_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        int i = 0;
-        for (; i + 32 <= n; i += 32) {
-            a0 += sv_load8(x + i) * sv_load8(y + i);
-            a1 += sv_load8(x + i + 8) * sv_load8(y + i + 8);
-            a2 += sv_load8(x + i + 16) * sv_load8(y + i + 16);
-            a3 += sv_load8(x + i + 24) * sv_load8(y + i + 24);
-        }
-        for (; i + 8 <= n; i += 8) a0 += sv_load8(x + i) * sv_load8(y + i);
-        sv_v8 acc = (a0 + a1) + (a2 + a3);
-        float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-        for (; i < n; i++) s += x[i] * y[i];
-        return s;
-    }
-    """
-    void sv_prefetch(const void *p) nogil
-    int ft_stopped(const int32_t *flag) nogil
-    uint32_t ft_rand_below(uint64_t *state, uint32_t n) nogil
-    float ft_dot(const float *x, const float *y, int n) nogil
 
 
 # ------------------------------------------------------------------ subwords
@@ -198,9 +163,11 @@ cdef struct Job:
     int negative
     int epochs
     float alpha
-    int64_t *done
-    int32_t *stop
-    int32_t *diverged           # 0, or the epoch (from 1) in which a dot product was NaN/inf
+    int64_t total_work          # tokens all threads process in all epochs: the schedule's end
+    int64_t *progress           # every thread's progress slot (common.h)
+    int n_threads
+    sv_flag *stop
+    sv_flag *diverged           # 0, or the epoch (from 1) in which a dot product was NaN/inf
     uint64_t seed
     int release                 # ids is a read-only file mapping: drop consumed pages
 
@@ -213,32 +180,34 @@ cdef inline int32_t _next_noise(const Job *job, int64_t *pos) noexcept nogil:
     return word
 
 
+cdef struct Step:
+    # one negative-sampling step's output rows: the target first, then the noise words
+    int32_t *words
+    float **rows
+    float *dots
+
+
 cdef inline int _negative_step(const Job *job, const float *table, const float *hidden,
-                               float *grad, int32_t target, float lr,
-                               int64_t *negpos) noexcept nogil:
+                               float *grad, int32_t target, float lr, int64_t *negpos,
+                               Step *step) noexcept nogil:
     """One positive and `negative` noise updates of wo against `hidden`; `grad` gathers
     the input gradient (fastText's negative-sampling loss with backprop). Noise words are
     read in order from the shuffled table, as fastText does (a random index into a 40 MB
     table would cost a cache miss per draw), skipping the target; the output rows of the
-    next step's noise words are prefetched. Returns non-zero when a dot product was NaN/inf
-    (the weights diverged)."""
-    cdef int d, k, off, tries, dim = job.dim, bad
+    next step's noise words are prefetched. When the rows are distinct (nearly always) their
+    dot products with `hidden` are taken first, together (sv_dots: no update of one row can
+    change another's); a repeated noise word takes fastText's strictly sequential order.
+    Returns non-zero when a dot product was NaN/inf (the weights diverged)."""
+    cdef int d, e, k = 1, tries, dim = job.dim, bad = 0, distinct = 1
     cdef float f, g
-    cdef float *row = job.wo + <int64_t>target * dim
     cdef int32_t neg
     cdef int64_t ahead = negpos[0] + job.negative
-    for k in range(job.negative):
+    for d in range(job.negative):
         if ahead >= job.neg_size:
             ahead -= job.neg_size
-        neg = job.neg_table[ahead]
+        sv_prefetch_row(job.wo + <int64_t>job.neg_table[ahead] * dim, dim, 0)
         ahead += 1
-        for off in range(0, dim, 16):
-            sv_prefetch(job.wo + <int64_t>neg * dim + off)
-    f = ft_dot(hidden, row, dim)
-    bad = sv_nonfinite(f)
-    g = lr * (1.0 - sv_sigmoid(table, f))
-    sv_axpy(dim, g, row, grad)
-    sv_axpy(dim, g, hidden, row)
+    step.words[0] = target
     for d in range(job.negative):
         neg = _next_noise(job, negpos)
         tries = 0
@@ -247,23 +216,31 @@ cdef inline int _negative_step(const Job *job, const float *table, const float *
             tries += 1
         if neg == target:
             continue
-        row = job.wo + <int64_t>neg * dim
-        f = ft_dot(hidden, row, dim)
+        for e in range(1, k):
+            if step.words[e] == neg:
+                distinct = 0
+        step.words[k] = neg
+        k += 1
+    for d in range(k):
+        step.rows[d] = job.wo + <int64_t>step.words[d] * dim
+    if distinct:
+        sv_dots(hidden, step.rows, k, dim, step.dots)
+    for d in range(k):
+        f = step.dots[d] if distinct else sv_dot(hidden, step.rows[d], dim)
         bad |= sv_nonfinite(f)
-        g = -lr * sv_sigmoid(table, f)
-        sv_axpy(dim, g, row, grad)
-        sv_axpy(dim, g, hidden, row)
+        if d == 0:
+            g = lr * (1.0 - sv_sigmoid(table, f))
+        else:
+            g = -lr * sv_sigmoid(table, f)
+        sv_axpy(dim, g, step.rows[d], grad)
+        sv_axpy(dim, g, hidden, step.rows[d])
     return bad
 
 
 cdef inline void _prefetch_rows(const Job *job, int32_t word) noexcept nogil:
     cdef int64_t k
-    cdef int off
-    cdef const float *row
     for k in range(job.indptr[word], job.indptr[word + 1]):
-        row = job.wi + <int64_t>job.indices[k] * job.dim
-        for off in range(0, job.dim, 16):
-            sv_prefetch(row + off)
+        sv_prefetch_row(job.wi + <int64_t>job.indices[k] * job.dim, job.dim, 0)
 
 
 cdef inline void _mean_rows(const Job *job, const int32_t *rows, int64_t n,
@@ -277,7 +254,7 @@ cdef inline void _mean_rows(const Job *job, const int32_t *rows, int64_t n,
 
 cdef int _skipgram_line(const Job *job, const float *table, const int32_t *line, int L,
                         float lr, uint64_t *rng, int64_t *negpos, float *hidden,
-                        float *grad, float *total) noexcept nogil:
+                        float *grad, float *total, Step *step) noexcept nogil:
     cdef int i, c, dim = job.dim, bad = 0
     cdef int64_t j, n, b
     cdef const int32_t *rows
@@ -287,7 +264,7 @@ cdef int _skipgram_line(const Job *job, const float *table, const int32_t *line,
             _prefetch_rows(job, line[i + 1])
         rows = job.indices + job.indptr[line[i]]
         n = job.indptr[line[i] + 1] - job.indptr[line[i]]
-        b = 1 + <int64_t>ft_rand_below(rng, <uint32_t>job.window)
+        b = 1 + <int64_t>sv_rand_below(rng, <uint32_t>job.window)
         _mean_rows(job, rows, n, hidden)
         sv_zero(dim, total)
         # the window clipped to the line first (the same c in the same order, without
@@ -296,7 +273,7 @@ cdef int _skipgram_line(const Job *job, const float *table, const int32_t *line,
             if c == 0:
                 continue
             sv_zero(dim, grad)
-            bad |= _negative_step(job, table, hidden, grad, line[i + c], lr, negpos)
+            bad |= _negative_step(job, table, hidden, grad, line[i + c], lr, negpos, step)
             # every input row moved by grad, so their mean moved by shift * grad
             sv_axpy(dim, job.shift[line[i]], grad, hidden)
             sv_axpy(dim, 1.0, grad, total)
@@ -308,12 +285,12 @@ cdef int _skipgram_line(const Job *job, const float *table, const int32_t *line,
 
 cdef int _cbow_line(const Job *job, const float *table, const int32_t *line, int L,
                     float lr, uint64_t *rng, int64_t *negpos, float *hidden, float *grad,
-                    int32_t *bag) noexcept nogil:
+                    int32_t *bag, Step *step) noexcept nogil:
     cdef int i, c, dim = job.dim, bad = 0
     cdef int64_t j, n, k, b
     cdef int32_t word
     for i in range(L):
-        b = 1 + <int64_t>ft_rand_below(rng, <uint32_t>job.window)
+        b = 1 + <int64_t>sv_rand_below(rng, <uint32_t>job.window)
         n = 0
         for c in range(-(b if b < i else i), (b if b < L - 1 - i else L - 1 - i) + 1):
             if c == 0:
@@ -326,7 +303,7 @@ cdef int _cbow_line(const Job *job, const float *table, const int32_t *line, int
             continue
         _mean_rows(job, bag, n, hidden)
         sv_zero(dim, grad)
-        bad |= _negative_step(job, table, hidden, grad, line[i], lr, negpos)
+        bad |= _negative_step(job, table, hidden, grad, line[i], lr, negpos, step)
         for j in range(n):
             sv_axpy(dim, 1.0, grad, job.wi + <int64_t>bag[j] * dim)
     return bad
@@ -341,17 +318,21 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
     # a context never reaches past one line of CHUNK tokens: size the bag by what it can hold
     cdef int64_t reach = job.window if job.window < CHUNK else CHUNK
     cdef int32_t *bag = <int32_t *>malloc((2 * reach * job.max_rows + 1) * sizeof(int32_t))
+    cdef Step step
+    step.words = <int32_t *>malloc((job.negative + 1) * sizeof(int32_t))
+    step.rows = <float **>malloc((job.negative + 1) * sizeof(float *))
+    step.dots = <float *>malloc((job.negative + 1) * sizeof(float))
     cdef int32_t line[CHUNK]
     cdef uint64_t rng = sv_splitmix64(job.seed + <uint64_t>thread_id)
-    cdef int64_t negpos = ft_rand_below(&rng, <uint32_t>job.neg_size)
-    cdef int64_t total_work = (job.end - job.start) * job.epochs
+    cdef int64_t negpos = sv_rand_below(&rng, <uint32_t>job.neg_size)
     cdef int64_t work_done = 0, pos, seg_end, sent_end, k, lo, hi, mid, released
     cdef int64_t sent = 0
     cdef int epoch, L, bad = 0
     cdef uint32_t tok
     cdef float lr
     cdef int status = 0
-    if table == NULL or hidden == NULL or grad == NULL or total == NULL or bag == NULL:
+    if (table == NULL or hidden == NULL or grad == NULL or total == NULL or bag == NULL
+            or step.words == NULL or step.rows == NULL or step.dots == NULL):
         status = 1
     else:
         sv_sigmoid_fill(table)
@@ -369,7 +350,7 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
             pos = job.start
             released = job.start
             while pos < job.end:
-                if ft_stopped(job.stop):
+                if sv_flag_get(job.stop):
                     break
                 sent_end = <int64_t>job.sentence_ends[sent] if sent < job.n_sentences else job.end
                 if sent_end > job.end:
@@ -383,33 +364,38 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
                     if job.keep[tok] >= 1.0 or sv_rand_uniform(&rng) < job.keep[tok]:
                         line[L] = <int32_t>tok
                         L += 1
-                lr = job.alpha * (1.0 - <double>work_done / <double>total_work)
+                # decay by all threads' work, as word2vec does (and fastText's shared count)
+                lr = job.alpha * (1.0 - <double>sv_progress_total(job.progress, job.n_threads)
+                                  / <double>job.total_work)
+                if lr < 0:
+                    lr = 0
                 work_done += seg_end - pos
                 pos = seg_end
                 if pos >= sent_end:
                     sent += 1
                 if job.sg:
                     bad = _skipgram_line(job, table, line, L, lr, &rng, &negpos, hidden, grad,
-                                         total)
+                                         total, &step)
                 else:
-                    bad = _cbow_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, bag)
-                job.done[0] = work_done
+                    bad = _cbow_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, bag,
+                                     &step)
+                sv_progress_set(job.progress, thread_id, work_done)
                 if bad:
-                    # diverged: say in which epoch, and stop every thread
-                    if ft_stopped(job.diverged) == 0:
-                        job.diverged[0] = epoch + 1
-                    job.stop[0] = 1
+                    sv_diverged(job.diverged, job.stop, epoch + 1)
                     break
                 if job.release and pos - released >= SV_RELEASE_EVERY:
                     sv_release_pages(job.ids + released, job.ids + pos)
                     released = pos
-            if ft_stopped(job.stop):
+            if sv_flag_get(job.stop):
                 break
     free(table)
     free(hidden)
     free(grad)
     free(total)
     free(bag)
+    free(step.words)
+    free(step.rows)
+    free(step.dots)
     return status
 
 
@@ -417,12 +403,13 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
                 const uint64_t[::1] sentence_ends, int64_t start, int64_t end,
                 const int64_t[::1] indptr, const int32_t[::1] indices,
                 const float[::1] shift, const int32_t[::1] neg_table, const float[::1] keep,
-                bint sg, int window, int negative, int epochs, float alpha,
-                int64_t[::1] progress, int progress_slot, int32_t[::1] stop, int thread_id, uint64_t seed,
+                bint sg, int window, int negative, int epochs, float alpha, int64_t total_words,
+                int64_t[::1] progress, int32_t[::1] stop, int thread_id, uint64_t seed,
                 bint release=False, int32_t[::1] diverged=None):
     """Train on ids[start:end] (a share cut at sentence ends) for `epochs` passes, with the
-    learning rate falling linearly from `alpha` to 0 over this share's work.
-    progress[progress_slot] (words done) is published after every line; a non-zero
+    learning rate falling linearly from `alpha` to 0 as all threads together work through
+    `total_words` (every share's tokens times epochs). The words this thread has done are
+    published in its progress slot (common.h) after every line; a non-zero
     stop[0] ends the run early; a NaN/inf dot product (the weights diverged) writes the epoch
     (from 1) to diverged[0] if it is still 0 and sets stop[0]. The random
     stream is seeded from (seed, thread_id). Releases the GIL for the whole run.
@@ -433,6 +420,8 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     cdef int64_t w, max_rows = 1
     if wi.shape[1] != wo.shape[1] or window < 1 or epochs < 1 or neg_table.shape[0] == 0:
         raise ValueError("inconsistent arguments")
+    if thread_id < 0 or thread_id >= progress.shape[0] // SV_PROGRESS_STRIDE:
+        raise ValueError("thread id out of range")
     if end <= start:
         return
     for w in range(indptr.shape[0] - 1):
@@ -458,7 +447,9 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     job.negative = negative
     job.epochs = epochs
     job.alpha = alpha
-    job.done = &progress[progress_slot]
+    job.total_work = max(total_words, 1)
+    job.progress = &progress[0]
+    job.n_threads = progress.shape[0] // SV_PROGRESS_STRIDE
     job.stop = &stop[0]
     if diverged is None:
         diverged = np.zeros(1, dtype=np.int32)

@@ -9,8 +9,9 @@
 # nothing, the epoch is recorded in ``diverged`` and every thread is stopped (GloVe C skips
 # such records and goes on, writing NaN vectors at the end). No -ffast-math
 # (setup.py): it would let the compiler assume finite numbers and drop exactly these checks.
-# 1/sqrt(G) is the CPU's estimate refined by one Newton step (relative error ~1e-7), so
-# results are reproducible on one machine but may differ in the last bits between CPU models.
+# 1/sqrt(G) is the CPU's estimate refined by one Newton step (common.h sv_rsqrt8, relative
+# error ~1e-7) for all but the last dim % 8 floats, so results are reproducible on one machine
+# but may differ in the last bits between CPU models.
 from libc.stdint cimport uint32_t, int32_t, int64_t
 
 import numpy as np
@@ -19,50 +20,6 @@ cdef extern from *:
     """
     #include <math.h>
     #include "common.h"
-    #if defined(__AVX__)
-    #include <immintrin.h>
-    typedef __m256 gl_v;
-    #define GL_LANES 8
-    #define gl_load _mm256_loadu_ps
-    #define gl_store _mm256_storeu_ps
-    #define gl_set1 _mm256_set1_ps
-    #define gl_add _mm256_add_ps
-    #define gl_sub _mm256_sub_ps
-    #define gl_mul _mm256_mul_ps
-    #define gl_min _mm256_min_ps
-    #define gl_max _mm256_max_ps
-    #define gl_rsqrt0 _mm256_rsqrt_ps
-    #elif defined(__SSE2__)
-    #include <emmintrin.h>
-    typedef __m128 gl_v;
-    #define GL_LANES 4
-    #define gl_load _mm_loadu_ps
-    #define gl_store _mm_storeu_ps
-    #define gl_set1 _mm_set1_ps
-    #define gl_add _mm_add_ps
-    #define gl_sub _mm_sub_ps
-    #define gl_mul _mm_mul_ps
-    #define gl_min _mm_min_ps
-    #define gl_max _mm_max_ps
-    #define gl_rsqrt0 _mm_rsqrt_ps
-    #else
-    #define GL_LANES 0
-    #endif
-
-    #if GL_LANES
-    /* 1/sqrt(g): the CPU's 12-bit estimate and one Newton step (relative error ~1e-7, a few
-     * times cheaper than sqrt + divide, which dominate the update otherwise) */
-    static inline gl_v gl_rsqrt(gl_v g) {
-        gl_v y = gl_rsqrt0(g);
-        return gl_mul(y, gl_sub(gl_set1(1.5f), gl_mul(gl_mul(gl_set1(0.5f), g), gl_mul(y, y))));
-    }
-    #endif
-
-    /* ask for a row that a coming record will touch, a cache line at a time */
-    static inline void gl_prefetch(const float *p, int d) {
-        const char *c = (const char *)p;
-        for (int off = 0; off < d * 4; off += 64) __builtin_prefetch(c + off, 1, 3);
-    }
 
     static inline float gl_clip(float x, float c) { return x > c ? c : (x < -c ? -c : x); }
 
@@ -70,23 +27,23 @@ cdef extern from *:
      * this step; w -= t / sqrt(G); G += t * t. Given a finite diff (checked by the caller) every
      * w_k, c_k is finite and t is clipped, so the step is finite unless t * t overflows G (an
      * --eta near 1e18): the NaN that leaves is caught by the next diff that reads the row, or
-     * by the check of the final vectors, so no second pass is needed here. */
+     * by the check of the final vectors, so no second pass is needed here. Eight floats at a
+     * time with 1/sqrt from sv_rsqrt8, the rest exactly. */
     static inline void gl_step(float *w, float *c, float *gw, float *gc, int d,
                                float fdiff, float eta, float clip) {
         int i = 0;
-    #if GL_LANES
-        gl_v vf = gl_set1(fdiff), ve = gl_set1(eta), vhi = gl_set1(clip), vlo = gl_set1(-clip);
-        for (; i + GL_LANES <= d; i += GL_LANES) {
-            gl_v vw = gl_load(w + i), vc = gl_load(c + i);
-            gl_v gwv = gl_load(gw + i), gcv = gl_load(gc + i);
-            gl_v a = gl_mul(gl_min(gl_max(gl_mul(vf, vc), vlo), vhi), ve);
-            gl_v b = gl_mul(gl_min(gl_max(gl_mul(vf, vw), vlo), vhi), ve);
-            gl_store(w + i, gl_sub(vw, gl_mul(a, gl_rsqrt(gwv))));
-            gl_store(c + i, gl_sub(vc, gl_mul(b, gl_rsqrt(gcv))));
-            gl_store(gw + i, gl_add(gwv, gl_mul(a, a)));
-            gl_store(gc + i, gl_add(gcv, gl_mul(b, b)));
+        sv_v8 vf = sv_splat8(fdiff), ve = sv_splat8(eta);
+        sv_v8 vhi = sv_splat8(clip), vlo = sv_splat8(-clip);
+        for (; i + 8 <= d; i += 8) {
+            sv_v8 vw = sv_load8(w + i), vc = sv_load8(c + i);
+            sv_v8 gwv = sv_load8(gw + i), gcv = sv_load8(gc + i);
+            sv_v8 a = sv_min8(sv_max8(vf * vc, vlo), vhi) * ve;
+            sv_v8 b = sv_min8(sv_max8(vf * vw, vlo), vhi) * ve;
+            sv_store8(w + i, vw - a * sv_rsqrt8(gwv));
+            sv_store8(c + i, vc - b * sv_rsqrt8(gcv));
+            sv_store8(gw + i, gwv + a * a);
+            sv_store8(gc + i, gcv + b * b);
         }
-    #endif
         for (; i < d; i++) {
             float a = gl_clip(fdiff * c[i], clip) * eta;
             float b = gl_clip(fdiff * w[i], clip) * eta;
@@ -98,12 +55,12 @@ cdef extern from *:
     }
     """
     float gl_clip(float x, float c) nogil
-    void gl_prefetch(const float *p, int d) nogil
     void gl_step(float *w, float *c, float *gw, float *gc, int d, float fdiff, float eta,
                  float clip) nogil
 
 from libc.math cimport isfinite, sqrtf
-from staticvec._kernels.common cimport sv_dot
+from staticvec._kernels.common cimport (sv_dot, sv_prefetch_row, sv_flag, sv_flag_get,
+                                        sv_diverged, sv_progress_add, SV_PROGRESS_STRIDE)
 
 
 cdef packed struct Rec:
@@ -121,14 +78,14 @@ cdef enum:
 def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
           float[:, ::1] W, float[:, ::1] C, float[::1] bw, float[::1] bc,
           float[:, ::1] GW, float[:, ::1] GC, float[::1] gbw, float[::1] gbc,
-          float eta, float eta_bias, float clip, int64_t[::1] done, Py_ssize_t slot,
+          float eta, float eta_bias, float clip, int64_t[::1] progress, int thread,
           int32_t[::1] stop, int32_t[::1] diverged=None, int epoch=1):
     """One pass over recs[start:end]; returns (sum of 0.5 f(x) diff^2, records skipped).
 
-    ``done[slot]`` is bumped every few thousand records for the progress display;
-    a non-zero ``stop[0]`` (Ctrl-C) ends the pass early. A NaN/inf diff (diverged parameters)
-    skips its record, writes ``epoch`` to ``diverged[0]`` if that is still 0, sets ``stop[0]``
-    and ends the pass.
+    The records done are added to thread ``thread``'s progress slot (common.h) every few
+    thousand records, for the progress display; a non-zero ``stop[0]`` (Ctrl-C) ends the pass
+    early. A NaN/inf diff (diverged parameters) skips its record, writes ``epoch`` to
+    ``diverged[0]`` if that is still 0, sets ``stop[0]`` and ends the pass.
     """
     cdef int d = W.shape[1]
     cdef Py_ssize_t r, since = 0
@@ -140,15 +97,19 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
     cdef float *c
     if diverged is None:
         diverged = np.zeros(1, dtype=np.int32)
+    if thread < 0 or thread >= progress.shape[0] // SV_PROGRESS_STRIDE:
+        raise ValueError("thread id out of range")
+    cdef int64_t *slots = &progress[0]
+    cdef sv_flag *stopped = &stop[0]
     with nogil:
         for r in range(start, end):
             if r + PREFETCH_AHEAD < end:
                 i = recs[r + PREFETCH_AHEAD].w1
                 j = recs[r + PREFETCH_AHEAD].w2
-                gl_prefetch(&W[i, 0], d)
-                gl_prefetch(&C[j, 0], d)
-                gl_prefetch(&GW[i, 0], d)
-                gl_prefetch(&GC[j, 0], d)
+                sv_prefetch_row(&W[i, 0], d, 1)
+                sv_prefetch_row(&C[j, 0], d, 1)
+                sv_prefetch_row(&GW[i, 0], d, 1)
+                sv_prefetch_row(&GC[j, 0], d, 1)
             i = recs[r].w1
             j = recs[r].w2
             w = &W[i, 0]
@@ -157,9 +118,7 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
             fdiff = recs[r].fx * diff
             if not (isfinite(diff) and isfinite(fdiff)):
                 skipped += 1
-                if diverged[0] == 0:
-                    diverged[0] = epoch
-                stop[0] = 1
+                sv_diverged(&diverged[0], stopped, epoch)
                 break
             else:
                 cost += 0.5 * <double>fdiff * <double>diff
@@ -171,9 +130,9 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
                 gbc[j] += t1 * t1
             since += 1
             if since == PROGRESS_EVERY:
-                done[slot] += since
+                sv_progress_add(slots, thread, since)
                 since = 0
-                if stop[0]:
+                if sv_flag_get(stopped):
                     break
-        done[slot] += since
+        sv_progress_add(slots, thread, since)
     return cost, skipped

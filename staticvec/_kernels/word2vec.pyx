@@ -32,11 +32,11 @@ Deliberate differences from word2vec C, and why:
 """
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free
-from libc.math cimport sqrt
 
-from staticvec._kernels.common cimport (sv_dot, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64,
-                                        sv_rand_next, sv_release_pages, sv_nonfinite,
-                                        SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY)
+from staticvec._kernels.common cimport (
+    sv_dot, sv_dots, sv_prefetch_row, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64, sv_rand_next,
+    sv_release_pages, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged, sv_progress_set,
+    sv_progress_total, SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE)
 
 import numpy as np
 
@@ -44,44 +44,6 @@ cdef extern from *:
     """
     #include <stdlib.h>
     #include "common.h"
-
-    /* dots of x with k rows, n floats each (n a multiple of 8): four rows at a time so four
-       independent FMA chains share each load of x. Lane order as in sv_dot. */
-    static inline float w2v_hsum(sv_v8 a) {
-        return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-    }
-    static inline void w2v_dots(const float *x, float *const *rows, int k, int n, float *out) {
-        int d = 0;
-        for (; d + 4 <= k; d += 4) {
-            const float *r0 = rows[d], *r1 = rows[d + 1], *r2 = rows[d + 2], *r3 = rows[d + 3];
-            sv_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-            for (int i = 0; i < n; i += 8) {
-                sv_v8 xv = sv_load8(x + i);
-                a0 += xv * sv_load8(r0 + i);
-                a1 += xv * sv_load8(r1 + i);
-                a2 += xv * sv_load8(r2 + i);
-                a3 += xv * sv_load8(r3 + i);
-            }
-            out[d] = w2v_hsum(a0); out[d + 1] = w2v_hsum(a1);
-            out[d + 2] = w2v_hsum(a2); out[d + 3] = w2v_hsum(a3);
-        }
-        for (; d + 2 <= k; d += 2) {
-            const float *r0 = rows[d], *r1 = rows[d + 1];
-            sv_v8 a0 = {0}, a1 = {0};
-            for (int i = 0; i < n; i += 8) {
-                sv_v8 xv = sv_load8(x + i);
-                a0 += xv * sv_load8(r0 + i);
-                a1 += xv * sv_load8(r1 + i);
-            }
-            out[d] = w2v_hsum(a0); out[d + 1] = w2v_hsum(a1);
-        }
-        for (; d < k; d++) {
-            const float *r0 = rows[d];
-            sv_v8 a0 = {0};
-            for (int i = 0; i < n; i += 8) a0 += sv_load8(x + i) * sv_load8(r0 + i);
-            out[d] = w2v_hsum(a0);
-        }
-    }
 
     /* For each of k distinct rows r_d with gradient g_d: acc += g_d * r_d (old r_d), then
        r_d += g_d * x. One pass over the floats; acc may be x itself (the update lands after
@@ -92,8 +54,7 @@ cdef extern from *:
             sv_v8 xv = sv_load8(x + i);
             sv_v8 e = {0};
             for (int d = 0; d < k; d++) {
-                float gd = g[d];
-                sv_v8 gv = {gd, gd, gd, gd, gd, gd, gd, gd};
+                sv_v8 gv = sv_splat8(g[d]);
                 sv_v8 r = sv_load8(rows[d] + i);
                 e += gv * r;
                 sv_store8(rows[d] + i, r + gv * xv);
@@ -106,16 +67,9 @@ cdef extern from *:
         for (int i = 0; i < n; i += 8) sv_store8(y + i, sv_load8(y + i) + sv_load8(x + i));
     }
     static inline void w2v_div(float *y, float d, int n) {
-        sv_v8 dv = {d, d, d, d, d, d, d, d};
+        sv_v8 dv = sv_splat8(d);
         for (int i = 0; i < n; i += 8) sv_store8(y + i, sv_load8(y + i) / dv);
     }
-    static inline void w2v_prefetch_row(const float *p, int n) {
-        for (int i = 0; i < n; i += 16) __builtin_prefetch(p + i, 1, 3);
-    }
-    static inline int64_t w2v_load64(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-    static inline void w2v_store64(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-    static inline int32_t w2v_load32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-    static inline void w2v_store32(int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
     static inline void *w2v_alloc(size_t bytes) {
         void *p = NULL;
         if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
@@ -123,20 +77,11 @@ cdef extern from *:
         return p;
     }
     """
-    void w2v_dots(const float *x, float **rows, int k, int n, float *out) nogil
     void w2v_update(const float *x, float **rows, const float *g, int k, int n, float *acc) nogil
     void w2v_add(float *y, const float *x, int n) nogil
     void w2v_div(float *y, float d, int n) nogil
-    void w2v_prefetch_row(const float *p, int n) nogil
-    int64_t w2v_load64(const int64_t *p) nogil
-    void w2v_store64(int64_t *p, int64_t v) nogil
-    int32_t w2v_load32(const int32_t *p) nogil
-    void w2v_store32(int32_t *p, int32_t v) nogil
     void *w2v_alloc(size_t bytes) nogil
 
-# progress slots are this many int64 apart, so threads never write the same cache line
-PROGRESS_STRIDE = 8
-cdef int _PSTRIDE = 8
 # words between two readings of the shared progress counter (word2vec C's 10,000)
 cdef int64_t ALPHA_EVERY = 10000
 
@@ -201,7 +146,7 @@ cdef inline int draw_targets(const Cfg *c, uint32_t word, uint64_t *rng, uint32_
 cdef inline void prefetch_targets(const Cfg *c, const uint32_t *targets, int k) noexcept nogil:
     cdef int d
     for d in range(1, k):
-        w2v_prefetch_row(c.syn1neg + <size_t>targets[d] * c.n, c.n)
+        sv_prefetch_row(c.syn1neg + <size_t>targets[d] * c.n, c.n, 1)
 
 
 cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int k, float alpha,
@@ -218,7 +163,7 @@ cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int 
     if distinct:
         for d in range(k):
             s.rows[d] = c.syn1neg + <size_t>targets[d] * c.n
-        w2v_dots(l1, s.rows, k, c.n, s.f)
+        sv_dots(l1, s.rows, k, c.n, s.f)
         for d in range(k):
             if sv_nonfinite(s.f[d]):
                 s.bad = 1
@@ -249,7 +194,7 @@ cdef inline void hs_apply(const Cfg *c, float *l1, uint32_t word, float alpha, f
     cdef float f
     for d in range(k):
         s.rows[d] = c.syn1 + <size_t>c.points[lo + d] * c.n
-    w2v_dots(l1, s.rows, k, c.n, s.f)
+    sv_dots(l1, s.rows, k, c.n, s.f)
     for d in range(k):
         f = s.f[d]
         if sv_nonfinite(f):
@@ -332,7 +277,7 @@ cdef int64_t train_sentence(const Cfg *c, const uint32_t *words, int64_t length,
             p = 0
             for j in range(lo, hi):
                 if j != i:
-                    w2v_prefetch_row(c.syn0 + <size_t>s.sentence[j] * c.n, c.n)
+                    sv_prefetch_row(c.syn0 + <size_t>s.sentence[j] * c.n, c.n, 1)
                     if c.negative:
                         s.window_k[p] = draw_targets(c, w, rng, s.window_targets + p * m)
                     p += 1
@@ -505,13 +450,13 @@ cdef class Word2VecKernel:
         cdef Cfg *c = &self.cfg
         cdef uint64_t rng = sv_splitmix64(seed + <uint64_t>thread)
         cdef int64_t done = 0, published = 0, trained = 0, total, start, end, released
-        cdef int epoch, t, n_threads = self.progress.shape[0] // _PSTRIDE
+        cdef int epoch, n_threads = self.progress.shape[0] // SV_PROGRESS_STRIDE
         cdef Py_ssize_t si
         cdef float a = alpha
         cdef int ok
         cdef int64_t *progress = &self.progress[0]
-        cdef int32_t *stop = &self.stop[0]
-        cdef int32_t *diverged = &self.diverged[0]
+        cdef sv_flag *stop = &self.stop[0]
+        cdef sv_flag *diverged = &self.diverged[0]
         cdef int max_rows = max(self.cfg.negative + 1, self.max_code, 1)
         if thread < 0 or thread >= n_threads:
             raise ValueError("thread id out of range")
@@ -521,14 +466,12 @@ cdef class Word2VecKernel:
                 for epoch in range(epochs):
                     released = <int64_t>ends[first_sentence - 1] if first_sentence > 0 else 0
                     for si in range(first_sentence, last_sentence):
-                        if w2v_load32(stop):
+                        if sv_flag_get(stop):
                             break
                         if done - published >= ALPHA_EVERY:
                             published = done
-                            w2v_store64(progress + thread * _PSTRIDE, done)
-                            total = 0
-                            for t in range(n_threads):
-                                total += w2v_load64(progress + t * _PSTRIDE)
+                            sv_progress_set(progress, thread, done)
+                            total = sv_progress_total(progress, n_threads)
                             a = alpha * (1.0 - <double>total / (total_words + 1.0))
                             if a < min_alpha:
                                 a = min_alpha
@@ -537,16 +480,14 @@ cdef class Word2VecKernel:
                         trained += train_sentence(c, &ids[0] + start, end - start, a, &rng, &s)
                         done += end - start
                         if s.bad:
-                            if w2v_load32(diverged) == 0:
-                                w2v_store32(diverged, epoch + 1)
-                            w2v_store32(stop, 1)
+                            sv_diverged(diverged, stop, epoch + 1)
                             break
                         if release and end - released >= SV_RELEASE_EVERY:
                             sv_release_pages(&ids[0] + released, &ids[0] + end)
                             released = end
-                    if w2v_load32(stop):
+                    if sv_flag_get(stop):
                         break
-                w2v_store64(progress + thread * _PSTRIDE, done)
+                sv_progress_set(progress, thread, done)
             scratch_free(&s)
         if not ok:
             raise MemoryError("word2vec: cannot allocate a worker's buffers")

@@ -164,8 +164,8 @@ def train(vocab, encoded, options, quiet=False):
         start, end = shares[t]
         kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
                            sg, options.window, options.negative, options.epochs, options.alpha,
-                           counters.progress, t * runner.PROGRESS_STRIDE, counters.stop, t,
-                           options.seed, release, diverged)
+                           total, counters.progress, counters.stop, t, options.seed, release,
+                           diverged)
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
 

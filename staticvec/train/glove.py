@@ -594,8 +594,8 @@ def fit(records, params, opts, quiet=False):
 
     def one_pass(t, recs, lo, hi, e):
         return k.train(recs, lo, hi, p["W"], p["C"], p["bw"], p["bc"], p["GW"], p["GC"],
-                       p["gbw"], p["gbc"], eta, eta_bias, clip, counters.progress,
-                       t * runner.PROGRESS_STRIDE, counters.stop, diverged, e + 1)
+                       p["gbw"], p["gbc"], eta, eta_bias, clip, counters.progress, t,
+                       counters.stop, diverged, e + 1)
 
     def work(t):
         lo, hi = records.share(t, threads)

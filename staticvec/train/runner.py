@@ -32,11 +32,9 @@ import time
 
 import numpy as np
 
+from staticvec._kernels import PROGRESS_STRIDE
 from staticvec.errors import Interrupted, ResourceError, SigTerm, Terminated
 from staticvec.progress import Progress, say
-
-# int64 slots between two threads' progress counters: one cache line each, no false sharing
-PROGRESS_STRIDE = 8
 
 
 class Counters:

@@ -162,8 +162,8 @@ def test_fasttext_kernel_stops_at_the_first_non_finite_dot_product():
         counters = runner.Counters(1)
         diverged = np.zeros(1, dtype=np.int32)
         k.train_share(wi, wo, ids, ends, 0, len(ids), indptr, indices, shift, table, keep,
-                      True, 5, 5, 2, alpha, counters.progress, 0, counters.stop, 0, 1, False,
-                      diverged)
+                      True, 5, 5, 2, alpha, 2 * len(ids), counters.progress, counters.stop, 0, 1,
+                      False, diverged)
         assert diverged[0] == want and counters.stop[0] == want
         if want:
             assert counters.done() < len(ids)
