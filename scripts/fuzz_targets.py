@@ -143,9 +143,9 @@ def fuzz_w2v_compressed(data):
     load_vectors(_file("vectors.vec" + ext, data[1:]))
 
 
-@harness("stream_queries", "vectors.stream_queries on a word2vec binary file (query one-offs)")
+@harness("stream_queries", "io.stream.stream_queries on a word2vec binary file (query one-offs)")
 def fuzz_stream_queries(data):
-    from staticvec.model.vectors import stream_queries
+    from staticvec.io.stream import stream_queries
     path = _file("stream.bin", data)
     queries = [(["king"], []), (["king", "woman"], ["man"]), (["nosuchword"], [])]
     for method in ("add", "mul"):
@@ -342,13 +342,15 @@ def seeds_similarity():
 
 
 # ---------------------------------------------------------------- bias JSON
-@harness("weat_json", "WEAT tests JSON: bias.load_weat_tests, then the audit and its JSON report")
+@harness("weat_json", "WEAT tests JSON: bias.sets.load_weat_tests, then the audit and its JSON report")
 def fuzz_weat_json(data):
-    from staticvec.eval import bias
-    tests = bias.load_weat_tests(_file("tests.json", data))
-    report = bias.audit(tiny_vectors(), only="weat", tests=tests, exact_limit=200,
+    from staticvec.eval.bias import report as bias_report
+    from staticvec.eval.bias import sets
+
+    tests = sets.load_weat_tests(_file("tests.json", data))
+    report = bias_report.audit(tiny_vectors(), only="weat", tests=tests, exact_limit=200,
                         permutations=50)
-    bias.to_json(report).encode("utf-8")  # the CLI writes it to stdout as UTF-8
+    bias_report.to_json(report).encode("utf-8")  # the CLI writes it to stdout as UTF-8
 
 
 @seeds("weat_json")
@@ -363,12 +365,14 @@ def seeds_weat_json():
             "list": json.dumps([small, dict(small, name="two")]).encode()}
 
 
-@harness("probes_json", "probe JSON: bias.load_probes, then the probes audit and its JSON report")
+@harness("probes_json", "probe JSON: bias.sets.load_probes, then the probes audit and its JSON report")
 def fuzz_probes_json(data):
-    from staticvec.eval import bias
-    probes = bias.load_probes(_file("probes.json", data))
-    report = bias.audit(tiny_vectors(), only="probes", probes=probes, probe_count=3)
-    bias.to_json(report).encode("utf-8")
+    from staticvec.eval.bias import report as bias_report
+    from staticvec.eval.bias import sets
+
+    probes = sets.load_probes(_file("probes.json", data))
+    report = bias_report.audit(tiny_vectors(), only="probes", probes=probes, probe_count=3)
+    bias_report.to_json(report).encode("utf-8")
 
 
 @seeds("probes_json")

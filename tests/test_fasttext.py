@@ -9,7 +9,7 @@ import pytest
 
 from staticvec.io import fasttext_bin
 from staticvec.io import dispatch as formats
-from staticvec.model import subwords
+from staticvec.model.fasttext import FastTextVectors
 from staticvec.text.encoded import EncodedCorpus
 from staticvec.errors import FormatError
 from staticvec.train import fasttext as ft
@@ -144,7 +144,7 @@ UNSEEN = ["computr", "goverment", "naïve", "東京", "qqqzzx", "anarchisms"]
 
 def test_outputs_are_bin_and_vec_that_agree(trained):
     model = formats.load_vectors(f"{trained}.bin")
-    assert isinstance(model, subwords.FastTextVectors)
+    assert isinstance(model, FastTextVectors)
     assert (model.dim, model.bucket, model.minn, model.maxn) == (16, 5000, 3, 6)
     assert model.input_matrix.shape == (len(model) + 5000, 16)
     vec = formats.load_vectors(f"{trained}.vec")
@@ -158,7 +158,7 @@ def test_our_bin_loads_in_fasttext_and_gensim_with_the_same_vectors(trained):
     fasttext = pytest.importorskip("fasttext")
     from gensim.models.fasttext import load_facebook_model
 
-    ours = fasttext_bin.load_model(f"{trained}.bin")
+    ours = formats.load_fasttext(f"{trained}.bin")
     theirs = fasttext.load_model(f"{trained}.bin")
     gensim_model = load_facebook_model(f"{trained}.bin")
     assert theirs.get_words() == ours.words
@@ -198,11 +198,11 @@ def test_damaged_bin_is_a_format_error(trained, tmp_path):
     cut = tmp_path / "cut.bin"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(FormatError, match="truncated fastText model"):
-        fasttext_bin.load_model(cut)
+        formats.load_fasttext(cut)
     wrong = tmp_path / "v9.bin"
     wrong.write_bytes(data[:4] + (9).to_bytes(4, "little") + data[8:])
     with pytest.raises(FormatError, match="unsupported fastText model version 9"):
-        fasttext_bin.load_model(wrong)
+        formats.load_fasttext(wrong)
     result = run_cli("nearest", "-m", cut, "computr")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("staticvec: error: ")

@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from staticvec.errors import FormatError, InputError
-from staticvec.model.vectors import _unitvec, block_cosines, cosmul_scores, mean_query
+from staticvec.model.similarity import block_cosines, cosmul_scores, mean_query, unit_vector
 
 _BATCH = 256
 
@@ -97,7 +97,7 @@ class _Lookup:
             return self.vectors.vector(self.vectors.words[j], norm=norm)
         if self.vectors.has_vector(word):
             vec = self.vectors.vector(word)
-            return _unitvec(vec) if norm else vec
+            return unit_vector(vec) if norm else vec
         return None
 
 
@@ -333,7 +333,7 @@ def evaluate_similarity(vectors, path, restrict=300000, oov=False):
             continue
         subword_pairs += 0 if in_vocab else 1
         gold.append(score)
-        model.append(float(np.dot(_unitvec(va), _unitvec(vb))))  # as gensim's similarity()
+        model.append(float(np.dot(unit_vector(va), unit_vector(vb))))  # as gensim's similarity()
     if not pairs:
         raise FormatError(f"{path}: no valid 'word1 word2 score' line ({malformed.describe()})")
     if not gold:

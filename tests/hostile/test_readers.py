@@ -86,7 +86,7 @@ def test_huge_headers_load_in_bounded_memory(tmp_path):
         sys.path.insert(0, {str(REPO)!r})
         from staticvec.errors import FormatError
         from staticvec.io.dispatch import load_vectors
-        from staticvec.model.vectors import stream_queries
+        from staticvec.io.stream import stream_queries
         for name in {sorted(files)!r}:
             for call in (load_vectors, lambda p: stream_queries(p, [(["a"], [])])):
                 try:
@@ -339,11 +339,12 @@ def test_mutated_inputs_raise_only_project_errors(tmp_path):
     this at length): each read returns or raises a StaticvecError, nothing else."""
     import random
 
-    from staticvec.eval import bias
+    from staticvec.eval.bias import sets
     from staticvec.errors import StaticvecError
     from staticvec.eval.benchmarks import evaluate_analogies, evaluate_similarity
     from staticvec.io.dispatch import load_vectors
-    from staticvec.model.vectors import Vectors, stream_queries
+    from staticvec.io.stream import stream_queries
+    from staticvec.model.vectors import Vectors
     from staticvec.text.vocab import Vocab
 
     vectors = Vectors(WORDS, ROWS)
@@ -358,8 +359,8 @@ def test_mutated_inputs_raise_only_project_errors(tmp_path):
         "q.txt": (b": s\nking queen man woman\nman woman king queen\n",
                   lambda p: evaluate_analogies(vectors, p)),
         "w.json": (b'{"targets": {"X": ["king"], "Y": ["queen"]}, "attributes": {"A": ["man"], '
-                   b'"B": ["woman"]}}', bias.load_weat_tests),
-        "r.json": (b'{"words": ["king"], "pairs": [["man", "woman"]]}', bias.load_probes),
+                   b'"B": ["woman"]}}', sets.load_weat_tests),
+        "r.json": (b'{"words": ["king"], "pairs": [["man", "woman"]]}', sets.load_probes),
     }
     rng = random.Random(10)
     pieces = [b"9" * 12, b"\n", b" ", b"-", b"nan", b"\0", b"\xff", b"[", b"{", b"1e999"]
