@@ -17,7 +17,6 @@ norm while the row is in cache; all words are decoded in one call. Damage is rep
 file and what is wrong.
 """
 import io
-import lzma
 import os
 import re
 import stat
@@ -26,7 +25,7 @@ import sys
 import numpy as np
 
 from staticvec.atomic import atomic_output
-from staticvec.corpus import OPENERS, check_encoding_errors
+from staticvec.corpus import DECOMPRESS_ERRORS, OPENERS, check_encoding_errors
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
 from staticvec.progress import warn
 from staticvec.vectors import Vectors, row_norms
@@ -69,7 +68,7 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
         try:
             with OPENERS[ext](path, "rb") as handle:
                 data = handle.read()
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except DECOMPRESS_ERRORS as exc:
             raise FormatError(f"{path}: damaged {ext} file ({exc})") from None
         return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
     try:
