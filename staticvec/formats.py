@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from staticvec.atomic import atomic_output
+from staticvec.atomic import atomic_output, check_output_name
 from staticvec.corpus import DECOMPRESS_ERRORS, OPENERS, check_encoding_errors
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
 from staticvec.progress import warn
@@ -626,13 +626,7 @@ def save_vectors(vectors_or_pair, path, fmt=None):
     else:
         words, matrix = vectors_or_pair
     path = os.fspath(path)
-    if fmt is None:
-        fmt = "text" if path == "-" else format_from_extension(path)
-        if fmt is None:
-            raise BadOptionError(f"cannot tell the vectors format of {path} from its extension: "
-                                 f"use .bin (binary) or .txt/.vec (text), or --format")
-    if fmt not in ("binary", "text"):
-        raise BadOptionError(f"invalid vectors format {fmt!r} (binary or text)")
+    fmt = output_format(path, fmt)
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise ValueError(f"matrix of shape {matrix.shape} does not match {len(words)} words")
@@ -645,6 +639,21 @@ def save_vectors(vectors_or_pair, path, fmt=None):
             _write_binary(out, encoded, matrix)
         else:
             _write_text(out, encoded, matrix)
+
+
+def output_format(path, fmt=None):
+    """The format a vectors file ``path`` is written in: ``fmt``, else from its extension
+    (``-`` is text on stdout). A trainer calls it before any work, so a name that tells no
+    format, or a compressed one, is refused in a second, not after an hour of training."""
+    check_output_name(path)
+    if fmt is None:
+        fmt = "text" if str(path) == "-" else format_from_extension(path)
+        if fmt is None:
+            raise BadOptionError(f"cannot tell the vectors format of {path} from its extension: "
+                                 f"use .bin (word2vec binary) or .txt/.vec (text)")
+    if fmt not in ("binary", "text"):
+        raise BadOptionError(f"invalid vectors format {fmt!r} (binary or text)")
+    return fmt
 
 
 def _encode_words(words, path):
