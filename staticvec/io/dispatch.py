@@ -17,7 +17,6 @@ norm while the row is in cache; all words are decoded in one call. Damage is rep
 file and what is wrong.
 """
 import io
-import lzma
 import os
 import re
 import stat
@@ -25,8 +24,8 @@ import sys
 
 import numpy as np
 
-from staticvec.atomic import atomic_output
-from staticvec.text.corpus import OPENERS, check_encoding_errors
+from staticvec.atomic import atomic_output, check_output_name
+from staticvec.text.corpus import DECOMPRESS_ERRORS, OPENERS, check_encoding_errors
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
 from staticvec.progress import warn
 from staticvec.model.vectors import Vectors, row_norms
@@ -69,7 +68,7 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
         try:
             with OPENERS[ext](path, "rb") as handle:
                 data = handle.read()
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except DECOMPRESS_ERRORS as exc:
             raise FormatError(f"{path}: damaged {ext} file ({exc})") from None
         return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
     try:
@@ -627,13 +626,7 @@ def save_vectors(vectors_or_pair, path, fmt=None):
     else:
         words, matrix = vectors_or_pair
     path = os.fspath(path)
-    if fmt is None:
-        fmt = "text" if path == "-" else format_from_extension(path)
-        if fmt is None:
-            raise BadOptionError(f"cannot tell the vectors format of {path} from its extension: "
-                                 f"use .bin (binary) or .txt/.vec (text), or --format")
-    if fmt not in ("binary", "text"):
-        raise BadOptionError(f"invalid vectors format {fmt!r} (binary or text)")
+    fmt = output_format(path, fmt)
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise ValueError(f"matrix of shape {matrix.shape} does not match {len(words)} words")
@@ -646,6 +639,21 @@ def save_vectors(vectors_or_pair, path, fmt=None):
             _write_binary(out, encoded, matrix)
         else:
             _write_text(out, encoded, matrix)
+
+
+def output_format(path, fmt=None):
+    """The format a vectors file ``path`` is written in: ``fmt``, else from its extension
+    (``-`` is text on stdout). A trainer calls it before any work, so a name that tells no
+    format, or a compressed one, is refused in a second, not after an hour of training."""
+    check_output_name(path)
+    if fmt is None:
+        fmt = "text" if str(path) == "-" else format_from_extension(path)
+        if fmt is None:
+            raise BadOptionError(f"cannot tell the vectors format of {path} from its extension: "
+                                 f"use .bin (word2vec binary) or .txt/.vec (text)")
+    if fmt not in ("binary", "text"):
+        raise BadOptionError(f"invalid vectors format {fmt!r} (binary or text)")
+    return fmt
 
 
 def _encode_words(words, path):
