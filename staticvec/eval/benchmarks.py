@@ -279,15 +279,21 @@ def rankdata(values):
 
 
 def pearson(x, y):
-    """Pearson's r in float64."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    """Pearson's r in float64. Each series is first scaled into [-1, 1] (r does not change):
+    human scores near 1e308 would otherwise overflow the mean and the sums of squares."""
+    x, y = _scaled(x), _scaled(y)
     xm = x - x.mean()
     ym = y - y.mean()
     denom = np.sqrt(np.dot(xm, xm)) * np.sqrt(np.dot(ym, ym))
     if denom == 0 or not np.isfinite(denom):
         return None  # undefined (a constant series): not NaN, which JSON cannot hold
     return float(np.clip(np.dot(xm, ym) / denom, -1.0, 1.0))
+
+
+def _scaled(values):
+    values = np.asarray(values, dtype=np.float64)
+    top = float(np.max(np.abs(values))) if len(values) else 0.0
+    return values / top if top > 0 else values
 
 
 def spearman(x, y):

@@ -1,4 +1,5 @@
-"""The one door to vector files: ``load_vectors`` / ``save_vectors`` / ``detect_format``.
+"""The one door to vector files: ``load_vectors``, ``save_vectors``, ``output_format``,
+``detect_format``.
 
 Formats: word2vec binary (``word2vec_binary.py``) and text (``word2vec_text.py``), with
 gensim's and GloVe's dialects, ``.gz``/``.bz2``/``.xz`` compressed copies, and fastText
@@ -11,13 +12,12 @@ The readers return plain data; this module is the one place that builds ``Vector
 """
 import io
 import logging
-import lzma
 import os
 import stat
 
 import numpy as np
 
-from staticvec.atomic import atomic_output
+from staticvec.atomic import atomic_output, check_output_name
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
 from staticvec.io.rows import check_finite
 from staticvec.io.sniff import (FORMAT_NAMES, check_forced_format, check_header_fits,
@@ -29,7 +29,7 @@ from staticvec.model.fasttext import FastTextVectors
 from staticvec.model.similarity import row_norms
 from staticvec.model.subwords import compose, ngram_count_bound, subword_csr
 from staticvec.model.vectors import Vectors
-from staticvec.text.corpus import OPENERS, check_encoding_errors
+from staticvec.text.corpus import DECOMPRESS_ERRORS, OPENERS, check_encoding_errors
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
         try:
             with OPENERS[ext](path, "rb") as handle:
                 data = handle.read()
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except DECOMPRESS_ERRORS as exc:
             raise FormatError(f"{path}: damaged {ext} file ({exc})") from None
         return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
     try:
@@ -179,13 +179,7 @@ def save_vectors(vectors_or_pair, path, fmt=None):
     else:
         words, matrix = vectors_or_pair
     path = os.fspath(path)
-    if fmt is None:
-        fmt = "text" if path == "-" else format_from_extension(path)
-        if fmt is None:
-            raise BadOptionError(f"cannot tell the vectors format of {path} from its extension: "
-                                 f"use .bin (binary) or .txt/.vec (text), or --format")
-    if fmt not in ("binary", "text"):
-        raise BadOptionError(f"invalid vectors format {fmt!r} (binary or text)")
+    fmt = output_format(path, fmt)
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise ValueError(f"matrix of shape {matrix.shape} does not match {len(words)} words")
@@ -194,6 +188,21 @@ def save_vectors(vectors_or_pair, path, fmt=None):
     encoded = _encode_words(words, path)
     with atomic_output(path, "wb") as out:
         (write_binary if fmt == "binary" else write_text)(out, encoded, matrix)
+
+
+def output_format(path, fmt=None):
+    """The format a vectors file ``path`` is written in: ``fmt``, else from its extension
+    (``-`` is text on stdout). A trainer calls it before any work, so a name that tells no
+    format, or a compressed one, is refused in a second, not after an hour of training."""
+    check_output_name(path)
+    if fmt is None:
+        fmt = "text" if str(path) == "-" else format_from_extension(path)
+        if fmt is None:
+            raise BadOptionError(f"cannot tell the vectors format of {path} from its extension: "
+                                 f"use .bin (word2vec binary) or .txt/.vec (text)")
+    if fmt not in ("binary", "text"):
+        raise BadOptionError(f"invalid vectors format {fmt!r} (binary or text)")
+    return fmt
 
 
 def _encode_words(words, path):

@@ -68,7 +68,8 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
 
     ``queries``: list of ``(positive, negative)`` word lists. Returns one entry per query,
     the result list or the ``UnknownWordError`` it raised; or None when the file cannot
-    be streamed (not an uncompressed word2vec binary, or it repeats a word): load it then.
+    be streamed (not an uncompressed word2vec binary, it repeats a word, or a word holds a
+    newline, which the ``\n``-joined word pieces cannot tell apart): load it then.
     """
     needed = list(dict.fromkeys(w for pos, neg in queries for w in list(pos) + list(neg)))
     found = {}
@@ -79,29 +80,31 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
     with stream:
         blocks = rows.blocks()
         for first, piece, block, norms in blocks:
+            if _splits_wrong(piece, len(block)):
+                return None
             padded = b"\n" + bytes(piece) + b"\n"
             for word in needed:
-                if word in found:
+                if word in found or "\n" in word:  # no row of a streamed file has one
                     continue
                 k = padded.find(b"\n" + word.encode("utf-8") + b"\n")
                 if k >= 0:
                     local = padded.count(b"\n", 0, k)
                     length = norms[local]
-                    vec = block[local] / length if length > 0 else block[local].copy()
-                    found[word] = (first + local, vec if length > 0 else None)
+                    # a norm of 0, or one that overflows float32: no direction (as in
+                    # Vectors._query_terms)
+                    usable = 0 < length < np.inf
+                    found[word] = (first + local, block[local] / length if usable else None)
             if len(found) == len(needed):
                 break
         blocks.close()
 
     answers, plans = [], []
     for pos, neg in queries:
-        missing = next((w for w in list(pos) + list(neg) if w not in found), None)
-        if missing is not None:
-            answers.append(UnknownWordError(missing))
-            continue
-        zero = next((w for w in list(pos) + list(neg) if found[w][1] is None), None)
-        if zero is not None:
-            answers.append(ZeroVectorError(zero))
+        # the first word that fails, as Vectors._query_terms meets them
+        bad = next((w for w in list(pos) + list(neg) if w not in found or found[w][1] is None),
+                   None)
+        if bad is not None:
+            answers.append(UnknownWordError(bad) if bad not in found else ZeroVectorError(bad))
             continue
         exclude = [found[w][0] for w in list(pos) + list(neg)]
         if method == "add":
@@ -125,6 +128,8 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
     firsts = []
     with stream:
         for first, piece, block, norms in rows.blocks():
+            if _splits_wrong(piece, len(block)):
+                return None
             firsts.append(first)
             k = min(len(block), end - first)
             if k > 0:
@@ -157,3 +162,8 @@ def stream_queries(path, queries, topn=10, restrict_vocab=None, method="add", bl
         best = top_indices(never_zero_rows(row_scores, all_norms), topn, exclude)
         answers[slot] = [(word_at(i), float(row_scores[i])) for i in best]
     return answers
+
+
+def _splits_wrong(piece, rows):
+    """True when the ``\n``-joined words of a block do not split into one word per row."""
+    return piece.count(b"\n") != rows - 1

@@ -185,4 +185,3 @@ class Vectors:
         if method == "mul":
             return self.most_similar_cosmul([a, c], [b], topn=topn, restrict_vocab=restrict_vocab)
         raise ValueError(f"unknown analogy method {method!r} (add or mul)")
-

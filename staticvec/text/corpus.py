@@ -23,7 +23,8 @@ WHITESPACE = b" \t\n\r\v\f"
 LONG_WORD_BYTES = 100  # word2vec C cuts words here (mid-character); we keep them and count them
 
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
-_DECOMPRESS_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
+# what reading a damaged .gz/.bz2/.xz stream raises (zlib.error is not an OSError)
+DECOMPRESS_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
 
 
 def check_encoding_errors(value):
@@ -127,7 +128,7 @@ def iter_chunks(paths, encoding_errors="strict", chunk_bytes=CHUNK_BYTES, tee=No
             while True:
                 try:
                     block = stream.read(chunk_bytes)
-                except _DECOMPRESS_ERRORS as exc:
+                except DECOMPRESS_ERRORS as exc:
                     raise InputError(f"cannot read {describe(path)}: damaged compressed data "
                                      f"({exc})") from None
                 if not block:

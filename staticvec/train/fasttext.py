@@ -213,12 +213,13 @@ def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
                    max_sentence_length=10000, cache=True, quiet=False):
     """What `staticvec train-fasttext` does: prepare the corpus, train, write OUT.bin/.vec."""
     from staticvec.text import encoded as encode
-    from staticvec.atomic import check_outputs, outputs_together
+    from staticvec.atomic import check_output_name, check_outputs, outputs_together
 
     options.check()
     if str(output) == "-":
         raise BadOptionError("train-fasttext writes two files, STEM.bin and STEM.vec: "
                              "-o needs a file stem, not - (stdout)")
+    check_output_name(output)  # -o m.bin.gz: not a stem for m.bin.gz.bin and m.bin.gz.vec
     stem = stem_of(output)
     check_outputs([("--output", f"{stem}.bin"), ("--output", f"{stem}.vec"),
                    ("--save-vocab", save_vocab)],

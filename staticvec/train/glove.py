@@ -671,6 +671,7 @@ def train_glove(paths, output, opts, *, vocab_path=None, save_vocab=None, min_co
         raise BadOptionError("--cooccur needs --vocab: the vocabulary the records were counted with")
     if save_cooccur is not None and str(save_cooccur) == "-":
         raise BadOptionError("--save-cooccur cannot be - (stdout): it is a binary file")
+    formats.output_format(output)  # found out now, not after the counting and training
     check_outputs([("--output", output), ("--save-cooccur", save_cooccur),
                    ("--save-vocab", save_vocab)],
                   [("the input", paths), ("--vocab", vocab_path), ("--cooccur", cooccur)])

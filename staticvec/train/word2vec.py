@@ -368,10 +368,7 @@ def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, 
     from staticvec.atomic import check_outputs, outputs_together
 
     o = options.resolved()
-    if str(output) != "-" and formats.format_from_extension(output) is None:
-        # found out now, not after an hour of training
-        raise BadOptionError(f"cannot tell the vectors format of {output} from its extension: "
-                             f"use .bin (word2vec binary) or .txt/.vec (text)")
+    formats.output_format(output)  # found out now, not after an hour of training
     check_outputs([("--output", output), ("--save-vocab", save_vocab)],
                   [("the input", paths), ("--vocab", vocab_path)])
     vocab, corpus = encode.prepare(paths, vocab_path=vocab_path,

@@ -178,6 +178,15 @@ def test_binary_non_finite_names_word_index(tmp_path, compressed):
            rf"staticvec: error: {name} word 3 \('man'\) has a non-finite value \(nan\)")
 
 
+def test_damaged_deflate_data_is_a_clean_error(tmp_path):
+    """zlib.error (not an OSError) from a damaged .gz body: found by fuzzing."""
+    data = bytearray(gzip.compress(_text(), mtime=0))
+    data[10] ^= 1  # the first byte of the deflate stream, after the 10-byte gzip header
+    _fails(tmp_path, "v.txt.gz", bytes(data), NEAREST, 1,
+           r"staticvec: error: v.txt.gz: damaged .gz file \(Error -3 while decompressing data: "
+           r"invalid stored block lengths\)")
+
+
 def test_streamed_query_refuses_non_finite_too(tmp_path):
     rows = ROWS.copy()
     rows[3, 0] = np.inf
