@@ -295,7 +295,7 @@ def fuzz_cache_manifest(data):
 
 @seeds("cache_manifest")
 def seeds_cache_manifest():
-    from staticvec.text.encoded import CACHE_VERSION
+    from staticvec.text.cache import CACHE_VERSION
     meta = {"version": CACHE_VERSION, "n_ids": len(_CACHE_IDS), "n_ends": len(_CACHE_ENDS),
             "raw_tokens": 7, "splits": 0, "inputs": ["/tmp/corpus.txt"]}
     return {"valid": json.dumps(meta).encode(),

@@ -1,6 +1,6 @@
 import io
 
-from staticvec.progress import Progress
+from staticvec.cli.display import Progress
 
 
 def test_plain_mode_writes_lines_never_carriage_returns():
