@@ -61,14 +61,14 @@ def quality(vectors, eval_dir):
 
 
 def run_staticvec(corpus, threads, n_tokens, seed):
-    from staticvec.text import encoded as encode
+    from staticvec.text import prepare as encode
     from staticvec.model import subwords
     from staticvec.model.fasttext import FastTextVectors
     from staticvec.train import fasttext as ft
 
     s = SETTINGS
     start = time.perf_counter()
-    vocab, encoded = encode.prepare([corpus], min_count=s["min_count"], cache=False, quiet=True)
+    vocab, encoded = encode.prepare([corpus], min_count=s["min_count"], cache=False)
     prepare = time.perf_counter() - start
     options = ft.FastTextOptions(model="skipgram", minn=s["minn"], maxn=s["maxn"],
                                  bucket=s["bucket"], dim=s["dim"], window=s["window"],
@@ -76,7 +76,7 @@ def run_staticvec(corpus, threads, n_tokens, seed):
                                  sample=s["sample"], min_count=s["min_count"], threads=threads,
                                  seed=seed)
     start = time.perf_counter()
-    wi, wo, lists = ft.train(vocab, encoded, options, quiet=True)
+    wi, wo, lists = ft.train(vocab, encoded, options)
     seconds = time.perf_counter() - start
     vectors = FastTextVectors(vocab.words, subwords.compose(wi, *lists), vocab.counts,
                               input_matrix=wi, output_matrix=wo, minn=s["minn"],

@@ -127,6 +127,7 @@ def _child(args):
 
     with atheris.instrument_imports(include=["staticvec"]):
         import staticvec.eval.bias.report  # noqa: F401  (and the other bias modules)
+        import staticvec.text.cache  # noqa: F401
         import staticvec.text.encoded  # noqa: F401
         import staticvec.eval.benchmarks  # noqa: F401
         import staticvec.io.fasttext_bin  # noqa: F401

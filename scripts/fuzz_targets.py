@@ -65,7 +65,7 @@ def _project_error():
 
 @contextlib.contextmanager
 def _quiet_stderr():
-    """staticvec.progress.warn prints to stderr: keep a fuzzing log readable."""
+    """Nothing of the library should reach stderr; if something does, keep the log readable."""
     saved = sys.stderr
     sys.stderr = io.StringIO()
     try:
@@ -299,7 +299,7 @@ def _cache_arrays():
 
 def _manifest_record(ids, ends, **changes):
     """What encode writes for an entry holding the arrays ``ids`` and ``ends`` (bytes)."""
-    from staticvec.text import encoded as encode
+    from staticvec.text import cache as encode
     sample = lambda b: encode._sample_digest(io.BytesIO(b), len(b))  # noqa: E731
     record = {"key": _CACHE_KEY, "ids_bytes": len(ids), "ends_bytes": len(ends),
               "n_tokens": len(ids) // 4, "n_sentences": len(ends) // 8,
@@ -312,26 +312,30 @@ def _manifest_record(ids, ends, **changes):
 
 def _read_cache_entry(ids, ends, manifest):
     """Lay out the entry KEY/ in a fresh cache folder and read it as a training does."""
-    from staticvec.text import encoded as encode
+    from staticvec.text import cache as encode
     folder = os.path.join(workdir(), "cache")
     shutil.rmtree(folder, ignore_errors=True)  # a damaged entry is removed by the reader
     entry = os.path.join(folder, _CACHE_KEY)
     os.makedirs(entry)
-    for name, data in ((encode._IDS, ids), (encode._ENDS, ends), (encode._MANIFEST, manifest)):
+    for name, data in ((encode.IDS_FILE, ids), (encode.ENDS_FILE, ends), (encode._MANIFEST, manifest)):
         with open(os.path.join(entry, name), "wb") as handle:
             handle.write(data)
-    found = encode._load_entry(encode._Store(folder), _CACHE_KEY, _CACHE_VOCAB)
+    found = encode._load_entry(encode.Store(folder), _CACHE_KEY, _CACHE_VOCAB)
     if found is None:  # refused: reported and removed, never half-trusted
         assert not os.path.exists(entry), "a damaged cache entry was left in place"
         return
     import numpy as np  # what a trainer relies on next
+    from staticvec.text.encoded import EncodedCorpus
+    ids_found, ends_found, counts, _ = found
+    found = EncodedCorpus(ids_found, ends_found, counts["raw_tokens"], counts["splits"])
     n = found.n_tokens
     assert found.n_sentences <= n and found.raw_tokens >= n, (n, found.n_sentences)
     if n:
         assert int(np.max(found.ids)) < _CACHE_VOCAB
         ends = np.asarray(found.sentence_ends)
         assert int(ends[-1]) == n and bool(np.all(ends[1:] >= ends[:-1]))
-    covered = [hi - lo for lo, hi in found.shares(2)]
+    from staticvec.train.runner import sentence_shares
+    covered = [hi - lo for lo, hi in sentence_shares(found.sentence_ends, 2, tokens=True)]
     assert sum(covered) == n, (covered, n)
 
 
@@ -346,7 +350,7 @@ def _after_counts(parsed):
 @harness("cache_manifest", "encoded-corpus cache: encode.parse_manifest/parse_counts on raw and "
                            "sealed bytes, encode._load_entry on a laid-out entry")
 def fuzz_cache_manifest(data):
-    from staticvec.text import encoded as encode
+    from staticvec.text import cache as encode
     if not data:
         return
     mode, rest = data[0] % _CACHE_MODES, data[1:]
@@ -371,7 +375,7 @@ def fuzz_cache_manifest(data):
 
 @seeds("cache_manifest")
 def seeds_cache_manifest():
-    from staticvec.text import encoded as encode
+    from staticvec.text import cache as encode
     ids, ends = _cache_arrays()
     record = _manifest_record(ids, ends)
     body = json.dumps(record, sort_keys=True).encode()

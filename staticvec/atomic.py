@@ -23,10 +23,11 @@ import sys
 import tempfile
 import threading
 
-from staticvec.text.corpus import OPENERS
 from staticvec.errors import BadOptionError, OutputError
 
 STDOUT = "-"
+# names that say "compressed": read transparently (text.corpus), not written yet
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".lzma")
 
 # the renames held back by the innermost outputs_together() block (None: rename at once)
 _PENDING = contextvars.ContextVar("staticvec_pending_outputs", default=None)
@@ -207,7 +208,7 @@ def check_output_name(path):
     if not path:
         raise BadOptionError("an output file name is empty")
     ext = os.path.splitext(path)[1]
-    if ext.lower() in OPENERS:
+    if ext.lower() in COMPRESSED_SUFFIXES:
         raise BadOptionError(f"cannot write {path}: compressed output ({ext}) is not supported "
                              f"yet; write an uncompressed file and compress it afterwards")
 

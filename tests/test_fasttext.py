@@ -76,7 +76,7 @@ def test_kernel_equals_fasttext_update_rule(model):
     encoded = EncodedCorpus.from_arrays(ids, ends)
     options = ft.FastTextOptions(model=model, minn=2, maxn=4, bucket=7, dim=12, window=1,
                                  epochs=3, negative=2, alpha=0.5, sample=0, threads=1, seed=3)
-    wi, wo, (indptr, indices) = ft.train(vocab, encoded, options, quiet=True)
+    wi, wo, (indptr, indices) = ft.train(vocab, encoded, options)
 
     wi0 = ft.init_input(len(words) + 7, 12, 3)
     assert np.all(np.abs(wi0) <= 1 / 12)
@@ -98,19 +98,19 @@ def test_noise_table_uses_square_root_of_counts():
 
 
 def test_keep_probability_is_sqrt_t_over_f_plus_t_over_f():
-    keep = ft.keep_probabilities([1000, 10], 10_000, 1e-3)
+    keep = ft.fasttext_keep_probabilities([1000, 10], 1e-3, 10_000)
     for count, p in zip([1000, 10], keep):
         f = count / 10_000
         assert p == pytest.approx(math.sqrt(1e-3 / f) + 1e-3 / f, rel=1e-6)
-    assert ft.keep_probabilities([5], 10, 0).tolist() == [1.0]
+    assert ft.fasttext_keep_probabilities([5], 0, 10).tolist() == [1.0]
 
 
 def test_options_are_checked():
     with pytest.raises(Exception, match="--minn 4 is larger than --maxn 3"):
-        ft.FastTextOptions(minn=4, maxn=3).check()
+        ft.FastTextOptions(minn=4, maxn=3).resolved()
     with pytest.raises(Exception, match="--model"):
-        ft.FastTextOptions(model="sg").check()
-    ft.FastTextOptions(minn=4, maxn=0).check()  # subwords off: minn does not matter
+        ft.FastTextOptions(model="sg").resolved()
+    ft.FastTextOptions(minn=4, maxn=0).resolved()  # subwords off: minn does not matter
     assert ft.stem_of("out/model.bin") == "out/model" and ft.stem_of("m") == "m"
 
 

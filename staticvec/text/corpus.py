@@ -14,6 +14,7 @@ import stat
 import sys
 import zlib
 
+from staticvec.atomic import COMPRESSED_SUFFIXES
 from staticvec.errors import BadOptionError, InputError
 
 STDIN = "-"
@@ -22,7 +23,7 @@ ENCODING_ERRORS = ("strict", "replace", "ignore")
 WHITESPACE = b" \t\n\r\v\f"
 LONG_WORD_BYTES = 100  # word2vec C cuts words here (mid-character); we keep them and count them
 
-OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
+OPENERS = dict(zip(COMPRESSED_SUFFIXES, (gzip.open, bz2.open, lzma.open, lzma.open)))
 # what reading a damaged .gz/.bz2/.xz stream raises (zlib.error is not an OSError)
 DECOMPRESS_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
 
