@@ -416,3 +416,21 @@ def test_model_from_a_fifo_is_read_once(tmp_path, make):
     finally:
         writer.join(timeout=60)
     assert (result.returncode, result.stderr, result.stdout) == (0, "", "king\tqueen 0.9915\n")
+
+
+@pytest.mark.parametrize("suffix", [".xz", ".lzma"])
+@pytest.mark.parametrize("command", ["nearest", "vocab"])
+def test_a_compressed_header_cannot_size_the_decoder(tmp_path, suffix, command):
+    """A 32-byte legacy .lzma stream whose header asks for a 4 GiB dictionary (found by
+    fuzzing): refused by the decoder's memory limit, not an out-of-memory error."""
+    bomb = (REPO / "tests" / "fuzz_regressions" / "w2v_compressed" /
+            "lzma-header-asks-4gib").read_bytes()[1:]  # byte 0 picks the harness's suffix
+    path = tmp_path / f"bomb.txt{suffix}"
+    path.write_bytes(bomb)
+    before = snapshot(tmp_path)
+    args = (["nearest", "x", "-m", path] if command == "nearest"
+            else ["vocab", path, "-o", tmp_path / "vocab.txt", "-q"])
+    result = run_cli(*args)
+    assert_fails_cleanly(result, 1, pattern=rf"staticvec: error: .*bomb\.txt\{suffix}.*"
+                                            rf"Memory usage limit exceeded.*")
+    assert snapshot(tmp_path) == before
