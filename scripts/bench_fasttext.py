@@ -61,13 +61,14 @@ def quality(vectors, eval_dir):
 
 
 def run_staticvec(corpus, threads, n_tokens, seed):
-    from staticvec.text import encoded as encode
+    from staticvec.text import prepare as encode
     from staticvec.model import subwords
+    from staticvec.model.fasttext import FastTextVectors
     from staticvec.train import fasttext as ft
 
     s = SETTINGS
     start = time.perf_counter()
-    vocab, encoded = encode.prepare([corpus], min_count=s["min_count"], cache=False, quiet=True)
+    vocab, encoded = encode.prepare([corpus], min_count=s["min_count"], cache=False)
     prepare = time.perf_counter() - start
     options = ft.FastTextOptions(model="skipgram", minn=s["minn"], maxn=s["maxn"],
                                  bucket=s["bucket"], dim=s["dim"], window=s["window"],
@@ -75,11 +76,11 @@ def run_staticvec(corpus, threads, n_tokens, seed):
                                  sample=s["sample"], min_count=s["min_count"], threads=threads,
                                  seed=seed)
     start = time.perf_counter()
-    wi, wo, lists = ft.train(vocab, encoded, options, quiet=True)
+    wi, wo, lists = ft.train(vocab, encoded, options)
     seconds = time.perf_counter() - start
-    vectors = subwords.FastTextVectors(vocab.words, subwords.compose(wi, *lists), vocab.counts,
-                                       input_matrix=wi, output_matrix=wo, minn=s["minn"],
-                                       maxn=s["maxn"], bucket=s["bucket"])
+    vectors = FastTextVectors(vocab.words, subwords.compose(wi, *lists), vocab.counts,
+                              input_matrix=wi, output_matrix=wo, minn=s["minn"],
+                              maxn=s["maxn"], bucket=s["bucket"])
     return {"train_s": seconds, "prepare_s": prepare, "end_to_end_s": prepare + seconds,
             "words": len(vocab)}, vectors
 
@@ -89,6 +90,7 @@ def run_fasttext(corpus, threads, n_tokens, seed):
     from fasttext import FastText
 
     from staticvec.model import subwords
+    from staticvec.model.fasttext import FastTextVectors
 
     s = SETTINGS
     # train_unsupervised does not pass `seed` on (its C++ args have it): build the args the
@@ -109,15 +111,15 @@ def run_fasttext(corpus, threads, n_tokens, seed):
     words = model.words
     wi = model.get_input_matrix()
     lists = subwords.subword_csr(words, s["minn"], s["maxn"], s["bucket"])
-    vectors = subwords.FastTextVectors(words, subwords.compose(wi, *lists), input_matrix=wi,
-                                       minn=s["minn"], maxn=s["maxn"], bucket=s["bucket"])
+    vectors = FastTextVectors(words, subwords.compose(wi, *lists), input_matrix=wi,
+                              minn=s["minn"], maxn=s["maxn"], bucket=s["bucket"])
     return {"train_s": seconds, "end_to_end_s": seconds, "words": len(words)}, vectors
 
 
 def run_gensim(corpus, threads, n_tokens, seed):
     from gensim.models import FastText
 
-    from staticvec.model import subwords
+    from staticvec.model.fasttext import FastTextVectors
 
     s = SETTINGS
     model = FastText(vector_size=s["dim"], window=s["window"], min_count=s["min_count"], sg=1,
@@ -132,9 +134,9 @@ def run_gensim(corpus, threads, n_tokens, seed):
     seconds = time.perf_counter() - start
     wv = model.wv
     wi = np.vstack([wv.vectors_vocab, wv.vectors_ngrams]).astype(np.float32)
-    vectors = subwords.FastTextVectors(list(wv.index_to_key), wv.vectors.astype(np.float32),
-                                       input_matrix=wi, minn=s["minn"], maxn=s["maxn"],
-                                       bucket=s["bucket"])
+    vectors = FastTextVectors(list(wv.index_to_key), wv.vectors.astype(np.float32),
+                              input_matrix=wi, minn=s["minn"], maxn=s["maxn"],
+                              bucket=s["bucket"])
     return {"train_s": seconds, "prepare_s": vocab_s, "end_to_end_s": vocab_s + seconds,
             "words": len(wv.index_to_key)}, vectors
 

@@ -46,8 +46,8 @@ from staticvec.train import glove
 corpus, out, threads, dim, window, x_max, alpha, eta, epochs, min_count, memory, cooc = sys.argv[1:]
 opts = glove.GloveOptions(dim=int(dim), window=int(window), x_max=float(x_max), alpha=float(alpha),
                           eta=float(eta), epochs=int(epochs), threads=int(threads),
-                          memory=float(memory))
-stats = glove.train_glove([corpus], out, opts, min_count=int(min_count), cache=False,
+                          memory=float(memory), min_count=int(min_count), cache=False)
+stats = glove.train_glove([corpus], out, opts,
                           save_cooccur=cooc or None, save_vocab=(cooc + ".vocab") if cooc else None)
 print(json.dumps(stats))
 """

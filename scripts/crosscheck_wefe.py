@@ -92,13 +92,14 @@ def main(argv=None):
     from wefe.preprocessing import get_embeddings_from_query
     from wefe.query import Query
 
-    from staticvec.eval import bias
+    from staticvec.eval.bias import sets as bias_sets
+    from staticvec.eval.bias import weat
     from staticvec.io.dispatch import load_vectors
 
     if args.train_from:
         train_quick_gensim(args.train_from, Path(args.model), args.max_tokens)
     vectors = load_vectors(args.model)
-    tests = bias.load_weat_tests(args.tests) if args.tests else bias.shipped_weat_tests()
+    tests = bias_sets.load_weat_tests(args.tests) if args.tests else bias_sets.shipped_weat_tests()
     dtype = np.float32 if args.float32 else np.float64
     model = wefe_model(vectors, dtype)
     print(f"{args.model}: {len(vectors):,} words x {vectors.dim}; WEFE computes in "
@@ -108,7 +109,7 @@ def main(argv=None):
           f"{'|diff d|':>9} {'|diff S|':>9}  words")
     worst, compared, failures = 0.0, 0, 0
     for test in tests:
-        ours = bias.run_weat(vectors, test, exact_limit=0, permutations=1)
+        ours = weat.run_weat(vectors, test, exact_limit=0, permutations=1)
         sets = test["sets"]
         names = [f"{k}:{test['name']}" for k in "XYAB"]  # WEFE keys sets by name
         query = Query([sets["X"], sets["Y"]], [sets["A"], sets["B"]], names[:2], names[2:])

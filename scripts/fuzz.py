@@ -126,11 +126,14 @@ def _child(args):
     import numpy  # noqa: F401  (imported before instrumentation: not worth tracing)
 
     with atheris.instrument_imports(include=["staticvec"]):
-        import staticvec.eval.bias  # noqa: F401
+        import staticvec.eval.bias.report  # noqa: F401  (and the other bias modules)
+        import staticvec.text.cache  # noqa: F401
         import staticvec.text.encoded  # noqa: F401
         import staticvec.eval.benchmarks  # noqa: F401
         import staticvec.io.fasttext_bin  # noqa: F401
-        import staticvec.io.dispatch  # noqa: F401
+        import staticvec.io.dispatch  # noqa: F401  (and the readers it uses)
+        import staticvec.io.stream  # noqa: F401
+        import staticvec.model.fasttext  # noqa: F401
         import staticvec.model.subwords  # noqa: F401
         import staticvec.model.vectors  # noqa: F401
         import staticvec.text.vocab  # noqa: F401

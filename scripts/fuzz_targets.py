@@ -65,7 +65,7 @@ def _project_error():
 
 @contextlib.contextmanager
 def _quiet_stderr():
-    """staticvec.progress.warn prints to stderr: keep a fuzzing log readable."""
+    """Nothing of the library should reach stderr; if something does, keep the log readable."""
     saved = sys.stderr
     sys.stderr = io.StringIO()
     try:
@@ -143,13 +143,29 @@ def fuzz_w2v_compressed(data):
     load_vectors(_file("vectors.vec" + ext, data[1:]))
 
 
-@harness("stream_queries", "vectors.stream_queries on a word2vec binary file (query one-offs)")
+@harness("stream_queries", "io.stream.stream_queries on a word2vec binary file (query one-offs)")
 def fuzz_stream_queries(data):
-    from staticvec.model.vectors import stream_queries
+    from staticvec.io.dispatch import load_vectors
+    from staticvec.io.stream import stream_queries
     path = _file("stream.bin", data)
     queries = [(["king"], []), (["king", "woman"], ["man"]), (["nosuchword"], [])]
     for method in ("add", "mul"):
-        stream_queries(path, queries, topn=3, method=method, block_rows=2)
+        streamed = stream_queries(path, queries, topn=3, method=method, block_rows=2)
+        if streamed is None:
+            continue
+        # streaming is a shortcut: the same file loaded whole must give the same answers
+        vectors = load_vectors(path, fmt="binary")
+        for (pos, neg), answer in zip(queries, streamed):
+            try:
+                loaded = (vectors.most_similar if method == "add" else
+                          vectors.most_similar_cosmul)(pos, neg, topn=3)
+            except _project_error() as exc:
+                loaded = exc
+            if isinstance(answer, Exception) or isinstance(loaded, Exception):
+                assert (type(answer), str(answer)) == (type(loaded), str(loaded)), \
+                    (answer, loaded)
+            else:
+                assert [w for w, _ in answer] == [w for w, _ in loaded], (answer, loaded)
 
 
 def _w2v_seeds(fmt):
@@ -259,48 +275,121 @@ def seeds_vocab():
 
 
 # ---------------------------------------------------------------- encoded-corpus cache
-# The cache entry's manifest reader. Today: encode._load_cached(stem) reads STEM.json
-# beside STEM.ids.u32 / STEM.ends.u64. When the cache is rewritten with a manifest parser,
-# repoint _CACHE_IDS/_CACHE_ENDS/_lay_out_cache/_read_cache_entry (and the seeds) to it.
+# A cache entry is a folder KEY/ holding ids.u32, ends.u64 and a sealed ``manifest``
+# (encode.seal: a checksum header line, then JSON); word counts are one sealed
+# KEY.counts.json. The first byte of the input picks what the rest is:
+#   0  raw file bytes for encode.parse_manifest and encode.parse_counts (checksum first)
+#   1  a JSON body, sealed here, so mutations get past the checksum into the validation
+#   2  the body of an entry's manifest, sealed and laid out beside small fixed arrays,
+#      read by encode._load_entry (what a training does with a cached entry)
+#   3  the entry's arrays (byte 1: length of ids.u32, then ids.u32, then ends.u64), with
+#      a manifest that describes them truthfully: the id-range and sentence-end checks
+_CACHE_KEY = "0123456789abcdef0123456789abcdef"
+_CACHE_VOCAB = 3
 _CACHE_IDS = (0, 1, 2, 1, 0)   # 5 token ids
 _CACHE_ENDS = (3, 5)           # 2 sentences
+_CACHE_MODES = 4
 
 
-def _lay_out_cache(manifest):
+def _cache_arrays():
     import numpy as np
+    return (np.array(_CACHE_IDS, dtype=np.uint32).tobytes(),
+            np.array(_CACHE_ENDS, dtype=np.uint64).tobytes())
+
+
+def _manifest_record(ids, ends, **changes):
+    """What encode writes for an entry holding the arrays ``ids`` and ``ends`` (bytes)."""
+    from staticvec.text import cache as encode
+    sample = lambda b: encode._sample_digest(io.BytesIO(b), len(b))  # noqa: E731
+    record = {"key": _CACHE_KEY, "ids_bytes": len(ids), "ends_bytes": len(ends),
+              "n_tokens": len(ids) // 4, "n_sentences": len(ends) // 8,
+              "vocab_size": _CACHE_VOCAB, "raw_tokens": len(ids) // 4 + 2, "splits": 0,
+              "ids_sample": sample(ids), "ends_sample": sample(ends),
+              "inputs": ["/tmp/corpus.txt"]}
+    record.update(changes)
+    return record
+
+
+def _read_cache_entry(ids, ends, manifest):
+    """Lay out the entry KEY/ in a fresh cache folder and read it as a training does."""
+    from staticvec.text import cache as encode
     folder = os.path.join(workdir(), "cache")
-    os.makedirs(folder, exist_ok=True)
-    stem = os.path.join(folder, "0123456789abcdef0123456789abcdef")
-    np.array(_CACHE_IDS, dtype=np.uint32).tofile(stem + ".ids.u32")
-    np.array(_CACHE_ENDS, dtype=np.uint64).tofile(stem + ".ends.u64")
-    with open(stem + ".json", "wb") as handle:
-        handle.write(manifest)
-    return stem
+    shutil.rmtree(folder, ignore_errors=True)  # a damaged entry is removed by the reader
+    entry = os.path.join(folder, _CACHE_KEY)
+    os.makedirs(entry)
+    for name, data in ((encode.IDS_FILE, ids), (encode.ENDS_FILE, ends), (encode._MANIFEST, manifest)):
+        with open(os.path.join(entry, name), "wb") as handle:
+            handle.write(data)
+    found = encode._load_entry(encode.Store(folder), _CACHE_KEY, _CACHE_VOCAB)
+    if found is None:  # refused: reported and removed, never half-trusted
+        assert not os.path.exists(entry), "a damaged cache entry was left in place"
+        return
+    import numpy as np  # what a trainer relies on next
+    from staticvec.text.encoded import EncodedCorpus
+    ids_found, ends_found, counts, _ = found
+    found = EncodedCorpus(ids_found, ends_found, counts["raw_tokens"], counts["splits"])
+    n = found.n_tokens
+    assert found.n_sentences <= n and found.raw_tokens >= n, (n, found.n_sentences)
+    if n:
+        assert int(np.max(found.ids)) < _CACHE_VOCAB
+        ends = np.asarray(found.sentence_ends)
+        assert int(ends[-1]) == n and bool(np.all(ends[1:] >= ends[:-1]))
+    from staticvec.train.runner import sentence_shares
+    covered = [hi - lo for lo, hi in sentence_shares(found.sentence_ends, 2, tokens=True)]
+    assert sum(covered) == n, (covered, n)
 
 
-def _read_cache_entry(stem):
-    from staticvec.text.encoded import _load_cached
-    return _load_cached(stem)
+def _after_counts(parsed):
+    from staticvec.text.vocab import kept_vocab
+    _, counts, stats = parsed
+    for min_count, max_size in ((1, None), (5, 2)):
+        vocab = kept_vocab(counts, stats, min_count, max_size)
+        assert len(vocab) <= len(counts)
 
 
-@harness("cache_manifest", "encoded-corpus cache entry: encode._load_cached(STEM) on a fuzzed STEM.json")
+@harness("cache_manifest", "encoded-corpus cache: encode.parse_manifest/parse_counts on raw and "
+                           "sealed bytes, encode._load_entry on a laid-out entry")
 def fuzz_cache_manifest(data):
-    found = _read_cache_entry(_lay_out_cache(data))
-    if found is not None:  # what a trainer reads next
-        assert found.n_tokens == len(_CACHE_IDS) and found.n_sentences == len(_CACHE_ENDS), \
-            (found.n_tokens, found.n_sentences)
-        int(found.raw_tokens), int(found.splits)
-        found.shares(2)
+    from staticvec.text import cache as encode
+    if not data:
+        return
+    mode, rest = data[0] % _CACHE_MODES, data[1:]
+    if mode in (0, 1):
+        for kind, parse, after in (("manifest", encode.parse_manifest, None),
+                                   ("counts", encode.parse_counts, _after_counts)):
+            try:
+                parsed = parse(rest if mode == 0 else encode.seal(kind, rest))
+            except encode.CacheDamaged:
+                continue
+            if after is not None:
+                after(parsed)
+    elif mode == 2:
+        _read_cache_entry(*_cache_arrays(), encode.seal("manifest", rest))
+    else:
+        cut = 1 + rest[0] if rest else 0
+        ids, ends = rest[1:cut], rest[cut:]
+        ids, ends = ids[:len(ids) // 4 * 4], ends[:len(ends) // 8 * 8]
+        manifest = encode._seal_record("manifest", _manifest_record(ids, ends))
+        _read_cache_entry(ids, ends, manifest)
 
 
 @seeds("cache_manifest")
 def seeds_cache_manifest():
-    from staticvec.text.encoded import CACHE_VERSION
-    meta = {"version": CACHE_VERSION, "n_ids": len(_CACHE_IDS), "n_ends": len(_CACHE_ENDS),
-            "raw_tokens": 7, "splits": 0, "inputs": ["/tmp/corpus.txt"]}
-    return {"valid": json.dumps(meta).encode(),
-            "stale_version": json.dumps(dict(meta, version=CACHE_VERSION + 1)).encode(),
-            "wrong_sizes": json.dumps(dict(meta, n_ids=4)).encode()}
+    from staticvec.text import cache as encode
+    ids, ends = _cache_arrays()
+    record = _manifest_record(ids, ends)
+    body = json.dumps(record, sort_keys=True).encode()
+    counts = {"key": _CACHE_KEY, "counts": {"the": 5, "of": 3, "café": 2},
+              "stats": {"total_tokens": 12, "total_lines": 2, "long_words": 0, "distinct": 3,
+                        "pruned_below": 0}}
+    counts_body = json.dumps(counts, sort_keys=True).encode()
+    return {"raw_manifest": b"\0" + encode.seal("manifest", body),
+            "raw_counts": b"\0" + encode.seal("counts", counts_body),
+            "sealed_manifest": b"\1" + body,
+            "sealed_counts": b"\1" + counts_body,
+            "entry": b"\2" + body,
+            "arrays": b"\3" + bytes([len(ids)]) + ids + ends,
+            "arrays_empty": b"\3\0"}
 
 
 # ---------------------------------------------------------------- evaluation files
@@ -342,13 +431,15 @@ def seeds_similarity():
 
 
 # ---------------------------------------------------------------- bias JSON
-@harness("weat_json", "WEAT tests JSON: bias.load_weat_tests, then the audit and its JSON report")
+@harness("weat_json", "WEAT tests JSON: bias.sets.load_weat_tests, then the audit and its JSON report")
 def fuzz_weat_json(data):
-    from staticvec.eval import bias
-    tests = bias.load_weat_tests(_file("tests.json", data))
-    report = bias.audit(tiny_vectors(), only="weat", tests=tests, exact_limit=200,
+    from staticvec.eval.bias import report as bias_report
+    from staticvec.eval.bias import sets
+
+    tests = sets.load_weat_tests(_file("tests.json", data))
+    report = bias_report.audit(tiny_vectors(), only="weat", tests=tests, exact_limit=200,
                         permutations=50)
-    bias.to_json(report).encode("utf-8")  # the CLI writes it to stdout as UTF-8
+    bias_report.to_json(report).encode("utf-8")  # the CLI writes it to stdout as UTF-8
 
 
 @seeds("weat_json")
@@ -363,12 +454,14 @@ def seeds_weat_json():
             "list": json.dumps([small, dict(small, name="two")]).encode()}
 
 
-@harness("probes_json", "probe JSON: bias.load_probes, then the probes audit and its JSON report")
+@harness("probes_json", "probe JSON: bias.sets.load_probes, then the probes audit and its JSON report")
 def fuzz_probes_json(data):
-    from staticvec.eval import bias
-    probes = bias.load_probes(_file("probes.json", data))
-    report = bias.audit(tiny_vectors(), only="probes", probes=probes, probe_count=3)
-    bias.to_json(report).encode("utf-8")
+    from staticvec.eval.bias import report as bias_report
+    from staticvec.eval.bias import sets
+
+    probes = sets.load_probes(_file("probes.json", data))
+    report = bias_report.audit(tiny_vectors(), only="probes", probes=probes, probe_count=3)
+    bias_report.to_json(report).encode("utf-8")
 
 
 @seeds("probes_json")

@@ -10,7 +10,8 @@ An existing output that is not a regular file is never replaced by a rename: a c
 device (``/dev/null``, a terminal) or a FIFO is written to directly, as ``sort -o`` does;
 a folder, a socket or a block device is refused. A symbolic link is written through: its
 file is replaced, the link stays. ``check_outputs`` refuses, before any work,
-an output that is one of the run's inputs or another of its outputs.
+an output that is one of the run's inputs or another of its outputs, and a compressed
+name (``v.bin.gz``): compressed output is not supported yet.
 """
 import contextlib
 import contextvars
@@ -25,6 +26,8 @@ import threading
 from staticvec.errors import BadOptionError, OutputError
 
 STDOUT = "-"
+# names that say "compressed": read transparently (text.corpus), not written yet
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".lzma")
 
 # the renames held back by the innermost outputs_together() block (None: rename at once)
 _PENDING = contextvars.ContextVar("staticvec_pending_outputs", default=None)
@@ -196,12 +199,25 @@ def _remove_quietly(path):
         os.unlink(path)
 
 
+def check_output_name(path):
+    """Refuse an output name that cannot mean what it says: empty, or compressed (the
+    writers write plain bytes: a ``v.bin.gz`` would be no gzip file)."""
+    if str(path) == STDOUT:
+        return
+    path = os.fspath(path)
+    if not path:
+        raise BadOptionError("an output file name is empty")
+    ext = os.path.splitext(path)[1]
+    if ext.lower() in COMPRESSED_SUFFIXES:
+        raise BadOptionError(f"cannot write {path}: compressed output ({ext}) is not supported "
+                             f"yet; write an uncompressed file and compress it afterwards")
+
+
 def check_output_path(path):
     """Fail before long work starts if ``path`` could not be written at the end."""
     if str(path) == STDOUT:
         return
-    if not os.fspath(path):
-        raise BadOptionError("an output file name is empty")
+    check_output_name(path)
     folder = os.path.dirname(_final(os.fspath(path)))
     if not os.path.isdir(folder):
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")

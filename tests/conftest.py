@@ -18,6 +18,23 @@ def _private_cache(tmp_path_factory, monkeypatch):
     return cache
 
 
+@pytest.fixture(autouse=True)
+def _restore_cli_state():
+    """A test that runs ``cli.main`` in-process installs the CLI's stderr handler on the
+    ``staticvec`` logger and its SIGTERM handler; take them away again, so no later test sees
+    CLI output from the library's log records (or a process that ignores SIGTERM)."""
+    import logging
+    import signal
+
+    logger = logging.getLogger("staticvec")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    sigterm = signal.getsignal(signal.SIGTERM)
+    yield
+    logger.handlers[:] = saved[0]
+    logger.propagate, logger.level = saved[1], saved[2]
+    signal.signal(signal.SIGTERM, sigterm)
+
+
 def run_cli(*args, stdin=None, env=None, cwd=None, timeout=300):
     """Run the real ``staticvec`` command in a subprocess; returns CompletedProcess (text)."""
     full_env = dict(os.environ)

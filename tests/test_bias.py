@@ -7,7 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from staticvec.eval import bias
+from staticvec.eval.bias import direction as bias_direction
+from staticvec.eval.bias import probes as bias_probes
+from staticvec.eval.bias import report as bias_report
+from staticvec.eval.bias import sets as bias_sets
+from staticvec.eval.bias import weat as bias_weat
 from staticvec.errors import GateFailed, InputError
 from staticvec.model.vectors import Vectors
 
@@ -38,7 +42,7 @@ def test_weat_hand_built_2d():
     #   -1.2, i.e. S_i = 2*sum = 2.4, 1.6, 0, 0, -1.6, -2.4; only the observed one is
     #   >= 2.4, so p = 1/6.
     v = make_vectors(HAND)
-    r = bias.run_weat(v, weat_test(["w10", "w43"], ["w34", "w01"], ["a1", "a2"], ["b1", "b2"]))
+    r = bias_weat.run_weat(v, weat_test(["w10", "w43"], ["w34", "w01"], ["a1", "a2"], ["b1", "b2"]))
     assert r["status"] == "ok"
     assert r["effect_size"] == pytest.approx(1.2 / math.sqrt(2.08 / 3), abs=1e-12)
     assert r["effect_size"] == pytest.approx(1.4411534, abs=1e-7)
@@ -47,7 +51,7 @@ def test_weat_hand_built_2d():
     assert r["p_value"] == pytest.approx(1 / 6, abs=1e-15)
     assert (r["p_method"], r["partitions"]) == ("exact", 6)
     # swapping the attribute sets flips the sign of d; p becomes #{S_i >= -2.4} / 6 = 1
-    r = bias.run_weat(v, weat_test(["w10", "w43"], ["w34", "w01"], ["b1", "b2"], ["a1", "a2"]))
+    r = bias_weat.run_weat(v, weat_test(["w10", "w43"], ["w34", "w01"], ["b1", "b2"], ["a1", "a2"]))
     assert r["effect_size"] == pytest.approx(-1.2 / math.sqrt(2.08 / 3), abs=1e-12)
     assert r["p_value"] == 1.0
 
@@ -58,7 +62,7 @@ def test_weat_ties_count_as_at_least_as_extreme():
     # {1,.2} = 1.2, {1,-.2} = .8, {-1,.2} = -.8, {-1,-.2} = -1.2, {.2,-.2} = 0 (a tie, although
     # 0.2 and -0.2 come out of float cosines not exactly opposite): 4 of 6 are >= 0, p = 2/3.
     v = make_vectors(HAND)
-    r = bias.run_weat(v, weat_test(["w10", "w01"], ["w43", "w34"], ["a1", "a2"], ["b1", "b2"]))
+    r = bias_weat.run_weat(v, weat_test(["w10", "w01"], ["w43", "w34"], ["a1", "a2"], ["b1", "b2"]))
     assert r["effect_size"] == pytest.approx(0.0, abs=1e-12)
     assert r["p_value"] == pytest.approx(2 / 3, abs=1e-15)
 
@@ -100,7 +104,7 @@ def test_weat_exact_enumeration_equals_brute_force(seed, nx, ny):
     X, Y = names[:nx], names[nx:nx + ny]
     A, B = names[nx + ny:nx + ny + 3], names[nx + ny + 3:]
     d, S, p, total = _reference_weat(table, X, Y, A, B)
-    r = bias.run_weat(make_vectors(table), weat_test(X, Y, A, B))
+    r = bias_weat.run_weat(make_vectors(table), weat_test(X, Y, A, B))
     assert r["p_method"] == "exact" and r["partitions"] == total == math.comb(nx + ny, nx)
     assert r["p_value"] == p
     assert r["effect_size"] == pytest.approx(d, abs=1e-9)
@@ -110,12 +114,12 @@ def test_weat_exact_enumeration_equals_brute_force(seed, nx, ny):
 def test_sampled_p_value_is_seeded_and_near_exact():
     rng = np.random.default_rng(7)
     s = np.concatenate([rng.normal(0.3, 1, 7), rng.normal(0, 1, 7)])
-    exact = bias.permutation_p_value(s, 7, exact_limit=10**6)
+    exact = bias_weat.permutation_p_value(s, 7, exact_limit=10**6)
     assert exact["method"] == "exact" and exact["partitions"] == math.comb(14, 7)
     n = 20000
-    a = bias.permutation_p_value(s, 7, exact_limit=0, permutations=n, seed=3)
-    b = bias.permutation_p_value(s, 7, exact_limit=0, permutations=n, seed=3)
-    c = bias.permutation_p_value(s, 7, exact_limit=0, permutations=n, seed=4)
+    a = bias_weat.permutation_p_value(s, 7, exact_limit=0, permutations=n, seed=3)
+    b = bias_weat.permutation_p_value(s, 7, exact_limit=0, permutations=n, seed=3)
+    c = bias_weat.permutation_p_value(s, 7, exact_limit=0, permutations=n, seed=4)
     assert a == b and a["method"] == "sampled" and a["partitions"] == n
     assert a["p_value"] == (a["at_least_as_extreme"] + 1) / (n + 1)
     assert a["at_least_as_extreme"] != c["at_least_as_extreme"]
@@ -128,12 +132,12 @@ def test_missing_words_are_dropped_and_reported_and_small_sets_skipped():
     v = make_vectors(HAND)
     test = weat_test(["w10", "w43", "nope"], ["w34", "w01"], ["a1", "a2", "zz", "yy"],
                      ["b1", "b2"])
-    r = bias.run_weat(v, test)
+    r = bias_weat.run_weat(v, test)
     assert r["status"] == "ok"
     assert r["coverage"]["X"] == {"found": 2, "total": 3, "missing": ["nope"]}
     assert r["coverage"]["A"] == {"found": 2, "total": 4, "missing": ["zz", "yy"]}
     assert r["effect_size"] == pytest.approx(1.4411534, abs=1e-7)  # as without the missing
-    r = bias.run_weat(v, weat_test(["w10", "nope"], ["w34", "w01"], ["a1", "a2"], ["b1", "b2"]))
+    r = bias_weat.run_weat(v, weat_test(["w10", "nope"], ["w34", "w01"], ["a1", "a2"], ["b1", "b2"]))
     assert r["status"] == "skipped" and r["effect_size"] is None and r["p_value"] is None
     assert r["reason"] == "X has 1/2 words in the model (need at least 2 in each set)"
 
@@ -142,7 +146,7 @@ def test_unequal_target_sizes_partition_keeps_the_sizes_found():
     # X = {(1,0), (4,3), (1,1)} s = 1, .2, 0;  Y = {(3,4), (0,1)} s = -.2, -1
     # X-part sums over the C(5,3) = 10 splits; the observed one (1.2) is the largest: p = 1/10.
     table = dict(HAND, w11=(1, 1))
-    r = bias.run_weat(make_vectors(table), weat_test(["w10", "w43", "w11"], ["w34", "w01"],
+    r = bias_weat.run_weat(make_vectors(table), weat_test(["w10", "w43", "w11"], ["w34", "w01"],
                                                      ["a1", "a2"], ["b1", "b2"]))
     assert r["partitions"] == 10 and r["p_value"] == pytest.approx(0.1, abs=1e-15)
     # d = (0.4 - (-0.6)) / sample std of [1, .2, 0, -.2, -1]
@@ -150,7 +154,7 @@ def test_unequal_target_sizes_partition_keeps_the_sizes_found():
 
 
 def test_shipped_weat_tests_match_the_paper_sizes():
-    tests = bias.shipped_weat_tests()
+    tests = bias_sets.shipped_weat_tests()
     sizes = [tuple(len(t["sets"][k]) for k in "XYAB") for t in tests]
     assert sizes == [(25, 25, 25, 25), (25, 25, 25, 25), (32, 32, 25, 25), (18, 18, 25, 25),
                      (18, 18, 8, 8), (8, 8, 8, 8), (8, 8, 8, 8), (8, 8, 8, 8), (6, 6, 7, 7),
@@ -162,18 +166,18 @@ def test_custom_tests_file_is_validated(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps([{"name": "mine", "targets": {"X": ["a", "a", "b"], "Y": ["c"]},
                                  "attributes": {"A": ["d"], "B": ["e"]}}]))
-    (t,) = bias.load_weat_tests(str(good))
+    (t,) = bias_sets.load_weat_tests(str(good))
     assert t["name"] == "mine" and t["sets"]["X"] == ["a", "b"]  # duplicates removed
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"name": "t", "targets": {"X": ["a"], "Y": ["b"]},
                                "attributes": {"A": ["c"]}}))
     with pytest.raises(InputError) as err:
-        bias.load_weat_tests(str(bad))
+        bias_sets.load_weat_tests(str(bad))
     assert str(err.value) == (f"{bad}: test 1 (t): missing key 'attributes.B' (each test needs "
                               "targets.X, targets.Y, attributes.A, attributes.B: lists of words)")
     bad.write_text('{"targets": {"X": "abc"')
     with pytest.raises(InputError, match=r"bad.json: not valid JSON: .* line 1 column"):
-        bias.load_weat_tests(str(bad))
+        bias_sets.load_weat_tests(str(bad))
 
 
 def test_gender_direction_hand_built():
@@ -185,7 +189,7 @@ def test_gender_direction_hand_built():
     # DirectBias_1 = (1/sqrt(2) + 0) / 2 = 0.35355.
     v = make_vectors({"she": (.8, .6), "he": (.8, -.6), "her": (.6, .8), "his": (.6, -.8),
                       "p1": (1, 1), "p2": (2, 0)})
-    result, g = bias.gender_direction(v, pairs=[("she", "he"), ("her", "his"), ("gal", "guy")],
+    result, g = bias_direction.gender_direction(v, pairs=[("she", "he"), ("her", "his"), ("gal", "guy")],
                                       words=["p1", "p2", "p3"], top_k=1)
     np.testing.assert_allclose(g, [0, -1], atol=1e-12)
     assert result["variance_explained"][0] == pytest.approx(1.0, abs=1e-12)
@@ -197,7 +201,7 @@ def test_gender_direction_hand_built():
     assert result["male_side"][0][0] == "p2"
     # naming the other word of each pair "male" turns the direction around (the sign of a
     # principal component is arbitrary; the orientation comes from the pairs)
-    result, g = bias.gender_direction(v, pairs=[("he", "she"), ("his", "her")], words=["p1"])
+    result, g = bias_direction.gender_direction(v, pairs=[("he", "she"), ("his", "her")], words=["p1"])
     np.testing.assert_allclose(g, [0, 1], atol=1e-12)
     assert result["male_side"][0][1] == pytest.approx(1 / math.sqrt(2), abs=1e-12)
 
@@ -207,7 +211,7 @@ def test_gender_direction_points_to_the_second_word_of_the_pairs():
     for seed in range(20):
         rng = np.random.default_rng(seed)
         female, male = rng.normal(size=(2, 5, 8))
-        g, _ = bias.principal_direction(female, male)
+        g, _ = bias_direction.principal_direction(female, male)
         assert np.sum((male - female) @ g) > 0
         assert np.linalg.norm(g) == pytest.approx(1.0, abs=1e-12)
 
@@ -216,10 +220,10 @@ def test_gender_direction_matches_debiaswe_pca():
     """debiaswe's doPCA: sklearn PCA of [v(a) - centre, v(b) - centre] over the pairs."""
     PCA = pytest.importorskip("sklearn.decomposition").PCA
     rng = np.random.default_rng(5)
-    pairs = bias.definitional_pairs()
+    pairs = bias_sets.definitional_pairs()
     table = {w.lower(): rng.normal(size=12) for pair in pairs for w in pair}
     v = make_vectors(table)
-    result, g = bias.gender_direction(v, words=["he"])
+    result, g = bias_direction.gender_direction(v, words=["he"])
     unit = {w: v.matrix[v.index[w]].astype(np.float64) / np.linalg.norm(v.matrix[v.index[w]])
             for w in table}
     rows = []
@@ -245,7 +249,7 @@ PROBE_TABLE = {"man": (1, 0, 0, 0), "woman": (0, 1, 0, 0), "doctor": (1, 0, 1, 0
 
 def test_analogy_probes_hand_built():
     v = make_vectors(PROBE_TABLE)
-    out = bias.analogy_probes(v, words=["doctor", "nurse", "tree", "unicorn"],
+    out = bias_probes.analogy_probes(v, words=["doctor", "nurse", "tree", "unicorn"],
                               pairs=[("man", "woman"), ("he", "she")])
     assert out["words"] == {"found": 3, "total": 4, "missing": ["unicorn"],
                             "chosen": "from the probe file"}
@@ -267,8 +271,8 @@ def test_default_probe_words_are_frequent_gender_neutral_professions():
     words = ["the", "nurse", "actress", "man", "doctor", "teacher", "woman"]
     rng = np.random.default_rng(0)
     v = make_vectors({w: rng.normal(size=4) for w in words})
-    assert bias.default_probe_words(v, 2) == ["nurse", "doctor"]  # actress: gender-specific
-    out = bias.analogy_probes(v, count=5)
+    assert bias_probes.default_probe_words(v, 2) == ["nurse", "doctor"]  # actress: gender-specific
+    out = bias_probes.analogy_probes(v, count=5)
     assert [r["word"] for r in out["results"]] == ["nurse", "doctor", "teacher"]
 
 
@@ -277,17 +281,17 @@ def test_gate():
         {"name": "WEAT 1: a", "status": "ok", "effect_size": -1.3},
         {"name": "WEAT 2: b", "status": "ok", "effect_size": 0.4},
         {"name": "WEAT 3: c", "status": "skipped", "effect_size": None}]}}
-    assert bias.evaluate_gate(report, 1.3)["passed"]
-    bias.enforce_gate(report)
-    gate = bias.evaluate_gate(report, 0.3)
+    assert bias_report.evaluate_gate(report, 1.3)["passed"]
+    bias_report.enforce_gate(report)
+    gate = bias_report.evaluate_gate(report, 0.3)
     assert gate["failing"] == ["WEAT 1: a", "WEAT 2: b"]
     with pytest.raises(GateFailed, match=r"^bias gate failed: WEAT 1 \|d\| = 1.300 > 0.3 "
                                          r"\(and 1 more\)$"):
-        bias.enforce_gate(report)
+        bias_report.enforce_gate(report)
     empty = {"weat": {"tests": [report["weat"]["tests"][2]]}}
-    bias.evaluate_gate(empty, 5)
+    bias_report.evaluate_gate(empty, 5)
     with pytest.raises(GateFailed, match="no WEAT test could be run"):
-        bias.enforce_gate(empty)
+        bias_report.enforce_gate(empty)
 
 
 # ---------------------------------------------------------------- CLI, through a subprocess
@@ -297,7 +301,7 @@ def planted_model(tmp_path_factory):
     """A word2vec text model with WEAT 6 words (career/family bias planted), the definitional
     pairs and a few professions; every other WEAT test lacks its words."""
     rng = np.random.default_rng(11)
-    weat6 = bias.shipped_weat_tests()[5]["sets"]
+    weat6 = bias_sets.shipped_weat_tests()[5]["sets"]
     dim = 16
     career, family = np.zeros(dim), np.zeros(dim)
     career[0], family[1] = 3.0, 3.0
@@ -305,7 +309,7 @@ def planted_model(tmp_path_factory):
     for key, shift in (("X", career), ("A", career), ("Y", family), ("B", family)):
         for w in weat6[key]:
             table[w] = rng.normal(size=dim) + shift
-    for pair in bias.definitional_pairs():
+    for pair in bias_sets.definitional_pairs():
         for w in pair:
             table.setdefault(w.lower(), rng.normal(size=dim))
     for w in ("doctor", "nurse", "teacher", "librarian", "programmer", "homemaker"):
@@ -386,14 +390,14 @@ def test_cli_bad_tests_file_and_bad_only(cli, planted_model, tmp_path):
 def test_probe_file_is_validated(tmp_path):
     path = tmp_path / "probes.json"
     path.write_text(json.dumps({"pairs": [["he", "she"]]}))
-    assert bias.load_probes(str(path)) == {"words": None, "pairs": [("he", "she")]}
+    assert bias_sets.load_probes(str(path)) == {"words": None, "pairs": [("he", "she")]}
     path.write_text(json.dumps({"pairs": [["he", "she", "it"]]}))
     with pytest.raises(InputError, match=r"probes.json: 'pairs' must be a non-empty list of "
                                          r"\[a, b\] word pairs"):
-        bias.load_probes(str(path))
+        bias_sets.load_probes(str(path))
     path.write_text(json.dumps({"word": ["doctor"]}))
     with pytest.raises(InputError, match="probes.json: needs a 'words' list and/or a 'pairs' list"):
-        bias.load_probes(str(path))
+        bias_sets.load_probes(str(path))
 
 
 def test_cli_probes_file(cli, planted_model, tmp_path):

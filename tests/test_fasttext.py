@@ -9,7 +9,7 @@ import pytest
 
 from staticvec.io import fasttext_bin
 from staticvec.io import dispatch as formats
-from staticvec.model import subwords
+from staticvec.model.fasttext import FastTextVectors
 from staticvec.text.encoded import EncodedCorpus
 from staticvec.errors import FormatError
 from staticvec.train import fasttext as ft
@@ -76,7 +76,7 @@ def test_kernel_equals_fasttext_update_rule(model):
     encoded = EncodedCorpus.from_arrays(ids, ends)
     options = ft.FastTextOptions(model=model, minn=2, maxn=4, bucket=7, dim=12, window=1,
                                  epochs=3, negative=2, alpha=0.5, sample=0, threads=1, seed=3)
-    wi, wo, (indptr, indices) = ft.train(vocab, encoded, options, quiet=True)
+    wi, wo, (indptr, indices) = ft.train(vocab, encoded, options)
 
     wi0 = ft.init_input(len(words) + 7, 12, 3)
     assert np.all(np.abs(wi0) <= 1 / 12)
@@ -98,19 +98,19 @@ def test_noise_table_uses_square_root_of_counts():
 
 
 def test_keep_probability_is_sqrt_t_over_f_plus_t_over_f():
-    keep = ft.keep_probabilities([1000, 10], 10_000, 1e-3)
+    keep = ft.fasttext_keep_probabilities([1000, 10], 1e-3, 10_000)
     for count, p in zip([1000, 10], keep):
         f = count / 10_000
         assert p == pytest.approx(math.sqrt(1e-3 / f) + 1e-3 / f, rel=1e-6)
-    assert ft.keep_probabilities([5], 10, 0).tolist() == [1.0]
+    assert ft.fasttext_keep_probabilities([5], 0, 10).tolist() == [1.0]
 
 
 def test_options_are_checked():
     with pytest.raises(Exception, match="--minn 4 is larger than --maxn 3"):
-        ft.FastTextOptions(minn=4, maxn=3).check()
+        ft.FastTextOptions(minn=4, maxn=3).resolved()
     with pytest.raises(Exception, match="--model"):
-        ft.FastTextOptions(model="sg").check()
-    ft.FastTextOptions(minn=4, maxn=0).check()  # subwords off: minn does not matter
+        ft.FastTextOptions(model="sg").resolved()
+    ft.FastTextOptions(minn=4, maxn=0).resolved()  # subwords off: minn does not matter
     assert ft.stem_of("out/model.bin") == "out/model" and ft.stem_of("m") == "m"
 
 
@@ -144,7 +144,7 @@ UNSEEN = ["computr", "goverment", "naïve", "東京", "qqqzzx", "anarchisms"]
 
 def test_outputs_are_bin_and_vec_that_agree(trained):
     model = formats.load_vectors(f"{trained}.bin")
-    assert isinstance(model, subwords.FastTextVectors)
+    assert isinstance(model, FastTextVectors)
     assert (model.dim, model.bucket, model.minn, model.maxn) == (16, 5000, 3, 6)
     assert model.input_matrix.shape == (len(model) + 5000, 16)
     vec = formats.load_vectors(f"{trained}.vec")
@@ -158,7 +158,7 @@ def test_our_bin_loads_in_fasttext_and_gensim_with_the_same_vectors(trained):
     fasttext = pytest.importorskip("fasttext")
     from gensim.models.fasttext import load_facebook_model
 
-    ours = fasttext_bin.load_model(f"{trained}.bin")
+    ours = formats.load_fasttext(f"{trained}.bin")
     theirs = fasttext.load_model(f"{trained}.bin")
     gensim_model = load_facebook_model(f"{trained}.bin")
     assert theirs.get_words() == ours.words
@@ -198,11 +198,11 @@ def test_damaged_bin_is_a_format_error(trained, tmp_path):
     cut = tmp_path / "cut.bin"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(FormatError, match="truncated fastText model"):
-        fasttext_bin.load_model(cut)
+        formats.load_fasttext(cut)
     wrong = tmp_path / "v9.bin"
     wrong.write_bytes(data[:4] + (9).to_bytes(4, "little") + data[8:])
     with pytest.raises(FormatError, match="unsupported fastText model version 9"):
-        fasttext_bin.load_model(wrong)
+        formats.load_fasttext(wrong)
     result = run_cli("nearest", "-m", cut, "computr")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("staticvec: error: ")

@@ -3,8 +3,8 @@
 write -> read is the identity (words in order, float32 matrix bit for bit) for binary and
 text, with the format forced and sniffed; text -> binary -> text and binary -> text ->
 binary are byte-exact; a .gz/.bz2/.xz copy of a written file reads back the same.
-The writers have no compressed output (``save_vectors`` to ``v.bin.gz`` writes plain
-bytes), so compression is applied here and only the reading side is checked.
+The writers have no compressed output yet (``save_vectors`` refuses ``v.bin.gz``), so
+compression is applied here and only the reading side is checked.
 """
 import bz2
 import gzip

@@ -1,6 +1,7 @@
 """Vector file formats: golden bytes, round trips, dialects, and every kind of damage."""
 import bz2
 import gzip
+import logging
 import shutil
 import struct
 import subprocess
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 from staticvec.io import dispatch as formats
+from staticvec.io import sniff, word2vec_binary
+from staticvec.io.fasttext_bin import MAGIC as FASTTEXT_MAGIC
 from staticvec.errors import BadOptionError, FormatError, InputError, OutputError
 from staticvec.io.dispatch import detect_format, load_vectors, save_vectors
 from staticvec.model.vectors import Vectors
@@ -103,7 +106,7 @@ def test_kernel_and_python_scanner_agree(tmp_path, variant):
                 last + 20 + 1 + 8: (299, vecio.EOF_IN_FLOATS), body + 5: (0, vecio.EOF_IN_FLOATS), body + 1: (0, vecio.EOF_IN_WORD)}
     for cut in expected:
         results = []
-        for scanner in (vecio.scan_binary, formats._scan_python):
+        for scanner in (vecio.scan_binary, word2vec_binary._scan_python):
             out = np.zeros((300, 9), np.float32)
             norms = np.zeros(300, np.float32)
             starts = np.zeros(300, np.int64)
@@ -198,12 +201,12 @@ def test_compressed_files_and_forced_format(tmp_path):
 
 def test_fasttext_magic_is_delegated(tmp_path, monkeypatch):
     path = tmp_path / "model.bin"
-    path.write_bytes(struct.pack("<ii", formats.FASTTEXT_MAGIC, 12) + b"\0" * 64)
-    fake = type(sys)("staticvec.io.fasttext_bin")
-    fake.load_model = lambda p: ("fasttext model", str(p))
-    monkeypatch.setitem(sys.modules, "staticvec.io.fasttext_bin", fake)
+    path.write_bytes(struct.pack("<ii", FASTTEXT_MAGIC, 12) + b"\0" * 64)
+    real = formats.load_fasttext
+    monkeypatch.setattr(formats, "load_fasttext", lambda p: ("fasttext model", str(p)))
     assert load_vectors(path) == ("fasttext model", str(path))
     assert detect_format(path) == "fasttext"
+    monkeypatch.setattr(formats, "load_fasttext", real)
     monkeypatch.setitem(sys.modules, "staticvec.io.fasttext_bin", None)  # import fails
     with pytest.raises(FormatError, match=r"model\.bin: a fastText \.bin model, but this "
                                           r"installation has no fastText reader"):
@@ -303,13 +306,23 @@ def test_duplicate_words_keep_first_and_warn(tmp_path, capsys):
     data = b"4 3\n" + b"".join(w + b" " + matrix[i].astype("<f4").tobytes() + b"\n"
                                for i, w in enumerate([b"a", b"b", b"a", b"c"]))
     path.write_bytes(data)
-    vectors = load_vectors(path)
+    # the library logs the warning (the CLI's handler prints it as "staticvec: warning: ...");
+    # a handler on the module's own logger sees it whatever the CLI set up in this process
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("staticvec.io.dispatch")
+    logger.addHandler(handler)
+    try:
+        vectors = load_vectors(path)
+    finally:
+        logger.removeHandler(handler)
     assert vectors.words == ["a", "b", "c"]
     assert vectors.matrix.tobytes() == matrix[[0, 1, 3]].tobytes()
     assert np.allclose(vectors.norms, np.linalg.norm(matrix[[0, 1, 3]], axis=1))
-    err = capsys.readouterr().err
-    assert err == (f"staticvec: warning: {path}: 1 duplicate word(s), e.g. 'a': kept the first "
-                   f"vector of each\n")
+    assert capsys.readouterr().err == ""
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        ("WARNING", f"{path}: 1 duplicate word(s), e.g. 'a': kept the first vector of each")]
 
 
 def test_trailing_data_after_header_count_is_an_error(tmp_path):
@@ -333,10 +346,11 @@ def test_save_rejects_unwritable_words_and_leaves_no_file(tmp_path):
 @pytest.mark.parametrize("python_scanner", [False, True])
 def test_chunked_reading_across_row_boundaries(tmp_path, monkeypatch, chunk, python_scanner):
     # rows are cut by every chunk boundary, and 8 bytes is smaller than any row (buffer grows)
-    monkeypatch.setattr(formats, "_CHUNK", chunk)
-    monkeypatch.setattr(formats, "_HEAD", 16)
+    monkeypatch.setattr(word2vec_binary, "_CHUNK", chunk)
+    monkeypatch.setattr(sniff, "HEAD_BYTES", 16)
     if python_scanner:
-        monkeypatch.setattr(formats, "_scanner", lambda: (formats._scan_python, formats._join_python))
+        monkeypatch.setattr(word2vec_binary, "_scanner",
+                            lambda: (word2vec_binary._scan_python, word2vec_binary._join_python))
     rng = np.random.default_rng(9)
     words = [f"{'x' * (i % 7)}w{i}é" for i in range(97)]
     matrix = rng.standard_normal((97, 5)).astype(np.float32)

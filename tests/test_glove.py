@@ -14,7 +14,9 @@ import pytest
 
 from staticvec import _kernels
 from staticvec.errors import ResourceError
-from staticvec.train import glove as G
+from staticvec.train.glove import counting
+from staticvec.train.glove import fit as glove_fit
+from staticvec.train.glove import records as glove_records
 from staticvec.train import runner
 
 from conftest import EVAL_DIR, MINI_CORPUS, run_cli
@@ -43,10 +45,10 @@ def zipf_corpus(n_sentences=300, vocab=60, seed=0):
     return sentences, ids, ends
 
 
-def library_counts(ids, ends, vocab, window, memory, tmp_path, fan_in=G.FAN_IN):
+def library_counts(ids, ends, vocab, window, memory, tmp_path, fan_in=counting.FAN_IN):
     """{(lo, hi): Fraction} as counted by staticvec, plus the counter (for its statistics)."""
-    with G.TempArea(str(tmp_path)) as temp:
-        counts = G.CooccurrenceCounts(vocab, window, memory, temp, fan_in=fan_in, quiet=True)
+    with counting.TempArea(str(tmp_path)) as temp:
+        counts = counting.CooccurrenceCounts(vocab, window, memory, temp, fan_in=fan_in)
         counts.count(ids, ends)
         counts.finish_counting()
         out = {}
@@ -81,18 +83,18 @@ def test_spill_and_multipass_merge_give_the_in_memory_counts(tmp_path):
 
 def test_weight_units_are_exact_up_to_window_20():
     for window in (1, 7, 10, 20):
-        units, scale = G.weight_units(window)
+        units, scale = counting.weight_units(window)
         assert all(Fraction(int(units[d]), scale) == Fraction(1, d) for d in range(1, window + 1))
-    units, scale = G.weight_units(30)
+    units, scale = counting.weight_units(30)
     assert abs(units[7] / scale - 1 / 7) < 1e-9
 
 
 def test_dense_layout_fits_budget_and_covers_frequent_pairs():
-    row_off, row_len = G.dense_layout(1000, 80_000)
+    row_off, row_len = counting.dense_layout(1000, 80_000)
     assert row_off[-1] * 8 <= 80_000
     assert row_len[0] == 1000            # the most frequent word pairs with every word
     assert np.all(np.diff(row_len) <= 0)
-    row_off, row_len = G.dense_layout(50, 1 << 20)
+    row_off, row_len = counting.dense_layout(50, 1 << 20)
     assert row_off[-1] == 50 * 51 // 2   # small vocabularies: the whole triangle
 
 
@@ -122,12 +124,12 @@ def one_step(p, recs):
     counters = runner.Counters(1)
     return _kernels.load("glove").train(recs, 0, len(recs), p["W"], p["C"], p["bw"], p["bc"],
                                         p["GW"], p["GC"], p["gbw"], p["gbc"], 0.05, 0.05,
-                                        G.GRAD_CLIP,
+                                        glove_fit.GRAD_CLIP,
                                         counters.progress, 0, counters.stop)
 
 
 def records(*triples):
-    recs = np.zeros(len(triples), dtype=G.REC)
+    recs = np.zeros(len(triples), dtype=glove_records.REC)
     for r, (i, j, x) in enumerate(triples):
         recs[r] = (i, j, np.log(x), min(1.0, (x / 100.0) ** 0.75))
     return recs
@@ -136,7 +138,7 @@ def records(*triples):
 @pytest.mark.parametrize("dim,scale", [(13, 1.0), (100, 1.0), (16, 30.0)])
 def test_one_adagrad_step_matches_float64(dim, scale):
     # scale 30: |fdiff * w| > 100, so the clip is exercised
-    p = G.init_params(6, dim, seed=3)
+    p = glove_fit.init_params(6, dim, seed=3)
     rng = np.random.default_rng(dim)
     p["W"][:] = rng.normal(0, scale, p["W"].shape)
     p["C"][:] = rng.normal(0, scale, p["C"].shape)
@@ -156,7 +158,7 @@ def test_one_adagrad_step_matches_float64(dim, scale):
 def test_nan_diff_stops_the_pass_and_records_the_epoch():
     """A NaN/inf diff means diverged parameters: the record changes nothing, the epoch goes
     to ``diverged``, the stop flag is set (for every thread) and the pass ends there."""
-    p = G.init_params(4, 8, seed=1)
+    p = glove_fit.init_params(4, 8, seed=1)
     p["W"][1, 3] = np.nan
     recs = records((0, 3, 5.0), (1, 2, 5.0), (2, 1, 5.0))
     counters = runner.Counters(1)
@@ -164,7 +166,7 @@ def test_nan_diff_stops_the_pass_and_records_the_epoch():
     before = {k: v.copy() for k, v in p.items()}
     cost, skipped = _kernels.load("glove").train(
         recs, 0, len(recs), p["W"], p["C"], p["bw"], p["bc"], p["GW"], p["GC"], p["gbw"],
-        p["gbc"], 0.05, 0.05, G.GRAD_CLIP, counters.progress, 0, counters.stop, diverged, 7)
+        p["gbc"], 0.05, 0.05, glove_fit.GRAD_CLIP, counters.progress, 0, counters.stop, diverged, 7)
     assert skipped == 1 and diverged[0] == 7 and counters.stop[0] == 1
     assert not np.array_equal(p["W"][0], before["W"][0])   # the record before it trained
     for name in ("C", "bc", "GC", "gbc"):                   # the NaN one changed nothing
@@ -211,7 +213,7 @@ def test_saved_cooccur_matches_reference_from_text(tmp_path):
     for (lo, hi), value in reference_counts(sentences, 3).items():
         want[(lo + 1, hi + 1)] = float(value)
         want[(hi + 1, lo + 1)] = float(value)
-    recs = np.fromfile(tmp_path / "c.bin", dtype=G.CREC)
+    recs = np.fromfile(tmp_path / "c.bin", dtype=glove_records.CREC)
     got = {(int(r["w1"]), int(r["w2"])): float(r["x"]) for r in recs}
     assert len(got) == len(recs)
     assert got == want   # exact float64 equality with the correctly rounded 1/d sums
@@ -229,8 +231,8 @@ def test_spill_through_the_command_and_cooccur_roundtrip(tmp_path, small_corpus)
     r2 = run_cli("train-glove", small_corpus, "-o", tmp_path / "b.txt", "--save-cooccur",
                  tmp_path / "b.bin", "--memory", "0.00002", *common)   # ~20 kB: spills
     assert r2.returncode == 0, r2.stderr
-    a = np.sort(np.fromfile(tmp_path / "a.bin", dtype=G.CREC), order=["w1", "w2"])
-    b = np.sort(np.fromfile(tmp_path / "b.bin", dtype=G.CREC), order=["w1", "w2"])
+    a = np.sort(np.fromfile(tmp_path / "a.bin", dtype=glove_records.CREC), order=["w1", "w2"])
+    b = np.sort(np.fromfile(tmp_path / "b.bin", dtype=glove_records.CREC), order=["w1", "w2"])
     assert a.tobytes() == b.tobytes()
     # training from the saved records is the same run as counting them
     r3 = run_cli("train-glove", "--cooccur", tmp_path / "a.bin", "--vocab", tmp_path / "vocab.txt",
@@ -287,7 +289,7 @@ def test_damaged_cooccur_file(tmp_path):
                 "-o", tmp_path / "v.txt")
     assert r.returncode == 1
     assert "is not a multiple of 16 bytes" in r.stderr
-    recs = np.zeros(1, dtype=G.CREC)
+    recs = np.zeros(1, dtype=glove_records.CREC)
     recs[0] = (1, 3, 2.0)
     recs.tofile(tmp_path / "c.bin")
     r = run_cli("train-glove", "--cooccur", tmp_path / "c.bin", "--vocab", tmp_path / "vocab.txt",
@@ -303,8 +305,8 @@ def test_damaged_cooccur_file(tmp_path):
 def test_temp_files_removed_after_error(tmp_path, monkeypatch):
     """A full disk noticed before the first spill: clear message, nothing left behind."""
     _, ids, ends = zipf_corpus(n_sentences=600, vocab=200, seed=5)
-    real = G.shutil.disk_usage
-    monkeypatch.setattr(G.shutil, "disk_usage",
+    real = counting.shutil.disk_usage
+    monkeypatch.setattr(counting.shutil, "disk_usage",
                         lambda p: real(p)._replace(free=1000))
     with pytest.raises(ResourceError, match="not enough free disk space in .* for co-occurrence "
                                             "counts: need .*, 1000 bytes free"):

@@ -9,6 +9,7 @@ import pytest
 from staticvec.errors import UnknownWordError
 
 from staticvec.model import subwords
+from staticvec.model.fasttext import FastTextVectors
 
 # Golden n-grams and 32-bit hashes, produced once with the official binding
 # (fasttext-wheel 0.9.2): two skip-gram models were trained on a tiny text with
@@ -127,7 +128,7 @@ def _model(words, dim=8, minn=3, maxn=6, bucket=50, seed=0):
     wi = rng.standard_normal((len(words) + (bucket if maxn else 0), dim)).astype(np.float32)
     indptr, indices = subwords.subword_csr(words, minn, maxn, bucket if maxn else 0)
     matrix = subwords.compose(wi, indptr, indices)
-    return subwords.FastTextVectors(words, matrix, input_matrix=wi, minn=minn, maxn=maxn,
+    return FastTextVectors(words, matrix, input_matrix=wi, minn=minn, maxn=maxn,
                                     bucket=bucket), wi
 
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from staticvec.errors import UnknownWordError
-from staticvec.model.vectors import Vectors, ZeroVectorError, top_indices
+from staticvec.model.similarity import ZeroVectorError, top_indices
+from staticvec.model.vectors import Vectors
 
 
 def _model(n=400, dim=16, seed=0):
@@ -171,11 +172,11 @@ def test_matches_gensim_keyedvectors():
 
 
 def test_streamed_queries_equal_loaded_queries(tmp_path, monkeypatch):
-    from staticvec.io import dispatch as formats
+    from staticvec.io import word2vec_binary
     from staticvec.io.dispatch import load_vectors, save_vectors
-    from staticvec.model.vectors import stream_queries
+    from staticvec.io.stream import stream_queries
 
-    monkeypatch.setattr(formats, "_CHUNK", 512)  # rows cut across chunks and blocks
+    monkeypatch.setattr(word2vec_binary, "_CHUNK", 512)  # rows cut across chunks and blocks
     vectors = _model(n=300, dim=8, seed=6)
     vectors.matrix[7] = 0.0  # a zero row is never an answer, either way
     save_vectors(vectors, tmp_path / "v.bin")
@@ -201,7 +202,7 @@ def test_streamed_queries_equal_loaded_queries(tmp_path, monkeypatch):
 def test_streaming_declines_what_it_cannot_answer_alike(tmp_path):
     from staticvec.errors import FormatError
     from staticvec.io.dispatch import save_vectors
-    from staticvec.model.vectors import stream_queries
+    from staticvec.io.stream import stream_queries
 
     vectors = _model(n=20, dim=4, seed=7)
     save_vectors(vectors, tmp_path / "v.txt")

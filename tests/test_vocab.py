@@ -27,7 +27,7 @@ def test_counts_against_hand_count(tmp_path):
 def test_counts_on_real_text_equal_python_counter_with_one_and_two_threads():
     reference = Counter(w for s in corpus.iter_sentences([str(MINI_CORPUS)]) for w in s)
     for threads in (1, 2):
-        counted, stats = count_words([str(MINI_CORPUS)], quiet=True, threads=threads)
+        counted, stats = count_words([str(MINI_CORPUS)], threads=threads)
         assert counted == dict(reference)
         assert stats["total_tokens"] == sum(reference.values()) == 1_000_064
 
@@ -49,7 +49,7 @@ def test_pruning_while_counting_bounds_the_table(tmp_path):
     path = tmp_path / "c.txt"
     rare = " ".join(f"r{i}" for i in range(2000))
     path.write_text(("common " * 50 + rare + "\n") * 3)
-    counted, stats = count_words([str(path)], max_vocab_words=100, quiet=True, threads=1)
+    counted, stats = count_words([str(path)], max_vocab_words=100, threads=1)
     assert len(counted) <= 100
     assert counted["common"] == 150  # never pruned, so its count is exact
     assert stats["pruned_below"] >= 1

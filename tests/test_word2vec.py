@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from staticvec import _kernels
-from staticvec.text import encoded as encode
+from staticvec.text import prepare as encode
 from staticvec.train import runner
 from staticvec.train import word2vec as w2v
 
@@ -191,7 +191,7 @@ def test_keep_probabilities_follow_word2vec_c_formula():
     t = sample * total                                  # 200
     expected = [(math.sqrt(c / t) + 1) * t / c for c in counts]
     expected = np.minimum(expected, 1.0)
-    np.testing.assert_allclose(w2v.keep_probabilities(counts, sample, total), expected)
+    np.testing.assert_allclose(w2v.word2vec_keep_probabilities(counts, sample, total), expected)
     assert expected[0] == pytest.approx(0.0468, abs=1e-4)   # hand-worked: (sqrt(500)+1)/500
     # and the kernel keeps that fraction of occurrences
     o = w2v.Word2VecOptions(dim=8, sample=sample, threads=1).resolved()
@@ -232,7 +232,7 @@ def test_huffman_tree_is_optimal_and_prefix_free():
 def test_sentence_shares_cover_every_sentence_once():
     ends = np.cumsum([5, 1, 7, 3, 3, 9, 2]).astype(np.uint64)
     for n in (1, 2, 3, 7, 10):
-        shares = encode.sentence_shares(ends, n)
+        shares = runner.sentence_shares(ends, n)
         assert len(shares) == n
         covered = [i for lo, hi in shares for i in range(lo, hi)]
         assert covered == list(range(len(ends)))
@@ -269,7 +269,7 @@ def analogy_accuracy(words, matrix, restrict=30000):
 
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory):
-    vocab, corpus = encode.prepare([MINI_CORPUS], min_count=5, cache=False, quiet=True)
+    vocab, corpus = encode.prepare([MINI_CORPUS], min_count=5, cache=False)
     return vocab, corpus
 
 
@@ -286,7 +286,7 @@ GENSIM_ACCURACY = {"skipgram": 4.33, "cbow": 3.91}
 def test_analogy_accuracy_within_3_points_of_gensim(mini, model):
     vocab, corpus = mini
     o = w2v.Word2VecOptions(sg=model == "skipgram", threads=2, seed=1)
-    vectors = w2v.train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, o, quiet=True)
+    vectors = w2v.train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, o)
     accuracy = analogy_accuracy(vocab.words, vectors)
     assert accuracy >= GENSIM_ACCURACY[model] - 3.0, (model, accuracy)
 
@@ -296,11 +296,11 @@ def test_one_thread_same_seed_is_deterministic(mini):
     ids, ends = corpus.ids[:150_000], corpus.sentence_ends[corpus.sentence_ends <= 150_000]
     ids = ids[:int(ends[-1])]
     o = w2v.Word2VecOptions(sg=True, threads=1, seed=11, epochs=1)
-    a = w2v.train_arrays(vocab.counts, ids, ends, o, quiet=True)
-    b = w2v.train_arrays(vocab.counts, ids, ends, o, quiet=True)
+    a = w2v.train_arrays(vocab.counts, ids, ends, o)
+    b = w2v.train_arrays(vocab.counts, ids, ends, o)
     assert a.tobytes() == b.tobytes()
     o.seed = 12
-    c = w2v.train_arrays(vocab.counts, ids, ends, o, quiet=True)
+    c = w2v.train_arrays(vocab.counts, ids, ends, o)
     assert a.tobytes() != c.tobytes()
 
 
@@ -364,6 +364,6 @@ def test_training_on_a_mapped_corpus_equals_training_on_a_copy(mapped_ids):
     ids = np.memmap(path, dtype=np.uint32, mode="r")
     ends = np.arange(1000, len(ids) + 1, 1000, dtype=np.uint64)
     o = w2v.Word2VecOptions(sg=False, dim=8, window=2, negative=2, epochs=2, threads=1, seed=5)
-    mapped = w2v.train_arrays(counts[order], ids, ends, o, quiet=True).copy()
-    copied = w2v.train_arrays(counts[order], np.array(ids), ends, o, quiet=True)
+    mapped = w2v.train_arrays(counts[order], ids, ends, o).copy()
+    copied = w2v.train_arrays(counts[order], np.array(ids), ends, o)
     assert np.array_equal(mapped, copied)

@@ -54,40 +54,88 @@ def bias_audit(
     """
     import time
 
-    from staticvec.eval import bias
-    from staticvec.progress import say
+    from staticvec.eval.bias import report as bias_report
+    from staticvec.eval.bias import sets
 
     if only is not None:
-        _check_choice("--only", only, bias.PARTS)
+        _check_choice("--only", only, bias_report.PARTS)
     for option, value, part in (("--fail-above", fail_above, "weat"), ("--tests", tests, "weat"),
                                 ("--probes", probes, "probes")):
         if value is not None and only not in (None, part):
             raise BadOptionError(f"{option} belongs to the {part} part: it cannot be combined "
                                  f"with --only {only}")
-    custom_tests = bias.load_weat_tests(tests) if tests is not None else None
-    probe_spec = bias.load_probes(probes) if probes is not None else None
+    custom_tests = sets.load_weat_tests(tests) if tests is not None else None
+    probe_spec = sets.load_probes(probes) if probes is not None else None
     from staticvec.io.dispatch import load_vectors
 
     start = time.monotonic()
     vectors = load_vectors(model)
     report = {"model": model}
-    report.update(bias.audit(vectors, only=only, tests=custom_tests, exact_limit=exact_limit,
+    report.update(bias_report.audit(vectors, only=only, tests=custom_tests, exact_limit=exact_limit,
                              permutations=permutations, seed=seed, top_k=top, probes=probe_spec,
                              probe_count=probe_count))
     if fail_above is not None:
-        bias.evaluate_gate(report, fail_above)
+        bias_report.evaluate_gate(report, fail_above)
     if json_out:
-        sys.stdout.write(bias.to_json(report))
+        sys.stdout.write(bias_report.to_json(report))
     elif sys.stdout.isatty():
         from rich.console import Console
 
-        bias.render_rich(report, Console(file=sys.stdout), model=model)
+        _render_rich(report, Console(file=sys.stdout), model=model)
     else:
-        sys.stdout.write(bias.render_plain(report, model=model))
+        sys.stdout.write(bias_report.render_plain(report, model=model))
     sys.stdout.flush()
     if "weat" in report:
         ran = sum(t["status"] == "ok" for t in report["weat"]["tests"])
-        say(f"bias-audit: {ran}/{len(report['weat']['tests'])} WEAT tests run "
-            f"({len(report['weat']['tests']) - ran} skipped for missing words), "
-            f"{time.monotonic() - start:.1f} s", quiet)
-    bias.enforce_gate(report)
+        if not quiet:
+            print(f"bias-audit: {ran}/{len(report['weat']['tests'])} WEAT tests run "
+                  f"({len(report['weat']['tests']) - ran} skipped for missing words), "
+                  f"{time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
+    bias_report.enforce_gate(report)
+
+
+def _render_rich(audit, console, model=None):
+    """The audit report as rich tables on a terminal (``report.render_plain``: plain text)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from staticvec.eval.bias import report as bias_report
+
+    console.print(f"[bold]bias audit[/] of {escape(str(model or 'the model'))}: "
+                  f"{audit['vocab_size']:,} words, {audit['dim']} dims", highlight=False)
+    if "weat" in audit:
+        header, rows = bias_report.weat_rows(audit["weat"])
+        table = Table(title=bias_report.WEAT_TITLE, title_justify="left",
+                      caption=bias_report.WEAT_NOTE, caption_justify="left")
+        for i, h in enumerate(header):
+            table.add_column(h, justify="right" if i in (1, 2, 3) else "left",
+                             overflow="fold")
+        for t, row in zip(audit["weat"]["tests"], rows):
+            table.add_row(*row, style="dim" if t["status"] == "skipped" else None)
+        console.print(table)
+        for t in audit["weat"]["tests"]:
+            if t["status"] == "skipped":
+                console.print(f"skipped: {bias_report.short_name(t['name'])}: {t['reason']}",
+                              highlight=False, markup=False)
+    if "direction" in audit:
+        console.print("\n[bold]Gender direction[/] (Bolukbasi et al. 2016): first principal "
+                      "component of the centred definitional pairs; projections > 0 = male side",
+                      highlight=False)
+        for line in bias_report.direction_lines(audit["direction"]):
+            console.print(line, highlight=False, markup=False)
+    if "probes" in audit:
+        for line in bias_report.probe_intro(audit["probes"]):
+            console.print(line, highlight=False, markup=False)
+        for title, header, rows in bias_report.probe_tables(audit["probes"]):
+            table = Table(title=title, title_justify="left", caption=bias_report.PROBE_NOTE,
+                          caption_justify="left")
+            for i, h in enumerate(header):
+                table.add_column(h, justify="right" if i in (2, 3, 5, 6) else "left")
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
+    if "gate" in audit:
+        g = audit["gate"]
+        console.print(f"\ngate --fail-above {g['fail_above']:g}: " + (
+            "[green]passed[/]" if g["passed"] else f"[red]FAILED[/]: {g['reason']}"),
+            highlight=False)

@@ -1,4 +1,6 @@
 """`cache clear`: empty the encoded-corpus cache."""
+import sys
+
 import typer
 
 from staticvec.cli.app import QuietOption, app
@@ -21,9 +23,9 @@ def cache_clear(quiet: bool = QuietOption):
     Example:
       staticvec cache clear
     """
-    from staticvec.text import encoded as encode
-    from staticvec.progress import say
+    from staticvec.text import cache
 
-    removed = encode.clear_cache()
-    say(f"removed {removed} cached file{'s' if removed != 1 else ''} from {encode.cache_dir()}",
-        quiet)
+    removed = cache.clear_cache()
+    if not quiet:
+        print(f"removed {removed} cached file{'s' if removed != 1 else ''} from "
+              f"{cache.cache_dir()}", file=sys.stderr, flush=True)

@@ -1,10 +1,12 @@
 """`vocab`: count the words of a corpus without training."""
+import sys
 from typing import List, Optional
 
 import typer
 
 from staticvec.atomic import check_outputs
 from staticvec.cli.app import EncodingErrorsOption, MaxVocabWordsOption, QuietOption, app
+from staticvec.cli.display import reporting
 from staticvec.text.corpus import check_encoding_errors
 
 
@@ -27,12 +29,14 @@ def vocab(
       staticvec vocab corpus.txt.xz -o vocab.txt --min-count 5
     """
     from staticvec.text import vocab as vocab_mod
-    from staticvec.progress import say
 
+    # before the outputs are checked, as every trainer's options are
     check_encoding_errors(encoding_errors)
     check_outputs([("--output", output)], [("the input", corpus)])
-    vocabulary = vocab_mod.build_vocab(corpus, min_count=min_count, max_size=max_size,
-                                       max_vocab_words=max_vocab_words,
-                                       encoding_errors=encoding_errors, quiet=quiet)
+    with reporting(quiet) as progress:
+        vocabulary = vocab_mod.build_vocab(corpus, min_count=min_count, max_size=max_size,
+                                           max_vocab_words=max_vocab_words,
+                                           encoding_errors=encoding_errors, progress=progress)
     vocabulary.save(output)
-    say(vocabulary.summary(), quiet)
+    if not quiet:
+        print(vocabulary.summary(), file=sys.stderr, flush=True)

@@ -5,7 +5,7 @@ from typing import Optional
 import typer
 
 from staticvec.cli.app import EncodingErrorsOption, _check_choice, app
-from staticvec.cli.query import ModelFormatOption, QueryModelOption, _query_model
+from staticvec.cli.query import ModelFormatOption, QueryModelOption, load_query_model
 
 
 # ---------------------------------------------------------------- evaluate
@@ -53,7 +53,7 @@ def evaluate_analogy(
     from staticvec.eval.benchmarks import evaluate_analogies
 
     _check_choice("--method", method, ("add", "mul"))
-    vectors = _query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors)
     result = evaluate_analogies(vectors, questions, restrict=restrict or None, method=method,
                                 oov=oov)
     if json_out:
@@ -109,7 +109,7 @@ def evaluate_similarity_cmd(
 
     from staticvec.eval.benchmarks import evaluate_similarity
 
-    vectors = _query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors)
     result = evaluate_similarity(vectors, pairs, restrict=restrict or None, oov=oov)
     if json_out:
         print(json.dumps(result, ensure_ascii=False, allow_nan=False))

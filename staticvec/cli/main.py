@@ -14,6 +14,7 @@ except ImportError:  # older typer runs on click itself
 
 from staticvec.atomic import describe_write_error
 from staticvec.cli.app import _print_error, app
+from staticvec.cli.display import install_log_lines
 from staticvec.errors import (EXIT_USAGE, Interrupted, OutputError, SigTerm, StaticvecError,
                               Terminated)
 
@@ -38,6 +39,7 @@ def main(argv=None):
     debug = "--debug" in args or os.environ.get("STATICVEC_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
     _route_warnings(debug)
+    install_log_lines()
     _terminate_like_ctrl_c()
     _guard_stdout()
     try:

@@ -1,5 +1,4 @@
 """Queries on a model: `nearest` and `analogy` (one output line per query)."""
-import os
 import sys
 from typing import List, Optional
 
@@ -36,7 +35,8 @@ def _check_model_options(model, fmt, encoding_errors):
     check_encoding_errors(encoding_errors)
 
 
-def _query_model(model, fmt, encoding_errors):
+def load_query_model(model, fmt, encoding_errors):
+    """The model named by -m/--format/--encoding-errors (options checked first)."""
     from staticvec.io.dispatch import load_vectors
 
     _check_model_options(model, fmt, encoding_errors)
@@ -44,16 +44,10 @@ def _query_model(model, fmt, encoding_errors):
 
 
 def _streamed_answers(model, fmt, encoding_errors, queries, **query):
-    """Answers for a few command-line queries on a big binary model, read in one stream
-    instead of loaded (much faster for one-off queries); None: load the model instead.
-    Files from $STATICVEC_STREAM_MIN_BYTES (default 256 MB) up are streamed."""
-    from staticvec.model.vectors import stream_queries
+    """The library's streamed answers (for a big binary model), as an iterator, or None."""
+    from staticvec.io.stream import streamed_answers
 
-    threshold = int(os.environ.get("STATICVEC_STREAM_MIN_BYTES", 1 << 28))
-    if (fmt not in (None, "binary") or encoding_errors != "strict" or len(queries) > 8
-            or not os.path.isfile(model) or os.path.getsize(model) < threshold):
-        return None
-    answers = stream_queries(model, queries, **query)
+    answers = streamed_answers(model, queries, fmt=fmt, encoding_errors=encoding_errors, **query)
     return None if answers is None else iter(answers)
 
 
@@ -154,7 +148,7 @@ def nearest(
             raise typer.Exit(code)
         return
     queries = (([w], None) for w in words) if words else _stdin_queries("words")
-    vectors = _query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors)
     code = _answer_queries(queries, lambda terms: vectors.most_similar(
         terms, topn=topn, restrict_vocab=restrict), json_out)
     if code:
@@ -207,7 +201,7 @@ def analogy(
             yield terms, problem
 
     queries = [(words, None)] if words else checked(_stdin_queries("analogy queries"))
-    vectors = _query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors)
     code = _answer_queries(queries, lambda t: vectors.analogy(
         t[0], t[1], t[2], topn=topn, method=method, restrict_vocab=restrict), json_out)
     if code:

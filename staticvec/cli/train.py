@@ -4,8 +4,8 @@ from typing import List, Optional
 import typer
 
 from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocabWordsOption,
-                               QuietOption, _check_choice, app)
-from staticvec.text.corpus import check_encoding_errors
+                               QuietOption, app)
+from staticvec.cli.display import reporting
 
 
 # ---------------------------------------------------------------- training: word2vec
@@ -61,15 +61,16 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              init_scale=1.0):
     from staticvec.train import word2vec as w2v
 
-    check_encoding_errors(encoding_errors)
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
                                   sample=sample, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
                                   threads=threads, seed=seed, ns_exponent=ns_exponent,
-                                  cbow_mean=cbow_mean, init_scale=init_scale)
-    w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
-                       min_count=min_count, max_vocab_words=max_vocab_words,
-                       encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
-                       cache=not no_cache, quiet=quiet)
+                                  cbow_mean=cbow_mean, init_scale=init_scale,
+                                  min_count=min_count, max_vocab_words=max_vocab_words,
+                                  encoding_errors=encoding_errors,
+                                  max_sentence_length=max_sentence_length, cache=not no_cache)
+    with reporting(quiet) as progress:
+        w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
+                           save_vocab=save_vocab, progress=progress)
 
 
 _W2V_DOCS = {
@@ -199,16 +200,15 @@ def train_glove(
     """
     from staticvec.train import glove
 
-    check_encoding_errors(encoding_errors)
-    _check_choice("--vectors", vectors, glove.VECTORS)
     options = glove.GloveOptions(dim=dim, window=window, x_max=x_max, alpha=alpha, eta=eta,
                                  epochs=epochs, threads=threads, seed=seed, memory=memory,
-                                 vectors=vectors)
-    glove.train_glove(corpus or [], output, options, vocab_path=vocab_path, save_vocab=save_vocab,
-                      min_count=min_count, max_size=max_size, max_vocab_words=max_vocab_words,
-                      save_cooccur=save_cooccur, cooccur=cooccur, tmp_dir=tmp_dir,
-                      encoding_errors=encoding_errors, max_sentence_length=max_sentence_length,
-                      cache=not no_cache, quiet=quiet)
+                                 vectors=vectors, min_count=min_count, max_size=max_size,
+                                 max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
+                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+    with reporting(quiet) as progress:
+        glove.train_glove(corpus or [], output, options, vocab_path=vocab_path,
+                          save_vocab=save_vocab, save_cooccur=save_cooccur, cooccur=cooccur,
+                          tmp_dir=tmp_dir, progress=progress)
 
 
 # ---------------------------------------------------------------- training: fasttext
@@ -263,12 +263,11 @@ def train_fasttext(
     """
     from staticvec.train import fasttext as ft
 
-    _check_choice("--model", model, ("skipgram", "cbow"))
-    check_encoding_errors(encoding_errors)
     options = ft.FastTextOptions(model=model, minn=minn, maxn=maxn, bucket=bucket, dim=dim,
                                  window=window, epochs=epochs, negative=negative, alpha=alpha,
-                                 sample=sample, min_count=min_count, threads=threads or 0,
-                                 seed=seed)
-    ft.train_fasttext(corpus, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
-                      max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-                      max_sentence_length=max_sentence_length, cache=not no_cache, quiet=quiet)
+                                 sample=sample, min_count=min_count, threads=threads, seed=seed,
+                                 max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
+                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+    with reporting(quiet) as progress:
+        ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
+                          save_vocab=save_vocab, progress=progress)

@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from staticvec.errors import FormatError, InputError
-from staticvec.model.vectors import _unitvec, block_cosines, cosmul_scores, mean_query
+from staticvec.model.similarity import block_cosines, cosmul_scores, mean_query, unit_vector
 
 _BATCH = 256
 
@@ -97,7 +97,7 @@ class _Lookup:
             return self.vectors.vector(self.vectors.words[j], norm=norm)
         if self.vectors.has_vector(word):
             vec = self.vectors.vector(word)
-            return _unitvec(vec) if norm else vec
+            return unit_vector(vec) if norm else vec
         return None
 
 
@@ -279,15 +279,21 @@ def rankdata(values):
 
 
 def pearson(x, y):
-    """Pearson's r in float64."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    """Pearson's r in float64. Each series is first scaled into [-1, 1] (r does not change):
+    human scores near 1e308 would otherwise overflow the mean and the sums of squares."""
+    x, y = _scaled(x), _scaled(y)
     xm = x - x.mean()
     ym = y - y.mean()
     denom = np.sqrt(np.dot(xm, xm)) * np.sqrt(np.dot(ym, ym))
     if denom == 0 or not np.isfinite(denom):
         return None  # undefined (a constant series): not NaN, which JSON cannot hold
     return float(np.clip(np.dot(xm, ym) / denom, -1.0, 1.0))
+
+
+def _scaled(values):
+    values = np.asarray(values, dtype=np.float64)
+    top = float(np.max(np.abs(values))) if len(values) else 0.0
+    return values / top if top > 0 else values
 
 
 def spearman(x, y):
@@ -333,7 +339,7 @@ def evaluate_similarity(vectors, path, restrict=300000, oov=False):
             continue
         subword_pairs += 0 if in_vocab else 1
         gold.append(score)
-        model.append(float(np.dot(_unitvec(va), _unitvec(vb))))  # as gensim's similarity()
+        model.append(float(np.dot(unit_vector(va), unit_vector(vb))))  # as gensim's similarity()
     if not pairs:
         raise FormatError(f"{path}: no valid 'word1 word2 score' line ({malformed.describe()})")
     if not gold:

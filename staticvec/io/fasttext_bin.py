@@ -3,8 +3,9 @@
 A ``.bin`` is the whole model: training arguments, the dictionary, the input matrix
 (one row per word, then one per n-gram bucket) and the output matrix. Keeping the
 buckets is what lets a model answer for words it never saw, so both our own models and
-Facebook's (e.g. the pretrained ``cc.en.300.bin``) load into ``FastTextVectors``, and our
-``train-fasttext`` output loads in the official ``fasttext`` binding and in gensim.
+Facebook's (e.g. the pretrained ``cc.en.300.bin``) load (through ``io.dispatch``) into
+``FastTextVectors``, and our ``train-fasttext`` output loads in the official ``fasttext``
+binding and in gensim. This module reads and writes plain data only.
 
 Layout (all little-endian, as fastText writes on x86): int32 magic 793712314, int32
 version 12; args: 12 int32 (dim, ws, epoch, minCount, neg, wordNgrams, loss, model,
@@ -38,19 +39,10 @@ _ENTRY_TAIL = struct.Struct("<qb")
 _MAX_NGRAM = 256  # longest n-gram length accepted (fastText's default maxn is 6)
 
 
-def is_fasttext_bin(path):
-    """True if ``path`` starts with the fastText magic number."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(4)
-    except OSError:
-        return False
-    return len(head) == 4 and struct.unpack("<i", head)[0] == MAGIC
-
-
 def read_model(path):
-    """Parse a ``.bin`` into a dict: args, words, counts, input/output matrices (read-only
-    memory maps, so a multi-gigabyte pretrained model costs no copy)."""
+    """Parse a ``.bin`` into a plain record (a dict): args, words, counts, ntokens, nlabels,
+    input/output matrices (read-only memory maps, so a multi-gigabyte pretrained model
+    costs no copy). ``io.dispatch.load_fasttext`` builds ``FastTextVectors`` from it."""
     path = os.fspath(path)
     try:
         handle = open(path, "rb")
@@ -170,42 +162,6 @@ def _parse(path, data, size):
     output_matrix = np.memmap(path, dtype="<f4", mode="r", offset=out_off, shape=(out_rows, dim))
     return {"args": args, "words": words, "counts": counts, "ntokens": ntokens,
             "nlabels": nlabels, "input": input_matrix, "output": output_matrix}
-
-
-def _ngram_count(words, minn, maxn, bucket):
-    """An upper bound on the n-grams of all ``words`` (computed from their byte lengths)."""
-    if maxn <= 0 or maxn < minn or bucket <= 0:
-        return 0
-    length = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words)) + 2
-    top = np.minimum(length, maxn)
-    count = np.where(top >= minn, (top - minn + 1) * (2 * length + 2 - minn - top) // 2, 0)
-    return int(count.sum())
-
-
-def load_model(path):
-    """A fastText ``.bin`` (ours or Facebook's) as ``FastTextVectors``."""
-    from staticvec.model import subwords
-    from staticvec.io.dispatch import _check_finite
-    from staticvec.model.vectors import row_norms
-
-    model = read_model(path)
-    args = model["args"]
-    words = model["words"]
-    minn, maxn, bucket = args["minn"], args["maxn"], args["bucket"]
-    budget = 16 * os.path.getsize(path) + (1 << 24)
-    if _ngram_count(words, minn, maxn, bucket) > budget:
-        raise FormatError(f"{path}: damaged fastText model (n-grams of {minn}-{maxn} characters "
-                          f"of its words would need more memory than a model of this size can)")
-    indptr, indices = subwords.subword_csr(words, minn, maxn, bucket)
-    matrix = subwords.compose(model["input"], indptr, indices)
-    norms = row_norms(matrix)
-    _check_finite(norms, matrix, lambda k, w: f"{path} word {k + 1} ({words[k]!r})", words)
-    vectors = subwords.FastTextVectors(
-        words, matrix, model["counts"], input_matrix=model["input"],
-        output_matrix=model["output"], minn=minn, maxn=maxn, bucket=bucket,
-        args=dict(args, ntokens=model["ntokens"]))
-    vectors._norms = norms
-    return vectors
 
 
 def save_model(path, words, counts, input_matrix, output_matrix, *, model="skipgram",

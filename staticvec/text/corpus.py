@@ -8,12 +8,14 @@ before the kernels see it, so the kernels can treat words as opaque bytes.
 """
 import bz2
 import gzip
+import io
 import lzma
 import os
 import stat
 import sys
 import zlib
 
+from staticvec.atomic import COMPRESSED_SUFFIXES
 from staticvec.errors import BadOptionError, InputError
 
 STDIN = "-"
@@ -22,8 +24,32 @@ ENCODING_ERRORS = ("strict", "replace", "ignore")
 WHITESPACE = b" \t\n\r\v\f"
 LONG_WORD_BYTES = 100  # word2vec C cuts words here (mid-character); we keep them and count them
 
-OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
-_DECOMPRESS_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
+# Decoder memory an .xz/.lzma header may ask for: xz -9 needs 65 MiB. A 33-byte legacy .lzma
+# file can ask for a 4 GiB dictionary; a header never sizes an allocation by itself.
+XZ_MEMLIMIT = 256 << 20
+
+
+def open_xz(path, mode="rb", **kwargs):
+    """``lzma.open``, but reading refuses (LZMAError) a file whose header asks the decoder
+    for more than XZ_MEMLIMIT."""
+    if "r" not in mode:
+        return lzma.open(path, mode, **kwargs)
+    handle = lzma.open(path, "rb")
+    try:
+        import _compression  # the reader lzma.LZMAFile builds, with memlimit added
+    except ImportError:  # a Python without it: plain lzma.open
+        pass
+    else:
+        raw = _compression.DecompressReader(handle._fp, lzma.LZMADecompressor,
+                                            trailing_error=lzma.LZMAError,
+                                            memlimit=XZ_MEMLIMIT)
+        handle._buffer = io.BufferedReader(raw)
+    return io.TextIOWrapper(handle, **kwargs) if "t" in mode else handle
+
+
+OPENERS = dict(zip(COMPRESSED_SUFFIXES, (gzip.open, bz2.open, open_xz, open_xz)))
+# what reading a damaged .gz/.bz2/.xz stream raises (zlib.error is not an OSError)
+DECOMPRESS_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
 
 
 def check_encoding_errors(value):
@@ -127,7 +153,7 @@ def iter_chunks(paths, encoding_errors="strict", chunk_bytes=CHUNK_BYTES, tee=No
             while True:
                 try:
                     block = stream.read(chunk_bytes)
-                except _DECOMPRESS_ERRORS as exc:
+                except DECOMPRESS_ERRORS as exc:
                     raise InputError(f"cannot read {describe(path)}: damaged compressed data "
                                      f"({exc})") from None
                 if not block:

@@ -4,6 +4,7 @@ The file is word2vec C's ``-save-vocab`` format: ``word count`` lines, most freq
 first (ties by word), preceded by the ``</s> N`` line word2vec C expects in slot 0
 (N = number of lines), so ``word2vec -read-vocab`` accepts our files unchanged.
 """
+import logging
 import lzma
 import re
 import zlib
@@ -13,7 +14,9 @@ import numpy as np
 from staticvec.text import corpus
 from staticvec.atomic import atomic_output
 from staticvec.errors import FormatError, InputError
-from staticvec.progress import Progress, warn
+from staticvec.reporting import Stage
+
+log = logging.getLogger(__name__)
 
 SENTENCE_END = "</s>"
 
@@ -38,10 +41,6 @@ class Vocab:
 
     def __contains__(self, word):
         return word in self.index
-
-    @property
-    def kept_tokens(self):
-        return int(self.counts.sum())
 
     @classmethod
     def from_counts(cls, counts, min_count=1, max_size=None, total_tokens=None, **stats):
@@ -94,18 +93,18 @@ class Vocab:
                         raise FormatError(f"{path}: line {number}: expected 'word count', "
                                           f"got {line.strip()[:60]!r}")
                     digits = fields[1].lstrip("0") or "0"
-                    word, count = fields[0], int(digits) if len(digits) <= 19 else _MAX_COUNT + 1
-                    if count > _MAX_COUNT:
+                    word, count = fields[0], int(digits) if len(digits) <= 19 else MAX_COUNT + 1
+                    if count > MAX_COUNT:
                         raise FormatError(f"{path}: line {number}: count {fields[1][:30]} of "
                                           f"{word[:60]!r} is too large (the limit is 2^63 - 1)")
                     if word == SENTENCE_END:
                         lines = count
                         continue
                     if word in counts:
-                        warn(f"{path}: line {number}: duplicate word {word!r} ignored")
+                        log.warning(f"{path}: line {number}: duplicate word {word!r} ignored")
                         continue
                     total += count
-                    if total > _MAX_COUNT:
+                    if total > MAX_COUNT:
                         raise FormatError(f"{path}: line {number}: the counts add up to more "
                                           f"than 2^63 - 1")
                     counts[word] = count
@@ -117,11 +116,11 @@ class Vocab:
 
 
 _COUNT = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also takes '²'
-_MAX_COUNT = 2**63 - 1
+MAX_COUNT = 2**63 - 1
 
 
-def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", quiet=False,
-                tee=None, threads=2):
+def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", tee=None,
+                threads=2, progress=None):
     """Count every word of ``paths``; returns (counts dict, stats dict).
 
     The reading thread validates chunks and deals them round-robin to ``threads`` counting
@@ -160,13 +159,13 @@ def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", qui
     total_bytes = sum(_size(p) for p in paths)
     done_bytes = 0
     try:
-        with Progress("counting words", total_bytes, unit="bytes", quiet=quiet) as progress:
+        with Stage(progress, "counting words", total_bytes, unit="bytes") as stage:
             for i, chunk in enumerate(corpus.iter_chunks(paths, encoding_errors, tee=tee)):
                 if failures:
                     raise failures[0]
                 queues[i % threads].put(chunk)
                 done_bytes += len(chunk)
-                progress.update(min(done_bytes, total_bytes) if total_bytes else done_bytes)
+                stage.update(min(done_bytes, total_bytes) if total_bytes else done_bytes)
     finally:
         for q in queues:
             q.put(None)
@@ -203,8 +202,10 @@ def _size(path):
 
 
 def build_vocab(paths, min_count=5, max_size=None, max_vocab_words=30_000_000,
-                encoding_errors="strict", quiet=False, tee=None):
-    counted, stats = count_words(paths, max_vocab_words, encoding_errors, quiet, tee)
+                encoding_errors="strict", tee=None, progress=None):
+    """Count ``paths`` and keep the words of the vocabulary (the ``vocab`` command)."""
+    counted, stats = count_words(paths, max_vocab_words, encoding_errors, tee=tee,
+                                 progress=progress)
     return kept_vocab(counted, stats, min_count, max_size)
 
 

@@ -6,7 +6,7 @@ count^0.5, frequent words kept with probability sqrt(t/f) + t/f, a word's input 
 the mean of its own row and its character n-gram rows, and the learning rate falling
 linearly to zero over all epochs.
 """
-import math
+import logging
 import os
 import threading
 import time
@@ -15,61 +15,50 @@ from dataclasses import dataclass
 import numpy as np
 
 from staticvec.errors import BadOptionError
-from staticvec.progress import say
 from staticvec.train import runner
+from staticvec.atomic import check_output_name
+from staticvec.train.job import Job, run_job
+from staticvec.train.options import (INT_MAX, MAX_COUNT, MAX_NEGATIVE, TrainOptions,
+                                     check_choice, check_int, check_not_negative,
+                                     check_positive)
+
+log = logging.getLogger(__name__)
 
 NEGATIVE_TABLE_SIZE = 10_000_000  # fastText's table size
-MAX_NEGATIVE = 1000               # more noise words per prediction is a typo, not a setting
+MODELS = ("skipgram", "cbow")
 
 
 @dataclass
-class FastTextOptions:
+class FastTextOptions(TrainOptions):
     model: str = "skipgram"
     minn: int = 3
     maxn: int = 6
     bucket: int = 2_000_000
-    dim: int = 100
-    window: int = 5
-    epochs: int = 5
     negative: int = 5
     alpha: float = 0.05
     sample: float = 1e-4
-    min_count: int = 5
-    threads: int = 0  # 0: every core
-    seed: int = 1
 
-    def check(self):
-        """Raise BadOptionError naming the first option that is out of range."""
-        if self.model not in ("skipgram", "cbow"):
-            raise BadOptionError(f"invalid value for --model: {self.model!r} "
-                                 f"(choose from skipgram, cbow)")
-        if self.maxn < 0 or self.minn < 1:
-            raise BadOptionError("--minn must be >= 1 and --maxn >= 0")
+    def check_choices(self):
+        check_choice("--model", self.model, MODELS)
+        super().check_choices()
+
+    def check_model(self):
+        # C ints in the kernel, and finite numbers: inf/nan never reach it
+        check_int("--minn", self.minn, 1, INT_MAX)
+        check_int("--maxn", self.maxn, 0, INT_MAX)
         if self.maxn and self.minn > self.maxn:
             raise BadOptionError(f"--minn {self.minn} is larger than --maxn {self.maxn} "
                                  f"(use --maxn 0 to turn subwords off)")
         if self.maxn and self.bucket < 1:
-            raise BadOptionError("--bucket must be >= 1 when subwords are on (--maxn > 0)")
-        # C ints in the kernel, and finite numbers: inf/nan never reach it
-        runner.check_int("--bucket", self.bucket, 0, runner.INT_MAX - 1)
-        runner.check_int("--minn", self.minn, 1, runner.INT_MAX)
-        runner.check_int("--maxn", self.maxn, 0, runner.INT_MAX)
-        runner.check_int("--dim", self.dim, 1, runner.MAX_DIM)
-        runner.check_int("--window", self.window, 1, runner.INT_MAX)
-        runner.check_int("--epochs", self.epochs, 1, runner.MAX_EPOCHS)
-        runner.check_int("--min-count", self.min_count, 1, 2 ** 63 - 1)
-        runner.check_int("--negative", self.negative, 1, MAX_NEGATIVE)
-        runner.check_positive("--alpha", self.alpha)
-        if not (self.sample >= 0 and math.isfinite(self.sample)):
-            raise BadOptionError(f"--sample must be a finite number >= 0 (got {self.sample})")
-        if self.threads:  # 0: every core
-            runner.check_int("--threads", self.threads, 1, runner.max_threads())
+            raise BadOptionError(f"--bucket must be at least 1 while --maxn > 0 (got {self.bucket})")
+        check_int("--bucket", self.bucket, 0, INT_MAX - 1)
+        check_int("--negative", self.negative, 1, MAX_NEGATIVE)
+        # STEM.bin records it as an int64 (the other trainers just find no word that often)
+        check_int("--min-count", self.min_count, 1, MAX_COUNT)
+        check_positive("--alpha", self.alpha)
+        check_not_negative("--sample", self.sample)
         # the bucket rows do not depend on the corpus: refuse them before it is read
-        runner.check_memory(memory_needed(1, self), "fasttext training", quiet=True)
-
-    @property
-    def n_threads(self):
-        return self.threads or os.cpu_count() or 1
+        runner.check_memory(memory_needed(1, self), "fasttext training", announce=False)
 
     @property
     def n_buckets(self):
@@ -88,8 +77,9 @@ def noise_table(counts, size=NEGATIVE_TABLE_SIZE, seed=None):
     return table
 
 
-def keep_probabilities(counts, total_tokens, sample):
-    """fastText's subsampling: keep a token of frequency f with probability sqrt(t/f) + t/f."""
+def fasttext_keep_probabilities(counts, sample, total_tokens):
+    """fastText's subsampling: keep a token of frequency f with probability sqrt(t/f) + t/f
+    (word2vec C's rule, in ``word2vec.py``, differs)."""
     counts = np.asarray(counts, dtype=np.float64)
     if sample <= 0 or total_tokens <= 0:
         return np.ones(len(counts), dtype=np.float32)
@@ -107,7 +97,7 @@ def memory_needed(n_words, options):
     return {"a smaller --dim or a larger --min-count":
                 2 * n_words * dim * 4 + NEGATIVE_TABLE_SIZE * 4 * 2 + n_words * 16,
             "a smaller --bucket or --dim": options.n_buckets * dim * 4,
-            "fewer --threads": options.n_threads * per_thread}
+            "fewer --threads": options.threads * per_thread}
 
 
 def init_input(rows, dim, seed, threads=1):
@@ -130,32 +120,33 @@ def init_input(rows, dim, seed, threads=1):
     return wi
 
 
-def train(vocab, encoded, options, quiet=False):
-    """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords)."""
+def train(vocab, encoded, options, progress=None):
+    """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords) (the
+    job checks the matrices for NaN/inf before writing them)."""
     from staticvec import _kernels
     from staticvec.model import subwords
 
-    options.check()
+    options = options.resolved()
     kernel = _kernels.load("fasttext")
     words = vocab.words
     n_words = len(words)
-    if n_words + options.n_buckets > runner.INT_MAX:
-        raise BadOptionError(f"--bucket must be an integer in [0, {runner.INT_MAX - n_words}] "
+    if n_words + options.n_buckets > INT_MAX:
+        raise BadOptionError(f"--bucket must be an integer in [0, {INT_MAX - n_words}] "
                              f"with {n_words:,} words (got {options.bucket}): the rows are "
                              f"counted in 31 bits")
-    runner.check_memory(memory_needed(n_words, options), "fasttext training", quiet=quiet)
+    runner.check_memory(memory_needed(n_words, options), "fasttext training")
     indptr, indices = subwords.subword_csr(words, options.minn, options.maxn, options.n_buckets)
-    wi = init_input(n_words + options.n_buckets, options.dim, options.seed, options.n_threads)
+    wi = init_input(n_words + options.n_buckets, options.dim, options.seed, options.threads)
     wo = np.zeros((n_words, options.dim), dtype=np.float32)
     shift = kernel.mean_shift(indptr, indices)
     table = noise_table(vocab.counts, seed=options.seed)
     total_tokens = getattr(vocab, "total_tokens", int(np.sum(vocab.counts)))
-    keep = keep_probabilities(vocab.counts, total_tokens, options.sample)
+    keep = fasttext_keep_probabilities(vocab.counts, options.sample, total_tokens)
     ids = np.ascontiguousarray(encoded.ids, dtype=np.uint32)
     ends = np.ascontiguousarray(encoded.sentence_ends, dtype=np.uint64)
     release = runner.file_backed(ids)
 
-    shares = encoded.shares(options.n_threads)
+    shares = runner.sentence_shares(encoded.sentence_ends, options.threads, tokens=True)
     counters = runner.Counters(len(shares))
     diverged = np.zeros(1, dtype=np.int32)
     sg = options.model == "skipgram"
@@ -176,8 +167,8 @@ def train(vocab, encoded, options, quiet=False):
                 "alpha": options.alpha * max(0.0, 1.0 - done / max(total, 1))}
 
     runner.run_workers(work, len(shares), counters, total=total,
-                       description=f"fasttext {options.model}", quiet=quiet, fields=fields)
-    runner.check_finite([wi, wo], options.epochs)
+                       description=f"fasttext {options.model}", progress=progress,
+                       fields=fields)
     return wi, wo, (indptr, indices)
 
 
@@ -208,35 +199,38 @@ def write_outputs(stem, vocab, wi, wo, subword_lists, options, total_tokens=None
     return matrix
 
 
-def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None,
-                   max_vocab_words=30_000_000, encoding_errors="strict",
-                   max_sentence_length=10000, cache=True, quiet=False):
-    """What `staticvec train-fasttext` does: prepare the corpus, train, write OUT.bin/.vec."""
-    from staticvec.text import encoded as encode
-    from staticvec.atomic import check_outputs, outputs_together
+class FastTextJob(Job):
+    """train-fasttext: STEM.bin and STEM.vec, whole or none (and the vocabulary, if asked)."""
 
-    options.check()
-    if str(output) == "-":
-        raise BadOptionError("train-fasttext writes two files, STEM.bin and STEM.vec: "
-                             "-o needs a file stem, not - (stdout)")
-    stem = stem_of(output)
-    check_outputs([("--output", f"{stem}.bin"), ("--output", f"{stem}.vec"),
-                   ("--save-vocab", save_vocab)],
-                  [("the input", paths), ("--vocab", vocab_path)])
-    vocab, encoded = encode.prepare(paths, vocab_path=vocab_path,
-                                    min_count=options.min_count,
-                                    max_vocab_words=max_vocab_words,
-                                    encoding_errors=encoding_errors,
-                                    max_sentence_length=max_sentence_length, cache=cache,
-                                    quiet=quiet)
-    started = time.monotonic()
-    wi, wo, lists = train(vocab, encoded, options, quiet=quiet)
-    seconds = time.monotonic() - started
-    with outputs_together():  # STEM.bin and STEM.vec (and the vocab) whole, or none of them
-        write_outputs(stem, vocab, wi, wo, lists, options, total_tokens=vocab.total_tokens)
-        if save_vocab is not None:
-            vocab.save(save_vocab)
-    rate = encoded.n_tokens * options.epochs / max(seconds, 1e-9)
-    say(f"fasttext: {len(vocab):,} words x {options.dim} dims, {options.n_buckets:,} buckets; "
-        f"{rate / 1e3:,.0f}k words/s; wrote {stem}.bin and {stem}.vec", quiet)
-    return stem
+    def check(self):
+        if str(self.output) == "-":
+            raise BadOptionError("train-fasttext writes two files, STEM.bin and STEM.vec: "
+                                 "-o needs a file stem, not - (stdout)")
+        check_output_name(self.output)  # -o m.bin.gz: no stem for m.bin.gz.bin and .vec
+        self.stem = stem_of(self.output)
+
+    def outputs(self):
+        return [("--output", f"{self.stem}.bin"), ("--output", f"{self.stem}.vec")]
+
+    def train(self, vocab, corpus, progress):
+        started = time.monotonic()
+        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress)
+        self.rate = corpus.n_tokens * self.options.epochs / max(time.monotonic() - started, 1e-9)
+        return [self.wi, self.wo]
+
+    def write(self, vocab):
+        write_outputs(self.stem, vocab, self.wi, self.wo, self.lists, self.options,
+                      total_tokens=vocab.total_tokens)
+
+    def summary(self, vocab):
+        o = self.options
+        return (f"fasttext: {len(vocab):,} words x {o.dim} dims, {o.n_buckets:,} buckets; "
+                f"{self.rate / 1e3:,.0f}k words/s; wrote {self.stem}.bin and {self.stem}.vec")
+
+
+def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None):
+    """What `staticvec train-fasttext` does: prepare the corpus, train, write STEM.bin/.vec;
+    returns the stem."""
+    job = FastTextJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab)
+    run_job(job, progress)
+    return job.stem

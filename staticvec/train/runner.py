@@ -10,22 +10,22 @@ is raised (the CLI maps them to exit 130 and 143; nothing has been written, sinc
 written afterwards).
 
     counters = Counters(threads)
-    shares = encode.sentence_shares(corpus.sentence_ends, threads)
+    shares = sentence_shares(corpus.sentence_ends, threads)
     def work(t):
         kernel.train(t, ..., shares[t], counters.progress, counters.stop, ...)
     run_workers(work, threads, counters, total=epochs * corpus.n_tokens,
-                description="skip-gram", fields=lambda done: {"alpha": ...}, quiet=quiet)
+                description="skip-gram", fields=lambda done: {"alpha": ...}, progress=progress)
 
-``check_memory(needed, what)`` refuses early, with one clear line, a job that cannot fit (naming
-the option behind its largest buffers); ``check_int``/``check_positive`` give every trainer one
-wording for option bounds; a kernel that meets a NaN/inf dot product writes the epoch to the
+``sentence_shares`` is the one way work is cut between threads (sentences of the encoded
+corpus, or GloVe's records); ``check_memory(needed, what)`` refuses early, with one clear line,
+a job that cannot fit (naming the option behind its largest buffers); a kernel that meets a NaN/inf dot product writes the epoch to the
 trainer's ``diverged`` slot and sets the stop flag, and the trainer raises ``diverged_error``
 (``check_finite`` checks the final weights the same way before anything is written);
 ``file_backed(ids)`` tells the kernels whether they may drop the corpus pages they have read
 from the resident set (the encoded corpus is a file mapping: without that, every epoch would
 leave all of it resident, 4 bytes per token, on top of the model).
 """
-import math
+import logging
 import os
 import threading
 import time
@@ -33,8 +33,10 @@ import time
 import numpy as np
 
 from staticvec._kernels import PROGRESS_STRIDE
-from staticvec.errors import Interrupted, ResourceError, SigTerm, Terminated
-from staticvec.progress import Progress, say
+from staticvec.errors import Interrupted, ResourceError, SigTerm, StaticvecError, Terminated
+from staticvec.reporting import Stage
+
+log = logging.getLogger(__name__)
 
 
 class Counters:
@@ -50,7 +52,35 @@ class Counters:
         return int(self.progress[::PROGRESS_STRIDE].sum())
 
 
-def run_workers(work, threads, counters, *, total, description, quiet=False, fields=None,
+def sentence_shares(sentence_ends, n, *, tokens=False):
+    """``n`` contiguous ranges of sentence indices [lo, hi) with about equal token counts.
+
+    Threads train one share each per epoch: cut at sentence boundaries, the shares cover every
+    sentence exactly once, so every token is trained exactly once per epoch. A share is empty
+    when there are fewer sentences than ``n``. ``tokens=True``: the same shares as token
+    offsets [start, end). ``sentence_ends`` may be a count N instead of an array: N units of
+    one token each (GloVe's records), cut into equal shares.
+    """
+    n = max(int(n), 1)
+    if isinstance(sentence_ends, (int, np.integer)):
+        count = int(sentence_ends)
+        return [(count * i // n, count * (i + 1) // n) for i in range(n)]
+    ends = np.asarray(sentence_ends, dtype=np.uint64)
+    if len(ends) == 0:
+        return [(0, 0)] * n
+    total = int(ends[-1])
+    targets = [total * i // n for i in range(1, n)]
+    cuts = [0] + [int(np.searchsorted(ends, t, side="left")) + 1 if t else 0 for t in targets]
+    cuts.append(len(ends))
+    cuts = np.minimum(np.maximum.accumulate(cuts), len(ends))
+    shares = [(int(cuts[i]), int(cuts[i + 1])) for i in range(n)]
+    if not tokens:
+        return shares
+    start_of = lambda i: int(ends[i - 1]) if i > 0 else 0  # noqa: E731
+    return [(start_of(lo), start_of(hi)) for lo, hi in shares]
+
+
+def run_workers(work, threads, counters, *, total, description, progress=None, fields=None,
                 poll=0.1):
     """Run ``work(t)`` for t in range(threads) on threads; show progress; handle Ctrl-C/SIGTERM.
 
@@ -71,7 +101,7 @@ def run_workers(work, threads, counters, *, total, description, quiet=False, fie
     pool = [threading.Thread(target=target, args=(t,), name=f"staticvec-worker-{t}", daemon=True)
             for t in range(threads)]
     try:
-        with Progress(description, total, unit="words", quiet=quiet) as bar:
+        with Stage(progress, description, total, unit="words") as bar:
             for thread in pool:
                 thread.start()
             while any(thread.is_alive() for thread in pool):
@@ -134,8 +164,9 @@ def human_bytes(n):
     return f"{n} bytes"
 
 
-def check_memory(needed, what, quiet=False, hint="a smaller --dim or a larger --min-count"):
-    """Say how much memory ``what`` needs; raise ResourceError if it exceeds what is available.
+def check_memory(needed, what, hint="a smaller --dim or a larger --min-count", announce=True):
+    """Raise ResourceError if ``what`` needs more memory than is available; else log how much
+    it needs (unless ``announce`` is False: a check made early, before the real one).
 
     ``needed``: bytes, or {hint: bytes} per buffer group (e.g. ``{"fewer --threads": ...}``),
     in which case the refusal names the hint of the largest group: the option at fault."""
@@ -146,37 +177,12 @@ def check_memory(needed, what, quiet=False, hint="a smaller --dim or a larger --
     if available is not None and needed > available:
         raise ResourceError(f"{what} needs {human_bytes(needed)} but only "
                             f"{human_bytes(available)} is available (try {hint})")
-    say(f"{what} needs {human_bytes(needed)} of memory"
-        + (f" ({human_bytes(available)} available)" if available is not None else ""), quiet)
+    if announce:
+        log.info(f"{what} needs {human_bytes(needed)} of memory"
+                 + (f" ({human_bytes(available)} available)" if available is not None else ""))
 
 
-# ---------------------------------------------------------------- option bounds, divergence
-from staticvec.errors import BadOptionError, StaticvecError  # noqa: E402 (kept with its users)
-
-# The kernels take counts as C ints: anything above this is refused, not wrapped around.
-INT_MAX = 2 ** 31 - 1
-MAX_DIM = 2 ** 30            # a C int even padded; the memory check refuses far earlier
-MAX_EPOCHS = 1_000_000
-
-
-def max_threads():
-    """The most worker threads a trainer starts: 16 per core (at least 64). More only adds
-    switching, and every thread holds its own buffers."""
-    return max(64, 16 * (os.cpu_count() or 1))
-
-
-def check_int(name, value, low, high):
-    """``name`` (an option such as ``--window``) must be an integer in [low, high]."""
-    if not low <= value <= high:
-        raise BadOptionError(f"{name} must be an integer in [{low}, {high}] (got {value})")
-
-
-def check_positive(name, value):
-    """``name`` must be a finite number > 0 (inf and nan are refused, never trained with)."""
-    if not (math.isfinite(value) and value > 0):
-        raise BadOptionError(f"{name} must be a finite number > 0 (got {value})")
-
-
+# ---------------------------------------------------------------- divergence
 def diverged_error(epoch, option="--alpha"):
     return StaticvecError(f"training diverged in epoch {epoch} (non-finite weights); "
                           f"lower {option}")

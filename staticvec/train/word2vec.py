@@ -20,83 +20,59 @@ Differences from word2vec C on the Python side, and why:
   gensim's corpus_file mode counts each worker's own words against the whole epoch, which
   with W workers leaves the rate higher (at 0.1 * alpha at the end for W=2, 5 epochs).
 
-The encoded corpus arrives as a read-only file mapping (``encode.py``); the kernel drops the
+The encoded corpus arrives as a read-only file mapping (``text/encoded.py``); the kernel drops the
 pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
 memory during training is the model, not the model plus the corpus.
 """
-import os
+import logging
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from staticvec import _kernels
-from staticvec.text import encoded as encode
 from staticvec.errors import BadOptionError
-from staticvec.progress import say
 from staticvec.train import runner
+from staticvec.train.job import VectorsJob, run_job
+from staticvec.train.options import MAX_NEGATIVE, TrainOptions, check_int, check_positive
 
-# more negatives than this is a typo, not a setting
-_MAX_NEGATIVE = 1000
-
+log = logging.getLogger(__name__)
 
 @dataclass
-class Word2VecOptions:
+class Word2VecOptions(TrainOptions):
     """The CLI's options, word2vec C's defaults; ``resolved()`` fills and checks them."""
 
     sg: bool = True
-    dim: int = 100
-    window: int = 5
     negative: int = 5
     hs: bool = False
     sample: float = 1e-3
-    epochs: int = 5
     alpha: float = None          # 0.025 skip-gram, 0.05 CBOW
     min_alpha: float = None      # alpha * 1e-4
-    threads: int = None          # number of cores
-    seed: int = 1
     ns_exponent: float = 0.75
     cbow_mean: bool = True
     init_scale: float = 1.0      # input vectors start uniform in [-init_scale/dim, init_scale/dim)
 
-    def resolved(self):
-        """A copy with the defaults that depend on other options filled in, checked."""
-        o = Word2VecOptions(**self.__dict__)
-        if o.alpha is None:
-            o.alpha = 0.025 if o.sg else 0.05
-        if o.min_alpha is None:
-            o.min_alpha = o.alpha * 1e-4
-        if o.threads is None:
-            o.threads = default_threads()
-        # ints the kernels take as C ints, and finite numbers: inf/nan never reach a kernel
-        runner.check_int("--dim", o.dim, 1, runner.MAX_DIM)
-        runner.check_int("--window", o.window, 1, runner.INT_MAX)
-        runner.check_int("--negative", o.negative, 0, _MAX_NEGATIVE)
-        runner.check_int("--epochs", o.epochs, 1, runner.MAX_EPOCHS)
-        runner.check_int("--threads", o.threads, 1, runner.max_threads())
-        runner.check_positive("--alpha", o.alpha)
+    def check_model(self):
+        if self.alpha is None:
+            self.alpha = 0.025 if self.sg else 0.05
+        if self.min_alpha is None:
+            self.min_alpha = self.alpha * 1e-4
+        check_int("--negative", self.negative, 0, MAX_NEGATIVE)
+        check_positive("--alpha", self.alpha)
         checks = [
-            (o.negative > 0 or o.hs, "--negative 0 needs --hs (nothing would be trained)"),
-            (o.sample >= 0 and np.isfinite(o.sample),
-             f"--sample must be a finite number >= 0 (got {o.sample})"),
-            (0 <= o.min_alpha <= o.alpha,
-             f"--min-alpha must be a number in [0, --alpha] (got {o.min_alpha})"),
-            (np.isfinite(o.ns_exponent), f"--ns-exponent must be a finite number (got {o.ns_exponent})"),
-            (0 <= o.seed < 2 ** 63, f"--seed must be an integer in [0, 2^63) (got {o.seed})"),
-            (0 < o.init_scale < 1e6, f"--init-scale must be a number in (0, 1e6) (got {o.init_scale})"),
+            (self.negative > 0 or self.hs, "--negative 0 needs --hs (nothing would be trained)"),
+            (self.sample >= 0 and np.isfinite(self.sample),
+             f"--sample must be a finite number >= 0 (got {self.sample})"),
+            (0 <= self.min_alpha <= self.alpha,
+             f"--min-alpha must be a number in [0, --alpha] (got {self.min_alpha})"),
+            (np.isfinite(self.ns_exponent),
+             f"--ns-exponent must be a finite number (got {self.ns_exponent})"),
+            (0 < self.init_scale < 1e6,
+             f"--init-scale must be a number in (0, 1e6) (got {self.init_scale})"),
         ]
         for ok, message in checks:
             if not ok:
                 raise BadOptionError(message)
-        return o
-
-
-def default_threads():
-    """The cores this process may run on (affinity/cgroup-aware where the OS says)."""
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 # ---------------------------------------------------------------- tables
@@ -155,7 +131,7 @@ def alias_distribution(thresholds, alias):
     return p
 
 
-def keep_probabilities(counts, sample, total):
+def word2vec_keep_probabilities(counts, sample, total):
     """word2vec C's subsampling: keep w with probability (sqrt(f/(s*T)) + 1) * s*T/f, capped at 1."""
     counts = np.asarray(counts, dtype=np.float64)
     threshold = sample * total
@@ -168,7 +144,8 @@ def keep_thresholds(counts, sample, total):
     empty when subsampling is off."""
     if sample <= 0:
         return np.zeros(0, dtype=np.uint32)
-    return np.round(keep_probabilities(counts, sample, total) * 2.0 ** 24).astype(np.uint32)
+    return np.round(word2vec_keep_probabilities(counts, sample, total) * 2.0 ** 24
+                    ).astype(np.uint32)
 
 
 def huffman_tree(counts):
@@ -252,7 +229,7 @@ def memory_needed(vocab_size, options, threads, max_sentence=10000):
     buffers (see ``runner.check_memory``): the matrices and tables (--dim, vocabulary size),
     and each worker's buffers, sized by the longest sentence, the window (never past the
     sentence), --negative and --dim (as ``scratch_alloc`` in the kernel sizes them)."""
-    width = (options.dim + 15) // 16 * 16
+    width = _kernels.load("word2vec").padded_width(options.dim)
     matrices = 1 + (options.negative > 0) + bool(options.hs)
     tables = vocab_size * (4 + 4 + 4) + (vocab_size * 45 if options.hs else 0)
     rows = max(options.negative + 1, 64 if options.hs else 1)   # a Huffman path is < 64 nodes
@@ -298,9 +275,10 @@ def build_kernel(counts, options, counters, diverged=None):
     return kernel, syn0, syn1neg, syn1
 
 
-def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=None,
+def train_arrays(counts, ids, sentence_ends, options, progress=None, description=None,
                  check_ram=True):
-    """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array.
+    """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array
+    (the job checks them for NaN/inf before writing them).
 
     ``counts``: vocabulary counts (most frequent first, the ids' order); ``ids``: uint32 token
     ids; ``sentence_ends``: uint64 exclusive end offset of each sentence.
@@ -323,15 +301,15 @@ def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=N
     max_sentence = int(lengths.max()) if len(lengths) else 1
     if check_ram:
         runner.check_memory(memory_needed(v, o, o.threads, max_sentence),
-                            f"{name} model ({v:,} words x {o.dim} dims)", quiet)
+                            f"{name} model ({v:,} words x {o.dim} dims)")
     if o.window > max_sentence > 1:
-        say(f"--window {o.window} is longer than the longest sentence ({max_sentence} tokens): "
-            f"every context reaches the whole sentence", quiet)
+        log.info(f"--window {o.window} is longer than the longest sentence ({max_sentence} "
+                 f"tokens): every context reaches the whole sentence")
     threads = o.threads
     counters = runner.Counters(threads)
     diverged = np.zeros(1, dtype=np.int32)
     kernel, syn0, _, _ = build_kernel(counts, o, counters, diverged)
-    shares = encode.sentence_shares(ends, threads)
+    shares = runner.sentence_shares(ends, threads)
     n_tokens = int(ends[-1]) if len(ends) else 0
     total = o.epochs * n_tokens
 
@@ -349,42 +327,31 @@ def train_arrays(counts, ids, sentence_ends, options, quiet=False, description=N
         return {"epoch": f"{epoch}/{o.epochs}", "alpha": round(alpha, 6)}
 
     started = time.perf_counter()
-    runner.run_workers(work, threads, counters, total=total, description=name, quiet=quiet,
-                       fields=fields)
+    runner.run_workers(work, threads, counters, total=total, description=name,
+                       progress=progress, fields=fields)
     seconds = time.perf_counter() - started
-    say(f"{name}: trained {total:,} words in {seconds:.2f} s "
-        f"({total / max(seconds, 1e-9):,.0f} words/s, {threads} thread{'s' if threads > 1 else ''})",
-        quiet)
-    runner.check_finite([syn0[:, :o.dim]], o.epochs)
+    log.info(f"{name}: trained {total:,} words in {seconds:.2f} s "
+             f"({total / max(seconds, 1e-9):,.0f} words/s, "
+             f"{threads} thread{'s' if threads > 1 else ''})")
     return syn0[:, :o.dim]
 
 
-def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, min_count=5,
-                   max_vocab_words=30_000_000, encoding_errors="strict",
-                   max_sentence_length=10000, cache=True, quiet=False):
-    """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
-    (cached), training, and the vectors written atomically to ``output``."""
-    from staticvec.io import dispatch as formats
-    from staticvec.atomic import check_outputs, outputs_together
+class Word2VecJob(VectorsJob):
+    """train-skipgram / train-cbow: one vectors file (and the vocabulary, if asked)."""
 
-    o = options.resolved()
-    if str(output) != "-" and formats.format_from_extension(output) is None:
-        # found out now, not after an hour of training
-        raise BadOptionError(f"cannot tell the vectors format of {output} from its extension: "
-                             f"use .bin (word2vec binary) or .txt/.vec (text)")
-    check_outputs([("--output", output), ("--save-vocab", save_vocab)],
-                  [("the input", paths), ("--vocab", vocab_path)])
-    vocab, corpus = encode.prepare(paths, vocab_path=vocab_path,
-                                   min_count=min_count, max_vocab_words=max_vocab_words,
-                                   encoding_errors=encoding_errors,
-                                   max_sentence_length=max_sentence_length, cache=cache,
-                                   quiet=quiet)
-    if corpus.n_tokens == 0:
-        raise BadOptionError("no in-vocabulary tokens to train on (lower --min-count?)")
-    vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, o, quiet=quiet)
-    with outputs_together():  # the vocab only beside vectors that were written
-        formats.save_vectors((vocab.words, vectors), output)
-        if save_vocab is not None:
-            vocab.save(save_vocab)
-    say(f"wrote {len(vocab.words):,} vectors of {o.dim} dims to {output}", quiet)
-    return vocab, vectors
+    def train(self, vocab, corpus, progress):
+        self.vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, self.options,
+                                    progress=progress)
+        return [self.vectors]
+
+    def summary(self, vocab):
+        return f"wrote {len(vocab.words):,} vectors of {self.options.dim} dims to {self.output}"
+
+
+def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None):
+    """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
+    (cached), training, and the vectors written atomically to ``output``; returns
+    (vocab, vectors)."""
+    job = Word2VecJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab)
+    vocab = run_job(job, progress)
+    return vocab, job.vectors

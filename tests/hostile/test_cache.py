@@ -11,7 +11,7 @@ import pytest
 
 from conftest import snapshot
 from corpora import TRAIN, cache_folder, cache_names, tiny_corpus, train
-from staticvec.text import encoded as encode
+from staticvec.text import cache
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def _assert_one_whole_entry():
     names = cache_names()
     assert len(names) == 2 and sum(n.endswith(".counts.json") for n in names) == 1, names
     with open(os.path.join(_entry(), "manifest"), "rb") as handle:
-        encode.parse_manifest(handle.read())
+        cache.parse_manifest(handle.read())
 
 
 # ------------------------------------------------------------- staleness
@@ -85,13 +85,13 @@ def _reseal(entry, **changes):
     (id range, sentence ends) can then find the damage."""
     path = os.path.join(entry, "manifest")
     with open(path, "rb") as handle:
-        record = encode.parse_manifest(handle.read())
+        record = cache.parse_manifest(handle.read())
     for name in ("ids", "ends"):
-        record[f"{name}_sample"] = encode._file_sample(
+        record[f"{name}_sample"] = cache._file_sample(
             os.path.join(entry, "ids.u32" if name == "ids" else "ends.u64"))
     record.update(changes)
     with open(path, "wb") as handle:
-        handle.write(encode._seal_record("manifest", record))
+        handle.write(cache._seal_record("manifest", record))
 
 
 def _truncate_ids(entry):
@@ -107,7 +107,7 @@ def _flip_manifest_byte(entry):
 
 
 def _manifest_not_json(entry):
-    open(os.path.join(entry, "manifest"), "wb").write(encode.seal("manifest", b'{"key": '))
+    open(os.path.join(entry, "manifest"), "wb").write(cache.seal("manifest", b'{"key": '))
 
 
 def _old_version(entry):
@@ -122,7 +122,7 @@ def _no_manifest(entry):
 
 def _id_out_of_range(entry):
     ids = np.memmap(os.path.join(entry, "ids.u32"), dtype=np.uint32, mode="r+")
-    record = encode.parse_manifest(open(os.path.join(entry, "manifest"), "rb").read())
+    record = cache.parse_manifest(open(os.path.join(entry, "manifest"), "rb").read())
     ids[len(ids) // 3] = record["vocab_size"]
     ids.flush()
     del ids
@@ -207,7 +207,7 @@ def test_damaged_counts_warn_once_and_are_recounted(tmp_path, reference, damage)
     assert lines[0].endswith("); removed, counting again")
     assert (tmp_path / "v2.txt").read_bytes() == expected
     assert (tmp_path / "vocab.txt").read_bytes() == vocab
-    assert encode.parse_counts(open(path, "rb").read())  # recounted and cached again
+    assert cache.parse_counts(open(path, "rb").read())  # recounted and cached again
 
 
 # ------------------------------------------------------------- a cache folder that cannot be used

@@ -13,7 +13,7 @@ import time
 
 from conftest import run_cli
 from corpora import cache_folder, cache_names, tiny_corpus
-from staticvec.text import encoded as encode
+from staticvec.text import cache
 
 KILLS = 20
 # ~1 s on an idle machine, a third of it starting Python; an .xz corpus and --dim 48 give
@@ -57,10 +57,10 @@ def _assert_published_entries_whole():
         path = os.path.join(cache_folder(), name)
         if name.endswith(".counts.json"):
             with open(path, "rb") as handle:
-                encode.parse_counts(handle.read())
+                cache.parse_counts(handle.read())
         elif not name.startswith(".tmp-"):
             with open(os.path.join(path, "manifest"), "rb") as handle:
-                encode.parse_manifest(handle.read())
+                cache.parse_manifest(handle.read())
 
 
 def test_sigkill_at_twenty_moments(tmp_path):

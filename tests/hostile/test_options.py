@@ -10,7 +10,7 @@ import pytest
 from conftest import MINI_CORPUS, assert_fails_cleanly, run_cli, snapshot
 from staticvec import _kernels
 from staticvec.errors import ResourceError, StaticvecError
-from staticvec.train import runner
+from staticvec.train import options, runner
 from staticvec.train import word2vec as w2v
 
 FAST = ["--dim", "8", "--epochs", "1", "--threads", "1", "-q"]
@@ -274,7 +274,7 @@ def test_threads_beyond_what_can_run_are_refused(capsys, short_corpus, command):
     out, _, _ = _outputs(command, short_corpus.parent)
     result = _cli(capsys, command, short_corpus, "-o", out, "-q", "--threads", "100000")
     assert_fails_cleanly(result, 2, f"--threads must be an integer in [1, "
-                                    f"{runner.max_threads()}] (got 100000)")
+                                    f"{options.max_threads()}] (got 100000)")
     assert set(snapshot(short_corpus.parent)) == {"corpus.txt"}
 
 

@@ -124,6 +124,38 @@ def test_two_outputs_of_one_run_on_one_file_are_refused(folder, args, message):
     assert snapshot(folder) == before
 
 
+# ---------------------------------------------------------------- compressed output names
+@pytest.mark.parametrize("args, name", [
+    (["train-skipgram", "c.txt", "-o", "v.bin.gz"], "v.bin.gz"),
+    (["train-cbow", "c.txt", "-o", "v.txt.bz2"], "v.txt.bz2"),
+    (["train-skipgram", "c.txt", "-o", "v.XZ"], "v.XZ"),
+    (["train-glove", "c.txt", "-o", "g.vec.gz"], "g.vec.gz"),
+    (["train-glove", "c.txt", "-o", "g.txt", "--save-cooccur", "co.bin.lzma"], "co.bin.lzma"),
+    (["train-fasttext", "c.txt", "-o", "m.bin.gz"], "m.bin.gz"),
+    (["train-skipgram", "c.txt", "-o", "v.bin", "--save-vocab", "voc.txt.gz"], "voc.txt.gz"),
+    (["vocab", "c.txt", "-o", "voc.txt.gz"], "voc.txt.gz"),
+])
+def test_a_compressed_output_name_is_refused_before_any_work(folder, args, name):
+    """The writers write plain bytes: a .gz name would hold no gzip data (and would not read
+    back), so it is refused until compressed output exists."""
+    before = snapshot(folder)
+    result = run_cli(*args, *(["-q"] if args[0] == "vocab" else TRAIN_SMALL), cwd=folder)
+    ext = os.path.splitext(name)[1]
+    assert_fails_cleanly(result, 2, f"cannot write {name}: compressed output ({ext}) is not "
+                                    f"supported yet; write an uncompressed file and compress "
+                                    f"it afterwards")
+    assert result.stdout == ""
+    assert snapshot(folder) == before
+
+
+def test_save_vectors_refuses_a_compressed_name(tmp_path):
+    from staticvec.errors import BadOptionError
+
+    with pytest.raises(BadOptionError, match=r"compressed output \(\.gz\) is not supported"):
+        formats.save_vectors((["a"], np.ones((1, 2), np.float32)), tmp_path / "v.bin.gz")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---------------------------------------------------------------- outputs that are not files
 def _char_device(path):
     os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers

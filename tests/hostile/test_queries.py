@@ -75,6 +75,47 @@ def test_huge_finite_values_give_no_nan_and_no_warning(tmp_path):
                          pattern=r"staticvec: error: word 'big' has a zero vector .*")
 
 
+def _binary_model(path, words, rows):
+    path.write_bytes(f"{len(words)} {rows.shape[1]}\n".encode() + b"".join(
+        w.encode() + b" " + np.asarray(r, "<f4").tobytes() + b"\n" for w, r in zip(words, rows)))
+
+
+@pytest.mark.parametrize("args", [["nearest", "big"], ["analogy", "king", "big", "queen"],
+                                  ["analogy", "king", "big", "queen", "--method", "mul"],
+                                  ["analogy", "king", "nosuch", "big"]])
+def test_streamed_query_fails_as_the_loaded_model_does(tmp_path, args):
+    """Streaming a big binary model is a shortcut: a word whose norm overflows float32 is a
+    zero vector there too (not a zero query that "cancels out", nor an answer with 3CosMul),
+    and the first failing word is the one reported (found by fuzzing)."""
+    _binary_model(tmp_path / "m.bin", ["king", "queen", "big"],
+                  np.array([[1, 2], [1, 3], [3e38, 3e38]], dtype=np.float32))
+    before = snapshot(tmp_path)
+    results = [run_cli(*args, "-m", "m.bin", cwd=tmp_path,
+                       env={"STATICVEC_STREAM_MIN_BYTES": limit}) for limit in ("1", str(1 << 40))]
+    streamed, loaded = results
+    assert_fails_cleanly(loaded, 3, "word 'big' has a zero vector (or one too long for float32): "
+                                    "no cosine similarity is defined")
+    assert (streamed.returncode, streamed.stdout, streamed.stderr) == \
+        (loaded.returncode, loaded.stdout, loaded.stderr)
+    assert snapshot(tmp_path) == before
+
+
+def test_streamed_model_with_a_newline_inside_a_word_answers_as_loaded(tmp_path):
+    """A binary model whose word holds a newline cannot be streamed by its \\n-joined word
+    lists: it is loaded instead, with the same answers (found by fuzzing: an IndexError)."""
+    _binary_model(tmp_path / "m.bin", ["king", "a\nqueen", "queen", "man"],
+                  np.array([[1, 2], [1, 3], [1, 2.5], [2, -1]], dtype=np.float32))
+    before = snapshot(tmp_path)
+    results = [run_cli("nearest", "king", "queen", "-m", "m.bin", "--json", cwd=tmp_path,
+                       env={"STATICVEC_STREAM_MIN_BYTES": limit}) for limit in ("1", str(1 << 40))]
+    streamed, loaded = (_ok(r) for r in results)
+    assert streamed == loaded
+    king, queen = _json_lines(streamed)
+    assert [r["word"] for r in king["results"]] == ["queen", "a\nqueen", "man"]
+    assert [r["word"] for r in queen["results"]] == ["a\nqueen", "king", "man"]
+    assert snapshot(tmp_path) == before
+
+
 # ---------------------------------------------------------------- fastText without n-grams
 def _fasttext(path, minn, maxn, bucket):
     from staticvec.io.fasttext_bin import save_model
@@ -164,6 +205,22 @@ def test_similarity_undefined_correlation_is_null_not_nan(model):
     result = json.loads(_ok(run_cli("evaluate", "similarity", "pairs.tsv", "-m", "m.txt", "--json",
                                     cwd=model)))
     assert result["pearson"] is None and result["spearman"] is None
+
+
+def test_similarity_with_huge_human_scores_is_still_a_correlation(model):
+    """Scores near 1e308 overflowed the float64 sums of squares (RuntimeWarning, pearson
+    n/a; found by fuzzing): Pearson and Spearman do not depend on the scale of the scores."""
+    pairs = [("king", "queen"), ("man", "woman"), ("king", "man"), ("queen", "woman")]
+    scores = {"small": ["1", "0.5", "-1", "0.25"], "huge": ["1e308", "5e307", "-1e308", "2.5e307"]}
+    found = {}
+    for name, values in scores.items():
+        (model / f"{name}.tsv").write_text("".join(f"{a}\t{b}\t{v}\n"
+                                                   for (a, b), v in zip(pairs, values)))
+        found[name] = json.loads(_ok(run_cli("--debug", "evaluate", "similarity", f"{name}.tsv",
+                                              "-m", "m.txt", "--json", cwd=model)))
+    assert found["huge"]["pearson"] is not None
+    assert found["huge"]["pearson"] == pytest.approx(found["small"]["pearson"], abs=1e-12)
+    assert found["huge"]["spearman"] == pytest.approx(found["small"]["spearman"], abs=1e-12)
 
 
 def test_analogy_reports_malformed_lines(model):

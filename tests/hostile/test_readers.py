@@ -86,7 +86,7 @@ def test_huge_headers_load_in_bounded_memory(tmp_path):
         sys.path.insert(0, {str(REPO)!r})
         from staticvec.errors import FormatError
         from staticvec.io.dispatch import load_vectors
-        from staticvec.model.vectors import stream_queries
+        from staticvec.io.stream import stream_queries
         for name in {sorted(files)!r}:
             for call in (load_vectors, lambda p: stream_queries(p, [(["a"], [])])):
                 try:
@@ -176,6 +176,15 @@ def test_binary_non_finite_names_word_index(tmp_path, compressed):
         data, name = gzip.compress(data), "vecs.bin.gz"
     _fails(tmp_path, name, data, NEAREST, 1,
            rf"staticvec: error: {name} word 3 \('man'\) has a non-finite value \(nan\)")
+
+
+def test_damaged_deflate_data_is_a_clean_error(tmp_path):
+    """zlib.error (not an OSError) from a damaged .gz body: found by fuzzing."""
+    data = bytearray(gzip.compress(_text(), mtime=0))
+    data[10] ^= 1  # the first byte of the deflate stream, after the 10-byte gzip header
+    _fails(tmp_path, "v.txt.gz", bytes(data), NEAREST, 1,
+           r"staticvec: error: v.txt.gz: damaged .gz file \(Error -3 while decompressing data: "
+           r"invalid stored block lengths\)")
 
 
 def test_streamed_query_refuses_non_finite_too(tmp_path):
@@ -339,11 +348,12 @@ def test_mutated_inputs_raise_only_project_errors(tmp_path):
     this at length): each read returns or raises a StaticvecError, nothing else."""
     import random
 
-    from staticvec.eval import bias
+    from staticvec.eval.bias import sets
     from staticvec.errors import StaticvecError
     from staticvec.eval.benchmarks import evaluate_analogies, evaluate_similarity
     from staticvec.io.dispatch import load_vectors
-    from staticvec.model.vectors import Vectors, stream_queries
+    from staticvec.io.stream import stream_queries
+    from staticvec.model.vectors import Vectors
     from staticvec.text.vocab import Vocab
 
     vectors = Vectors(WORDS, ROWS)
@@ -358,8 +368,8 @@ def test_mutated_inputs_raise_only_project_errors(tmp_path):
         "q.txt": (b": s\nking queen man woman\nman woman king queen\n",
                   lambda p: evaluate_analogies(vectors, p)),
         "w.json": (b'{"targets": {"X": ["king"], "Y": ["queen"]}, "attributes": {"A": ["man"], '
-                   b'"B": ["woman"]}}', bias.load_weat_tests),
-        "r.json": (b'{"words": ["king"], "pairs": [["man", "woman"]]}', bias.load_probes),
+                   b'"B": ["woman"]}}', sets.load_weat_tests),
+        "r.json": (b'{"words": ["king"], "pairs": [["man", "woman"]]}', sets.load_probes),
     }
     rng = random.Random(10)
     pieces = [b"9" * 12, b"\n", b" ", b"-", b"nan", b"\0", b"\xff", b"[", b"{", b"1e999"]
@@ -406,3 +416,21 @@ def test_model_from_a_fifo_is_read_once(tmp_path, make):
     finally:
         writer.join(timeout=60)
     assert (result.returncode, result.stderr, result.stdout) == (0, "", "king\tqueen 0.9915\n")
+
+
+@pytest.mark.parametrize("suffix", [".xz", ".lzma"])
+@pytest.mark.parametrize("command", ["nearest", "vocab"])
+def test_a_compressed_header_cannot_size_the_decoder(tmp_path, suffix, command):
+    """A 32-byte legacy .lzma stream whose header asks for a 4 GiB dictionary (found by
+    fuzzing): refused by the decoder's memory limit, not an out-of-memory error."""
+    bomb = (REPO / "tests" / "fuzz_regressions" / "w2v_compressed" /
+            "lzma-header-asks-4gib").read_bytes()[1:]  # byte 0 picks the harness's suffix
+    path = tmp_path / f"bomb.txt{suffix}"
+    path.write_bytes(bomb)
+    before = snapshot(tmp_path)
+    args = (["nearest", "x", "-m", path] if command == "nearest"
+            else ["vocab", path, "-o", tmp_path / "vocab.txt", "-q"])
+    result = run_cli(*args)
+    assert_fails_cleanly(result, 1, pattern=rf"staticvec: error: .*bomb\.txt\{suffix}.*"
+                                            rf"Memory usage limit exceeded.*")
+    assert snapshot(tmp_path) == before

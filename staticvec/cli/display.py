@@ -1,8 +1,16 @@
-"""Telling a human how long work is going to take, without polluting logs.
+"""What a human sees of a run: progress on stderr, and the library's log lines.
 
-On a terminal: a rich progress bar on stderr. Anywhere else (cron, a pipe, a CI log): a
-plain line every few seconds, never a carriage return. ``quiet=True``: nothing at all.
+Progress: on a terminal, a rich progress bar on stderr; anywhere else (cron, a pipe, a CI log),
+a plain line every few seconds, never a carriage return; with ``--quiet``, nothing at all.
+``Display`` is the ``progress(stage, done, total, **fields)`` callback the commands hand to
+the library (see ``staticvec/reporting.py``): one ``Progress`` per stage.
+
+Log lines: the library logs on the ``staticvec`` logger; ``LOG_LINES`` (installed by ``main``)
+prints INFO records as plain lines unless ``--quiet``, WARNING records as
+``staticvec: warning: ...`` even with ``--quiet`` (they are about the result), nothing else.
 """
+import contextlib
+import logging
 import sys
 import time
 
@@ -125,12 +133,79 @@ def _isatty(stream):
         return False
 
 
-def say(message, quiet=False):
-    """One line for the human on stderr (summaries, warnings), unless quiet."""
-    if not quiet:
-        print(message, file=sys.stderr, flush=True)
+class Display:
+    """The progress callback of one command: a ``Progress`` per stage, shown on ``stream``
+    (stderr) unless ``quiet``. A stage that ends without its final call (an error, Ctrl-C)
+    is closed without a "done" line."""
+
+    def __init__(self, quiet=False, stream=None, interval=5.0, force_terminal=None):
+        self.quiet = quiet
+        self.stream = stream
+        self.interval = interval
+        self.force_terminal = force_terminal
+        self.stage = None
+        self.bar = None
+
+    def __call__(self, stage, done, total, unit="words", final=False, **fields):
+        if self.quiet:
+            return
+        if self.bar is None or stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = Progress(stage, total, unit=unit, stream=self.stream,
+                                interval=self.interval, force_terminal=self.force_terminal)
+            self.bar.__enter__()
+        self.bar.update(done, **fields)
+        if final:
+            bar, self.bar, self.stage = self.bar, None, None
+            bar.__exit__(None, None, None)
+
+    def close(self):
+        """End the stage still shown, if any (it did not finish)."""
+        if self.bar is not None:
+            bar, self.bar, self.stage = self.bar, None, None
+            bar.__exit__(RuntimeError, None, None)
 
 
-def warn(message):
-    """A warning line on stderr; shown even with --quiet, since it is about the result."""
-    print(f"staticvec: warning: {message}", file=sys.stderr, flush=True)
+class LogLines(logging.Handler):
+    """The library's log records as today's stderr lines (see the module docstring)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.quiet = False
+
+    def emit(self, record):
+        if record.levelno == logging.INFO:
+            if self.quiet:
+                return
+            line = record.getMessage()
+        elif record.levelno == logging.WARNING:
+            line = f"staticvec: warning: {record.getMessage()}"
+        else:
+            return
+        # sys.stderr looked up now: a rich bar on screen has it redirected above the bar
+        print(line, file=sys.stderr, flush=True)
+
+
+LOG_LINES = LogLines()
+
+
+def install_log_lines():
+    """Send the ``staticvec`` logger's records to ``LOG_LINES`` only (main calls this once)."""
+    logger = logging.getLogger("staticvec")
+    if LOG_LINES not in logger.handlers:
+        logger.addHandler(LOG_LINES)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+@contextlib.contextmanager
+def reporting(quiet=False):
+    """What a command shows while it runs: yields its progress callback (None with
+    ``quiet``), and sets whether INFO lines are printed."""
+    LOG_LINES.quiet = quiet
+    display = Display(quiet)
+    try:
+        yield None if quiet else display
+    finally:
+        display.close()

@@ -1,0 +1,158 @@
+"""word2vec text vectors: ``V d\\n``, then ``word v1 ... vd\\n`` per word.
+
+Written with each value printed as the shortest decimal that reads back to the same
+float32 (gensim's ``save_word2vec_format`` text output, byte for byte), so text -> binary
+-> text is byte-exact. Read also: headerless GloVe text, word2vec C's text (``%lf``
+values, trailing space), words with spaces inside (some GloVe releases).
+"""
+import numpy as np
+
+from staticvec.errors import FormatError
+from staticvec.io.rows import VectorRows, check_finite, decode_words
+from staticvec.io.sniff import INTEGER, is_number
+from staticvec.model.similarity import row_norms
+
+_TEXT_CHUNK_LINES = 20000
+
+
+def read_text(data, path, header, start, encoding_errors):
+    """``data``: the whole file; ``start``: where the vectors begin (after a header).
+    Returns ``VectorRows`` (words may repeat: the dispatcher keeps the first)."""
+    words_n, dim = header if header else (None, None)
+    lines = data.split(b"\n")
+    if header:
+        del lines[0]
+    first_line_no = 2 if header else 1
+    word_bytes, line_nos, chunks, values = [], [], [], []
+    for k, line in enumerate(lines):
+        parts = line.split()
+        if not parts:
+            continue
+        line_no = first_line_no + k
+        if words_n is not None and len(word_bytes) == words_n:
+            raise FormatError(f"{path}: line {line_no}: more vectors than the {words_n:,} the "
+                              f"header announces (the header or the file is damaged)")
+        if dim is None:
+            dim = len(parts) - 1
+            if dim == 0:
+                raise FormatError(f"{path}: line {line_no} has a word and no values (dimension 0)")
+        if len(parts) != dim + 1:
+            word = parts[0].decode("utf-8", "replace")
+            first = lines[line_nos[0] - 1].strip() if line_nos else b""
+            if header is None and len(line_nos) == 1 and INTEGER.fullmatch(first.split()[-1]):
+                first = first.decode("utf-8", "replace")
+                raise FormatError(f"{path}: bad header {first!r} (expected 'WORDS DIM', e.g. "
+                                  f"'71290 100'; line {line_no} has {len(parts) - 1} values)")
+            if len(parts) < dim + 1 or is_number(parts[1]):
+                raise FormatError(f"{path}: line {line_no}: {word!r} has {len(parts) - 1} values, "
+                                  f"expected {dim}" + (" (fewer floats than the dimension)"
+                                                       if len(parts) < dim + 1 else ""))
+            # a word with spaces inside (some GloVe releases): the last dim fields are values
+            split = line.rsplit(None, dim)
+            parts = [split[0].strip()] + split[1:]
+        word_bytes.append(parts[0])
+        line_nos.append(line_no)
+        values.extend(parts[1:])
+        if len(line_nos) % _TEXT_CHUNK_LINES == 0:
+            chunks.append(_to_floats(values, path, line_nos, dim))
+            values = []
+    if values:
+        chunks.append(_to_floats(values, path, line_nos, dim))
+    if words_n is not None and len(word_bytes) < words_n:
+        raise FormatError(f"{path}: truncated: the header says {words_n:,} words but the file "
+                          f"has {len(word_bytes):,}")
+    if not word_bytes:
+        raise FormatError(f"{path}: no vectors in the file")
+    matrix = np.concatenate(chunks).reshape(len(word_bytes), dim)
+    norms = row_norms(matrix)
+    check_finite(norms, matrix, lambda k, w: f"{path} line {line_nos[k]}: word {w!r}", word_bytes,
+                  lambda k, col: lines[line_nos[k] - first_line_no].split()[col - dim])
+    lengths = np.fromiter((len(w) for w in word_bytes), dtype=np.int64, count=len(word_bytes))
+    offsets = _LineOffsets(lines, start, first_line_no)
+
+    def describe(i):
+        return f"the word on line {line_nos[i]}"
+
+    starts = _LazyStarts(offsets, line_nos, lines, first_line_no)
+    words = decode_words(b"\n".join(word_bytes), lengths, starts, path, encoding_errors, describe)
+    return VectorRows(words, matrix, norms)
+
+
+def _to_floats(values, path, line_nos, dim):
+    try:
+        with np.errstate(over="ignore"):  # 1e40 becomes inf, refused by _check_finite
+            return np.array(values, dtype=np.float32)
+    except ValueError:
+        pass
+    first_entry = len(line_nos) - len(values) // dim
+    for k, token in enumerate(values):
+        if not is_number(token):
+            line_no = line_nos[first_entry + k // dim]
+            raise FormatError(f"{path}: line {line_no}: non-numeric value "
+                              f"{token.decode('utf-8', 'replace')!r}")
+    raise FormatError(f"{path}: unreadable values near line {line_nos[first_entry]}")
+
+
+class _LineOffsets:
+    """File offset of a line, computed only when an error needs it."""
+
+    def __init__(self, lines, start, first_line_no):
+        self.lines, self.start, self.first = lines, start, first_line_no
+
+    def __call__(self, line_no):
+        k = line_no - self.first
+        return self.start + sum(len(line) + 1 for line in self.lines[:k])
+
+
+class _LazyStarts:
+    """``starts[i]`` = file offset of word i (only looked up for an error message)."""
+
+    def __init__(self, offsets, line_nos, lines, first_line_no):
+        self.offsets, self.line_nos, self.lines, self.first = offsets, line_nos, lines, first_line_no
+
+    def __getitem__(self, i):
+        line_no = self.line_nos[i]
+        line = self.lines[line_no - self.first]
+        return self.offsets(line_no) + (len(line) - len(line.lstrip()))
+
+
+def write_text(out, encoded, matrix):
+    """The ``V d`` header, then ``word v1 ... vd`` lines (``encoded``: the words as UTF-8).
+
+    Values as ``str(np.float32)`` prints them (shortest round-trip decimal): by the vecio
+    kernel (checked against numpy on every float32 of several whole binades) for
+    1e-4 <= |x| < 1e6 and zero, by numpy for the rare rest."""
+    out.write(f"{len(encoded)} {matrix.shape[1]}\n".encode("ascii"))
+    formatter = _text_formatter()
+    step = 2048
+    for start in range(0, len(encoded), step):
+        block = np.ascontiguousarray(matrix[start:start + step], dtype=np.float32)
+        rows = block.shape[0]
+        if formatter is not None:
+            format_rows, width = formatter
+            buf = np.empty(rows * block.shape[1] * width + 1, dtype=np.uint8)
+            ends = np.empty(rows, dtype=np.int64)
+            fallback = np.empty(rows, dtype=np.uint8)
+            raw = bytes(buf[:format_rows(block, buf, ends, fallback)])
+            ends, fallback = ends.tolist(), fallback.tolist()
+        lines = []
+        begin = 0
+        for k in range(rows):
+            if formatter is not None and not fallback[k]:
+                values = raw[begin:ends[k]]
+            else:
+                values = " ".join(map(str, block[k])).encode("ascii")
+            if formatter is not None:
+                begin = ends[k]
+            lines.append(encoded[start + k] + b" " + values + b"\n")
+        out.write(b"".join(lines))
+
+
+def _text_formatter():
+    """(format_rows, bytes per value) from the vecio kernel, or None (numpy formats all)."""
+    try:
+        from staticvec import _kernels
+        vecio = _kernels.load("vecio")
+        return vecio.format_rows, vecio.FORMAT_WIDTH
+    except ImportError:
+        return None

@@ -1,0 +1,98 @@
+"""The one shape of every training job: refuse early, prepare, train, check, write, report.
+
+    check options, outputs and the output's format  (before any work)
+    prepare: vocabulary + encoded corpus            (text/prepare.py, cached)
+    train                                           (the model's own step)
+    check the weights for NaN/inf                   (a diverged model is never written)
+    write every output together                     (atomic.outputs_together)
+    summary                                         (one INFO line on the ``staticvec`` logger)
+
+A trainer subclasses ``Job`` with its model-specific steps (``train``, ``write`` and, where it
+differs, ``check``, ``outputs``, ``prepare``, ``workspace``) and calls ``run_job``.
+"""
+import contextlib
+import logging
+
+from staticvec.atomic import check_outputs, outputs_together
+from staticvec.errors import BadOptionError
+from staticvec.text.prepare import prepare
+from staticvec.train.runner import check_finite
+
+log = logging.getLogger(__name__)
+
+
+class Job:
+    """One training run; ``options`` are resolved (checked, defaults filled) on creation."""
+
+    #: the option named when the weights diverge
+    rate_option = "--alpha"
+
+    def __init__(self, paths, output, options, *, vocab_path=None, save_vocab=None):
+        self.paths = list(paths)
+        self.output = output
+        self.options = options.resolved()
+        self.vocab_path = vocab_path
+        self.save_vocab = save_vocab
+
+    def check(self):
+        """Refusals that need no work, beyond the options and the outputs."""
+
+    def outputs(self):
+        """[(option, path)] the job writes, --save-vocab aside."""
+        return [("--output", self.output)]
+
+    def inputs(self):
+        """[(option, path)] the job reads, the corpus and --vocab aside."""
+        return []
+
+    def workspace(self):
+        """A context held from preparing to writing (e.g. a folder for temporary files)."""
+        return contextlib.nullcontext()
+
+    def prepare(self, progress):
+        return prepare(self.paths, vocab_path=self.vocab_path, progress=progress,
+                       **self.options.reading())
+
+    def train(self, vocab, corpus, progress):
+        """Train; returns the arrays to check for NaN/inf before anything is written."""
+        raise NotImplementedError
+
+    def write(self, vocab):
+        raise NotImplementedError
+
+    def summary(self, vocab):
+        """The line said once every output is written (None: nothing)."""
+        return None
+
+
+class VectorsJob(Job):
+    """A job whose output is one vectors file, in the format its extension names."""
+
+    def check(self):
+        from staticvec.io.dispatch import output_format
+
+        output_format(self.output)  # found out now, not after an hour of training
+
+    def write(self, vocab):
+        from staticvec.io.dispatch import save_vectors
+
+        save_vectors((vocab.words, self.vectors), self.output)
+
+
+def run_job(job, progress=None):
+    """Run ``job`` (see the module docstring); returns the vocabulary it trained on."""
+    job.check()
+    check_outputs(job.outputs() + [("--save-vocab", job.save_vocab)],
+                  [("the input", job.paths), ("--vocab", job.vocab_path)] + job.inputs())
+    # side outputs (--save-vocab, --save-cooccur) appear only beside the model, all or none
+    with outputs_together(), job.workspace():
+        vocab, corpus = job.prepare(progress)
+        weights = job.train(vocab, corpus, progress)
+        check_finite(weights, job.options.epochs, job.rate_option)
+        job.write(vocab)
+        if job.save_vocab is not None:
+            vocab.save(job.save_vocab)
+    line = job.summary(vocab)
+    if line:
+        log.info(line)
+    return vocab
