@@ -6,14 +6,20 @@ instruction set (``staticvec._kernels.generic.<name>``). ``staticvec._kernels`` 
 at import time from what the CPU reports, so a wheel built here still runs on an older
 CPU instead of dying with SIGILL, which a bare ``-march=native`` build would do.
 
-``STATICVEC_ONLY=word2vec,glove`` limits a development rebuild to the named kernels.
+The extensions name their ``.pyx`` sources, so an sdist carries the Cython sources (with the
+``.pxd``/``.h`` files MANIFEST.in adds), not generated C; ``build_ext`` cythonizes them only
+when it builds, every file at once and the compiles in parallel (one job per core).
+
+``STATICVEC_ONLY=word2vec,glove`` limits a development rebuild to the named kernels;
+``STATICVEC_CFLAGS`` is appended to every compile (``-O0`` for a quick throwaway build, as the
+sdist test does; ``-march=native`` for a build that only this machine runs).
 """
 import os
 import platform
 from pathlib import Path
 
-from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 KERNELS = Path("staticvec/_kernels")
 # kernels with no float arithmetic worth vectorising: built once, for the baseline ISA
@@ -22,6 +28,7 @@ BASE_FLAGS = ["-O3", "-fno-strict-aliasing", "-Wno-unused-function", "-Wno-unrea
 IS_X86 = platform.machine().lower() in {"x86_64", "amd64"}
 VARIANTS = {"avx2": ["-mavx2", "-mfma"], "generic": []} if IS_X86 else {"generic": []}
 
+USER_FLAGS = os.environ.get("STATICVEC_CFLAGS", "").split()  # passed last, so that they win
 only = {n for n in os.environ.get("STATICVEC_ONLY", "").split(",") if n}
 directives = {
     "language_level": 3,
@@ -32,25 +39,50 @@ directives = {
     "nonecheck": False,
 }
 
+
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+class BuildKernels(build_ext):
+    """Cythonizes each ``.pyx`` once (the variants share its C file), then compiles."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = cores()
+
+    def run(self):
+        from Cython.Build import cythonize
+
+        pyx_files = sorted({s for ext in self.extensions for s in ext.sources if s.endswith(".pyx")})
+        if pyx_files:
+            generated = cythonize(
+                [Extension(f"staticvec._kernels.{Path(p).stem}", [p], include_dirs=[str(KERNELS)])
+                 for p in pyx_files],
+                compiler_directives=directives, include_path=["."], quiet=True,
+                nthreads=self.parallel or 0)
+            c_file = {pyx: ext.sources[0] for pyx, ext in zip(pyx_files, generated)}
+            for ext in self.extensions:
+                ext.sources = [c_file.get(s, s) for s in ext.sources]
+        super().run()
+
+
 extensions = []
 for pyx in sorted(KERNELS.glob("*.pyx")):
     name = pyx.stem
     if only and name not in only and name != "cpu":
         continue
-    (generated,) = cythonize(
-        [Extension(f"staticvec._kernels.{name}", [str(pyx)], include_dirs=[str(KERNELS)])],
-        compiler_directives=directives,
-        include_path=["."],
-        quiet=True,
-    )
-    c_file = generated.sources[0]
     if name in PLAIN:
-        extensions.append(Extension(f"staticvec._kernels.{name}", [c_file],
-                                    include_dirs=[str(KERNELS)], extra_compile_args=BASE_FLAGS))
+        extensions.append(Extension(f"staticvec._kernels.{name}", [str(pyx)],
+                                    include_dirs=[str(KERNELS)], extra_compile_args=BASE_FLAGS + USER_FLAGS))
         continue
     for variant, flags in VARIANTS.items():
-        extensions.append(Extension(f"staticvec._kernels.{variant}.{name}", [c_file],
+        extensions.append(Extension(f"staticvec._kernels.{variant}.{name}", [str(pyx)],
                                     include_dirs=[str(KERNELS)],
-                                    extra_compile_args=BASE_FLAGS + flags))
+                                    extra_compile_args=BASE_FLAGS + flags + USER_FLAGS))
 
-setup(ext_modules=extensions)
+setup(ext_modules=extensions, cmdclass={"build_ext": BuildKernels})

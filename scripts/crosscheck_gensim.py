@@ -123,10 +123,10 @@ def main(argv=None):
         mine = evaluate_similarity(ours, pairs)
         pearson, spearman, oov_ratio = kv.evaluate_word_pairs(pairs)
         diffs = (abs(mine["pearson"] - pearson[0]), abs(mine["spearman"] - spearman[0]),
-                 abs(mine["oov_ratio"] - oov_ratio))
+                 abs(100 * mine["oov_ratio"] - oov_ratio))
         ok = max(diffs) < 1e-6
         print(f"  {name}: pearson {mine['pearson']:.6f} vs {pearson[0]:.6f}, spearman "
-              f"{mine['spearman']:.6f} vs {spearman[0]:.6f}, oov {mine['oov_ratio']:.2f}% vs "
+              f"{mine['spearman']:.6f} vs {spearman[0]:.6f}, oov {100 * mine['oov_ratio']:.2f}% vs "
               f"{oov_ratio:.2f}%: {'agree' if ok else 'DIFFER'} (max diff {max(diffs):.1e})")
         failures += not ok
 

@@ -31,6 +31,16 @@ class OutputError(StaticvecError):
     """An output cannot be written (no such folder, disk full, permission)."""
 
 
+class KernelsMissing(StaticvecError, ImportError):
+    """The compiled kernels are not there or do not load (a source tree never built, a
+    wheel built without them). An ImportError too, so ``import staticvec`` fails as an import
+    does, with one line that says how to rebuild."""
+
+    def __init__(self, detail):
+        super().__init__(f"the compiled kernels are missing or do not load ({detail}); rebuild "
+                         f"them: 'make build' in a checkout, or 'pip install .'")
+
+
 class ResourceError(StaticvecError):
     """The job would need more memory or disk than the machine has."""
 

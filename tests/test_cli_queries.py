@@ -196,6 +196,8 @@ def test_evaluate_commands(cli, model, tmp_path):
     result = json.loads(out.stdout)
     assert result == json.loads(json.dumps(evaluate_analogies(load_vectors(model), questions)))
     assert result["sections"][0]["correct"] == 3 and result["oov_questions"] == 1
+    # every ratio in JSON is a fraction (the text output shows percentages)
+    assert result["oov_ratio"] == 0.2 and result["sections"][0]["accuracy"] == 1.0
     text = cli("evaluate", "analogy", questions, "-m", model)
     assert text.returncode == 0
     assert text.stdout.splitlines()[0].split() == ["family", "100.00%", "3/3", "oov", "1"]
@@ -210,7 +212,7 @@ def test_evaluate_commands(cli, model, tmp_path):
     result = json.loads(out.stdout)
     expected = evaluate_similarity(load_vectors(model), pairs)
     assert result["spearman"] == pytest.approx(expected["spearman"])
-    assert result["oov_ratio"] == 20.0 and result["scored_pairs"] == 4
+    assert result["oov_ratio"] == 0.2 and result["scored_pairs"] == 4  # a fraction, as accuracy
     text = cli("evaluate", "similarity", pairs, "-m", model)
     assert text.stdout.startswith("pairs.tsv  pearson ") and "oov 20.0% (1/5 pairs)" in text.stdout
     missing = cli("evaluate", "similarity", tmp_path / "nope.tsv", "-m", model)

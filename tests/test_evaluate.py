@@ -48,7 +48,7 @@ def test_hand_worked_analogies(tmp_path):
     assert result["total"] == {"correct": 1, "total": 2, "accuracy": 0.5, "oov": 1}
     assert (result["questions"], result["oov_questions"], result["malformed_lines"]) == (3, 1, 1)
     assert result["first_malformed_line"] == 4
-    assert result["oov_ratio"] == pytest.approx(100 / 3)
+    assert result["oov_ratio"] == pytest.approx(1 / 3)  # a fraction, as accuracy
     # restrict 5 drops apple: q4 becomes OOV
     restricted = evaluate_analogies(_angles(TINY), path, restrict=5)
     assert restricted["total"] == {"correct": 1, "total": 1, "accuracy": 1.0, "oov": 2}
@@ -248,7 +248,7 @@ def test_hand_worked_similarity(tmp_path):
     assert result["spearman"] == pytest.approx(float(np.corrcoef([1, 4, 3, 2], [1, 3.5, 3.5, 2])[0, 1]))
     assert (result["pairs"], result["scored_pairs"], result["oov_pairs"], result["malformed_lines"]) == (5, 4, 1, 1)
     assert result["first_malformed_line"] == 6
-    assert result["oov_ratio"] == pytest.approx(20.0)
+    assert result["oov_ratio"] == pytest.approx(0.2)
 
 
 def test_similarity_matches_gensim_on_shipped_sets():
@@ -271,7 +271,7 @@ def test_similarity_matches_gensim_on_shipped_sets():
         # same cosines bit for bit (gensim's unitvec arithmetic), so the same correlations
         assert result["pearson"] == pytest.approx(p, abs=1e-12)
         assert result["spearman"] == pytest.approx(s, abs=1e-12)
-        assert result["oov_ratio"] == pytest.approx(oov, abs=1e-12)
+        assert 100 * result["oov_ratio"] == pytest.approx(oov, abs=1e-12)  # gensim: percent
 
 
 def test_similarity_with_nothing_scorable(tmp_path):

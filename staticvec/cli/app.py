@@ -1,7 +1,9 @@
 """The typer app, the options every command group shares, and the one error printer."""
+import re
 import sys
 
 import typer
+from typer.core import TyperArgument, TyperOption
 
 from staticvec import __version__
 from staticvec.errors import BadOptionError
@@ -12,7 +14,7 @@ app = typer.Typer(
          "Add --debug anywhere to see a full traceback on error.\n\n\b\nExample:\n"
          "  staticvec train-skipgram corpus.txt.xz -o vectors.bin\n"
          "  staticvec analogy king man woman -m vectors.bin",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, powershell)
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -21,7 +23,7 @@ app = typer.Typer(
 
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr.")
 EncodingErrorsOption = typer.Option(
-    "strict", "--encoding-errors",
+    "strict", "--encoding-errors", metavar="POLICY",
     help="What to do with input that is not valid UTF-8: strict (fail, naming file and byte "
          "offset), replace (U+FFFD) or ignore (drop the bad bytes).")
 MaxSentenceOption = typer.Option(
@@ -47,6 +49,59 @@ def _root(
                                  help="Print the version and the active kernel variant."),
 ):
     """The root of every subcommand (its help text is the app's)."""
+
+
+def click_command():
+    """The click command tree typer builds from ``app``, in the house style: every argument
+    reads as a word (``CORPUS...``, ``[WORDS]...``, not typer's ``{corpus}... <list[str]>``),
+    every option value too (``N`` where no word was chosen, never ``<int range>``), and each
+    help ends with its example (moved after the options), as the README promises."""
+    command = typer.main.get_command(app)
+    _house_style(command)
+    return command
+
+
+def _house_style(command):
+    example = re.search(r"\x08\n[ \t]*Example:", command.help or "")
+    if example and not command.epilog:
+        command.epilog = command.help[example.start():]
+        command.help = command.help[:example.start()].rstrip()
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            param.__class__ = _WordArgument
+        elif isinstance(param, TyperOption):
+            param.__class__ = _WordOption
+    for sub in getattr(command, "commands", {}).values():
+        _house_style(sub)
+
+
+class _WordArgument(TyperArgument):
+    """An argument shown as click shows one: its word, ``...`` when it repeats, ``[ ]`` when
+    optional; no type."""
+
+    def _rich_display_name(self):
+        word = self.metavar or self.name.upper()
+        return word if self.nargs == 1 or word.endswith("...") else word + "..."
+
+    def _usage_display_name(self):
+        word = self._rich_display_name()
+        return word if self.required else f"[{word.removesuffix('...')}]" + \
+            ("..." if word.endswith("...") else "")
+
+    def display_type_rich(self, ctx):
+        return None
+
+
+class _WordOption(TyperOption):
+    """An option whose value has no chosen word (``metavar=``) shows one from its type."""
+
+    TYPE_WORDS = {"int": "N", "int range": "N", "float": "NUMBER", "float range": "NUMBER"}
+
+    def display_type_rich(self, ctx):
+        shown = super().display_type_rich(ctx)
+        if self.metavar is not None or shown is None:
+            return shown
+        return self.TYPE_WORDS.get(shown.strip("<>"), "VALUE")
 
 
 def _check_choice(name, value, choices):

@@ -12,12 +12,12 @@ from staticvec.errors import BadOptionError
 # (bias-audit)
 @app.command("bias-audit")
 def bias_audit(
-    model: str = typer.Option(..., "--model", "-m", envvar="STATICVEC_MODEL",
+    model: str = typer.Option(..., "--model", "-m", metavar="MODEL", envvar="STATICVEC_MODEL",
                               help="Vectors to audit (word2vec .bin/.txt, GloVe .txt, fastText "
                                    ".bin/.vec); default $STATICVEC_MODEL."),
-    only: Optional[str] = typer.Option(None, "--only",
+    only: Optional[str] = typer.Option(None, "--only", metavar="PART",
                                        help="Run one part: weat, direction or probes."),
-    tests: Optional[str] = typer.Option(None, "--tests",
+    tests: Optional[str] = typer.Option(None, "--tests", metavar="FILE",
                                         help="WEAT tests to run instead of the ten shipped ones: "
                                              "JSON, one test or a list, each {\"name\", \"targets\": "
                                              "{\"X\", \"Y\"}, \"attributes\": {\"A\", \"B\"}}."),
@@ -29,14 +29,14 @@ def bias_audit(
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled partitions."),
     top: int = typer.Option(10, "--top", "-k", min=1,
                             help="Professions to list on each side of the gender direction."),
-    probes: Optional[str] = typer.Option(None, "--probes",
+    probes: Optional[str] = typer.Option(None, "--probes", metavar="FILE",
                                          help="Probe JSON {\"words\": [...], \"pairs\": [[\"man\", "
                                               "\"woman\"], ...]}; either key optional (default: "
                                               "the most frequent professions, man/woman)."),
     probe_count: int = typer.Option(20, "--probe-count", min=1,
                                     help="Default probe words: this many most frequent "
                                          "gender-neutral professions."),
-    fail_above: Optional[float] = typer.Option(None, "--fail-above", min=0.0,
+    fail_above: Optional[float] = typer.Option(None, "--fail-above", metavar="D", min=0.0,
                                                help="Exit 4 if any WEAT |d| exceeds this (after "
                                                     "printing the report)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),

@@ -14,7 +14,7 @@ from staticvec.text.corpus import check_encoding_errors
 @app.command()
 def vocab(
     corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin."),
-    output: str = typer.Option(..., "--output", "-o", help="Vocabulary file to write; - for stdout."),
+    output: str = typer.Option(..., "--output", "-o", metavar="FILE", help="Vocabulary file to write; - for stdout."),
     min_count: int = typer.Option(5, "--min-count", min=1, help="Drop words seen fewer times."),
     max_size: Optional[int] = typer.Option(None, "--max-size", min=1,
                                            help="Keep only the N most frequent words."),

@@ -32,7 +32,7 @@ def evaluate_analogy(
     restrict: int = typer.Option(30000, "--restrict", min=0,
                                  help="Only the first N words are candidates and only questions "
                                       "within them are scored (0: all words)."),
-    method: str = typer.Option("add", "--method", help="add: 3CosAdd; mul: 3CosMul."),
+    method: str = typer.Option("add", "--method", metavar="add|mul", help="add: 3CosAdd; mul: 3CosMul."),
     oov: bool = OovOption,
     json_out: bool = JsonObjectOption,
     fmt: Optional[str] = ModelFormatOption,
@@ -72,7 +72,7 @@ def evaluate_analogy(
             print(row(name, result[name]))
     scope = f"the first {restrict:,} words" if restrict else "the vocabulary"
     print(f"questions {result['questions']}, oov {result['oov_questions']} "
-          f"({result['oov_ratio']:.1f}%, words outside {scope}; "
+          f"({100 * result['oov_ratio']:.1f}%, words outside {scope}; "
           f"{'scored with built vectors' if oov else 'skipped'})" + _malformed_note(result))
 
 
@@ -119,7 +119,7 @@ def evaluate_similarity_cmd(
         return "n/a" if value is None else f"{value:.4f}"
 
     print(f"{os.path.basename(pairs)}  pearson {corr(result['pearson'])}  spearman "
-          f"{corr(result['spearman'])}  oov {result['oov_ratio']:.1f}% "
+          f"{corr(result['spearman'])}  oov {100 * result['oov_ratio']:.1f}% "
           f"({result['oov_pairs']}/{result['pairs']} pairs"
           f"{', ' + str(result['oov_scored_pairs']) + ' scored with built vectors' if oov else ''})"
           + _malformed_note(result))

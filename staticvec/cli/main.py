@@ -3,8 +3,6 @@ import io
 import os
 import sys
 
-import typer
-
 try:  # typer >= 0.2x vendors its own click
     from typer._click import exceptions as _click_exceptions
     from typer.exceptions import Abort as _Abort, Exit as _Exit
@@ -13,16 +11,20 @@ except ImportError:  # older typer runs on click itself
     from click.exceptions import Abort as _Abort, Exit as _Exit
 
 from staticvec.atomic import describe_write_error
-from staticvec.cli.app import _print_error, app
+from staticvec.cli.app import _print_error, click_command
 from staticvec.cli.display import install_log_lines
-from staticvec.errors import (EXIT_USAGE, Interrupted, OutputError, SigTerm, StaticvecError,
-                              Terminated)
+from staticvec.cli.migrants import first_migrant_hint
+from staticvec.errors import (EXIT_USAGE, BadOptionError, Interrupted, OutputError, SigTerm,
+                              StaticvecError, Terminated)
 
 
 def _invoke(args):
     """Run the command line without click's own handling of Ctrl-C, EPIPE and exits, so
     that every outcome reaches ``main``'s one mapping."""
-    command = typer.main.get_command(app)
+    command = click_command()
+    # a shell asking for completions (the script --install-completion installed sets
+    # _STATICVEC_COMPLETE): answer and exit, as typer's own entry point would
+    command._main_shell_completion({}, "staticvec")
     try:
         with command.make_context("staticvec", args) as ctx:
             return command.invoke(ctx)
@@ -43,6 +45,9 @@ def main(argv=None):
     _terminate_like_ctrl_c()
     _guard_stdout()
     try:
+        migrant = first_migrant_hint(args)
+        if migrant:  # before click, which would misread -size as -s -i -z -e
+            raise BadOptionError(migrant)
         code = _invoke(args)
         sys.stdout.flush()  # a full or closed stdout shows here at the latest
     except _click_exceptions.UsageError as exc:

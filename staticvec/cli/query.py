@@ -12,10 +12,10 @@ from staticvec.text.corpus import check_encoding_errors
 # ---------------------------------------------------------------- queries
 # (nearest, analogy)
 QueryModelOption = typer.Option(
-    None, "--model", "-m", envvar="STATICVEC_MODEL", show_envvar=False,
+    None, "--model", "-m", metavar="MODEL", envvar="STATICVEC_MODEL", show_envvar=False,
     help="Vectors: word2vec .bin/.txt, GloVe .txt, fastText .bin/.vec (format sniffed from "
          "the content); default $STATICVEC_MODEL.")
-ModelFormatOption = typer.Option(None, "--format",
+ModelFormatOption = typer.Option(None, "--format", metavar="FORMAT",
                                  help="Force the model format: binary, text or fasttext.")
 RestrictOption = typer.Option(None, "--restrict", min=1,
                               help="Answer only from the first N words of the model (the most "
@@ -162,7 +162,7 @@ def analogy(
                    "'A B C' query per line from stdin."),
     model: Optional[str] = QueryModelOption,
     topn: int = typer.Option(5, "--topn", "-k", min=1, help="Answers per query."),
-    method: str = typer.Option("add", "--method",
+    method: str = typer.Option("add", "--method", metavar="add|mul",
                                help="add: 3CosAdd (vector offset); mul: 3CosMul (Levy & "
                                     "Goldberg 2014)."),
     restrict: Optional[int] = RestrictOption,

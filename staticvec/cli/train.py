@@ -15,7 +15,7 @@ def _w2v_options():
     return dict(
         corpus=typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; one "
                                         "sentence per line."),
-        output=typer.Option(..., "--output", "-o",
+        output=typer.Option(..., "--output", "-o", metavar="FILE",
                             help="Vectors file: .bin word2vec binary, .txt/.vec text."),
         dim=typer.Option(100, "--dim", min=1, help="Vector dimensions."),
         window=typer.Option(5, "--window", min=1, help="Maximum context distance; the window "
@@ -24,25 +24,25 @@ def _w2v_options():
         negative=typer.Option(5, "--negative", min=0,
                               help="Negative samples per prediction (0: none; needs --hs)."),
         hs=typer.Option(False, "--hs/--no-hs", help="Hierarchical softmax over a Huffman tree."),
-        sample=typer.Option(1e-3, "--sample", min=0.0,
+        sample=typer.Option(1e-3, "--sample", metavar="T", min=0.0,
                             help="Subsampling threshold for frequent words (0: off)."),
         min_count=typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
         epochs=typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
-        min_alpha=typer.Option(None, "--min-alpha", min=0.0,
+        min_alpha=typer.Option(None, "--min-alpha", metavar="RATE", min=0.0,
                                help="Floor of the learning rate [default: alpha x 1e-4]."),
         threads=typer.Option(None, "--threads", min=1, help="Worker threads [default: cores; at "
                                                             "most 16 per core]."),
         seed=typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
                                                    "is byte-identical on every run."),
-        ns_exponent=typer.Option(0.75, "--ns-exponent",
+        ns_exponent=typer.Option(0.75, "--ns-exponent", metavar="POWER",
                                  help="Noise distribution: count^x for negative sampling."),
-        init_scale=typer.Option(1.0, "--init-scale", min=0.0,
+        init_scale=typer.Option(1.0, "--init-scale", metavar="S", min=0.0,
                                 help="Input vectors start uniform in [-S/dim, S/dim] (gensim's "
                                      "range; 0.5 is word2vec C's, which scores lower on small "
                                      "corpora)."),
-        vocab_path=typer.Option(None, "--vocab", help="Read the vocabulary from this file "
+        vocab_path=typer.Option(None, "--vocab", metavar="FILE", help="Read the vocabulary from this file "
                                                       "(the `vocab` command's format)."),
-        save_vocab=typer.Option(None, "--save-vocab", help="Also write the vocabulary here."),
+        save_vocab=typer.Option(None, "--save-vocab", metavar="FILE", help="Also write the vocabulary here."),
         max_vocab_words=MaxVocabWordsOption,
         no_cache=typer.Option(False, "--no-cache", help="Do not cache the encoded corpus "
                                                         "(default cache: $XDG_CACHE_HOME/staticvec)."),
@@ -107,7 +107,7 @@ def _word2vec_command(sg):
         sample: float = _W2V["sample"],
         min_count: int = _W2V["min_count"],
         epochs: int = _W2V["epochs"],
-        alpha: float = typer.Option(0.025 if sg else 0.05, "--alpha",
+        alpha: float = typer.Option(0.025 if sg else 0.05, "--alpha", metavar="RATE",
                                     help="Starting learning rate (too large a rate diverges: "
                                          "exit 1, no output)."),
         min_alpha: Optional[float] = _W2V["min_alpha"],
@@ -145,15 +145,15 @@ def train_glove(
     corpus: Optional[List[str]] = typer.Argument(
         None, help="Text files (.gz/.bz2/.xz ok) or - for stdin; one sentence per line "
                    "(a line ends the context window). Omit with --cooccur."),
-    output: str = typer.Option(..., "--output", "-o",
+    output: str = typer.Option(..., "--output", "-o", metavar="FILE",
                                help="Vectors file: .bin word2vec binary, .txt/.vec text."),
     dim: int = typer.Option(100, "--dim", min=1, help="Vector dimensions."),
     window: int = typer.Option(10, "--window", min=1,
                                help="Symmetric context distance; a pair at distance d counts "
                                     "1/d (never past the sentence)."),
-    x_max: float = typer.Option(100.0, "--x-max", help="Weighting cutoff: f(x) = min(1, (x/x_max)^alpha)."),
-    alpha: float = typer.Option(0.75, "--alpha", help="Weighting exponent."),
-    eta: float = typer.Option(0.05, "--eta", help="AdaGrad initial learning rate (too large a "
+    x_max: float = typer.Option(100.0, "--x-max", metavar="COUNT", help="Weighting cutoff: f(x) = min(1, (x/x_max)^alpha)."),
+    alpha: float = typer.Option(0.75, "--alpha", metavar="POWER", help="Weighting exponent."),
+    eta: float = typer.Option(0.05, "--eta", metavar="RATE", help="AdaGrad initial learning rate (too large a "
                                                   "rate diverges: exit 1, no output)."),
     epochs: int = typer.Option(25, "--epochs", min=1, help="Passes over the co-occurrence records."),
     min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
@@ -164,22 +164,22 @@ def train_glove(
                                                "core]."),
     seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
                                                       "is byte-identical on every run."),
-    memory: float = typer.Option(4.0, "--memory",
+    memory: float = typer.Option(4.0, "--memory", metavar="GB",
                                  help="GB for counting and shuffling (at most the machine's "
                                       "RAM); beyond it counts spill to sorted runs in --tmp-dir."),
-    vectors: str = typer.Option("sum", "--vectors",
+    vectors: str = typer.Option("sum", "--vectors", metavar="sum|word|both",
                                 help="sum: word + context vectors (GloVe C -model 2); word: word "
                                      "vectors only; both: the two side by side (2 x dim)."),
-    vocab_path: Optional[str] = typer.Option(None, "--vocab", help="Read the vocabulary from this "
+    vocab_path: Optional[str] = typer.Option(None, "--vocab", metavar="FILE", help="Read the vocabulary from this "
                                              "file (the `vocab` command's or GloVe C's format)."),
-    save_vocab: Optional[str] = typer.Option(None, "--save-vocab", help="Also write the vocabulary here."),
-    save_cooccur: Optional[str] = typer.Option(None, "--save-cooccur",
+    save_vocab: Optional[str] = typer.Option(None, "--save-vocab", metavar="FILE", help="Also write the vocabulary here."),
+    save_cooccur: Optional[str] = typer.Option(None, "--save-cooccur", metavar="FILE",
                                                help="Also write the co-occurrence records here "
                                                     "(GloVe C's cooccurrence.bin layout)."),
-    cooccur: Optional[str] = typer.Option(None, "--cooccur",
+    cooccur: Optional[str] = typer.Option(None, "--cooccur", metavar="FILE",
                                           help="Train from records written by --save-cooccur (or "
                                                "GloVe C's cooccur) with their --vocab; no CORPUS."),
-    tmp_dir: Optional[str] = typer.Option(None, "--tmp-dir",
+    tmp_dir: Optional[str] = typer.Option(None, "--tmp-dir", metavar="DIR",
                                           help="Folder for temporary spill files [default: the "
                                                "folder of OUTPUT]; removed when done."),
     max_vocab_words: int = MaxVocabWordsOption,
@@ -217,10 +217,10 @@ def train_glove(
 def train_fasttext(
     corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; "
                                                  "one sentence per line."),
-    output: str = typer.Option(..., "--output", "-o",
+    output: str = typer.Option(..., "--output", "-o", metavar="STEM",
                                help="Output stem: writes STEM.bin (full model with n-gram "
                                     "buckets, Facebook fastText format) and STEM.vec (text)."),
-    model: str = typer.Option("skipgram", "--model", help="skipgram or cbow."),
+    model: str = typer.Option("skipgram", "--model", metavar="skipgram|cbow", help="skipgram or cbow."),
     minn: int = typer.Option(3, "--minn", min=1, help="Shortest character n-gram."),
     maxn: int = typer.Option(6, "--maxn", min=0, help="Longest character n-gram (0: no subwords)."),
     bucket: int = typer.Option(2_000_000, "--bucket", min=0,
@@ -231,9 +231,9 @@ def train_fasttext(
                                                           "the sentence)."),
     epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the corpus."),
     negative: int = typer.Option(5, "--negative", min=1, help="Negative samples per prediction."),
-    alpha: float = typer.Option(0.05, "--alpha", help="Starting learning rate (falls linearly "
+    alpha: float = typer.Option(0.05, "--alpha", metavar="RATE", help="Starting learning rate (falls linearly "
                                                       "to 0; too large a rate diverges)."),
-    sample: float = typer.Option(1e-4, "--sample", min=0.0,
+    sample: float = typer.Option(1e-4, "--sample", metavar="T", min=0.0,
                                  help="Subsampling threshold t: keep with sqrt(t/f) + t/f."),
     min_count: int = typer.Option(5, "--min-count", min=1, help="Ignore words seen fewer times."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1,
@@ -241,9 +241,9 @@ def train_fasttext(
                                                "core]."),
     seed: int = typer.Option(1, "--seed", min=0, help="Random seed; with --threads 1 the output "
                                                       "is identical on every run."),
-    vocab_path: Optional[str] = typer.Option(None, "--vocab", help="Read the vocabulary from "
+    vocab_path: Optional[str] = typer.Option(None, "--vocab", metavar="FILE", help="Read the vocabulary from "
                                                                    "this file."),
-    save_vocab: Optional[str] = typer.Option(None, "--save-vocab",
+    save_vocab: Optional[str] = typer.Option(None, "--save-vocab", metavar="FILE",
                                              help="Also write the vocabulary here."),
     max_vocab_words: int = MaxVocabWordsOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),

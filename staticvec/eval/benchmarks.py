@@ -107,7 +107,8 @@ def evaluate_analogies(vectors, path, restrict=30000, method="add", oov=False):
 
     Returns a dict (JSON-ready): ``sections`` (name, correct, total, accuracy, oov),
     ``semantic`` / ``syntactic`` (Google set: sections named ``gram*`` are syntactic),
-    ``total``, ``questions``, ``oov_questions``, ``oov_ratio`` (percent, as gensim),
+    ``total``, ``questions``, ``oov_questions``, ``oov_ratio`` (a fraction, as every
+    ratio here: gensim reports it in percent),
     ``malformed_lines`` and ``first_malformed_line`` (question lines without 4 words).
     A file without a single well-formed question, or whose questions are all OOV, is an
     error: an accuracy of 0/0 would read as a result.
@@ -183,7 +184,7 @@ def evaluate_analogies(vectors, path, restrict=30000, method="add", oov=False):
     result["total"] = _summary(sections)
     result["questions"] = total_questions
     result["oov_questions"] = oov_questions
-    result["oov_ratio"] = 100.0 * oov_questions / total_questions if total_questions else 0.0
+    result["oov_ratio"] = oov_questions / total_questions if total_questions else 0.0
     malformed.report(result)
     return result
 
@@ -354,7 +355,7 @@ def evaluate_similarity(vectors, path, restrict=300000, oov=False):
         "pairs": pairs,
         "scored_pairs": len(gold),
         "oov_pairs": oov_pairs,
-        "oov_ratio": 100.0 * oov_pairs / pairs if pairs else 0.0,
+        "oov_ratio": oov_pairs / pairs if pairs else 0.0,  # a fraction, as accuracy
         "oov_scored_pairs": subword_pairs,
     }
     malformed.report(result)
