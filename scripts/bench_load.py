@@ -2,7 +2,8 @@
 """How long a user waits for a big binary model: load, one analogy, and the CLI end to end.
 
     python scripts/bench_load.py [--words 1000000] [--dim 300] [--out /tmp/staticvec-bench-1Mx300.bin]
-                                 [--gensim] [--keep]
+                                 [--gensim] [--keep] [--limit 100000] [--batch 1000]
+                                 [--batch-vocab 200000]
 
 Writes a synthetic word2vec binary model (random vectors, plus king/man/woman/queen
 planted so that king - man + woman = queen), then times
@@ -12,7 +13,11 @@ planted so that king - man + woman = queen), then times
   - `staticvec analogy king man woman -m MODEL` as a subprocess, end to end (best of 3),
     as it runs by default (the file streamed, not loaded) and with the model loaded,
   - optionally gensim's load_word2vec_format on the same file (--gensim; slow),
-  - writing and reading a --text-words x 100 text file (and gensim's, with --gensim).
+  - writing and reading a --text-words x 100 text file (and gensim's, with --gensim),
+  - the library against gensim (when gensim is installed): staticvec.load(limit=N) vs
+    load_word2vec_format(limit=N) (best of 3 each), and most_similar of --batch words
+    (topn 10, over the first --batch-vocab rows) as one most_similar_batch call vs gensim's
+    loop of most_similar calls, with the ratios.
 The file is left in place with --keep (re-used on the next run if the size matches).
 Times are with the file in the page cache (the second read onwards), which is what a
 user running several queries sees.
@@ -51,6 +56,11 @@ def main(argv=None):
     parser.add_argument("--gensim", action="store_true", help="also time gensim's loader")
     parser.add_argument("--keep", action="store_true", help="keep the model file")
     parser.add_argument("--text-words", type=int, default=100_000)
+    parser.add_argument("--limit", type=int, default=100_000,
+                        help="words read by load(limit=N) and gensim's limit=N")
+    parser.add_argument("--batch", type=int, default=1000, help="queries in the batch test")
+    parser.add_argument("--batch-vocab", type=int, default=200_000,
+                        help="rows loaded (by both libraries) for the batch test")
     args = parser.parse_args(argv)
     path = args.out or f"/tmp/staticvec-bench-{args.words}x{args.dim}.bin"
 
@@ -104,10 +114,48 @@ def main(argv=None):
         kv.most_similar(["king", "woman"], ["man"], topn=1)
         print(f"gensim load_word2vec_format: {t_load:.2f} s; first most_similar "
               f"(incl. norms): {time.perf_counter() - start:.2f} s")
+    library_benchmark(path, args.limit, args.batch, args.batch_vocab)
     if not args.keep:
         os.unlink(path)
     text_benchmark(args.text_words, args.gensim)
     return 0
+
+
+def _best_of(n, run):
+    """(best seconds of ``n`` runs, the last result)."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def library_benchmark(path, limit, batch, batch_vocab):
+    """load(limit=N) and a batch of most_similar queries, against gensim's equivalents."""
+    import staticvec
+
+    try:
+        from gensim.models import KeyedVectors
+    except ImportError:
+        print("library: gensim is not installed: no comparison")
+        return
+    ours, v = _best_of(3, lambda: staticvec.load(path, limit=limit))
+    theirs, kv = _best_of(3, lambda: KeyedVectors.load_word2vec_format(path, binary=True,
+                                                                      limit=limit))
+    assert v.words == kv.index_to_key
+    print(f"limit  load(limit={limit:,}): {ours:.3f} s; gensim load_word2vec_format(limit="
+          f"{limit:,}): {theirs:.3f} s; gensim / staticvec = {theirs / ours:.1f}x")
+    v = staticvec.load(path, limit=batch_vocab)
+    kv = KeyedVectors.load_word2vec_format(path, binary=True, limit=batch_vocab)
+    kv.fill_norms()  # as ours, computed at load: not part of the queries' time
+    words = v.words[:batch]
+    ours, answers = _best_of(3, lambda: v.most_similar_batch(words, topn=10))
+    theirs, expected = _best_of(3, lambda: [kv.most_similar(w, topn=10) for w in words])
+    same = sum([a for a, _ in x] == [b for b, _ in y] for x, y in zip(answers, expected))
+    print(f"batch  most_similar of {len(words):,} words (topn 10, {len(v):,} rows x {v.dim}): "
+          f"most_similar_batch {ours:.2f} s; gensim loop {theirs:.2f} s; gensim / staticvec "
+          f"= {theirs / ours:.1f}x; same top-10 words for {same:,}/{len(words):,} queries")
 
 
 def text_benchmark(words, with_gensim):

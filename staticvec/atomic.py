@@ -10,12 +10,19 @@ An existing output that is not a regular file is never replaced by a rename: a c
 device (``/dev/null``, a terminal) or a FIFO is written to directly, as ``sort -o`` does;
 a folder, a socket or a block device is refused. A symbolic link is written through: its
 file is replaced, the link stays. ``check_outputs`` refuses, before any work,
-an output that is one of the run's inputs or another of its outputs, and a compressed
-name (``v.bin.gz``): compressed output is not supported yet.
+an output that is one of the run's inputs or another of its outputs.
+
+A name ending in ``.gz``, ``.bz2`` or ``.xz`` (``.lzma``) is written compressed: the bytes are
+compressed into the temporary file, which is renamed as usual (gzip with no name and mtime 0,
+so the same content gives the same bytes on every run).
 """
+import bz2
 import contextlib
 import contextvars
 import errno
+import gzip
+import io
+import lzma
 import os
 import signal
 import stat
@@ -26,7 +33,7 @@ import threading
 from staticvec.errors import BadOptionError, OutputError
 
 STDOUT = "-"
-# names that say "compressed": read transparently (text.corpus), not written yet
+# names that say "compressed": read transparently (text.corpus), written compressed here
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".lzma")
 
 # the renames held back by the innermost outputs_together() block (None: rename at once)
@@ -87,6 +94,10 @@ def atomic_output(path, mode="wb", encoding="utf-8"):
         return
     path = os.fspath(path)
     check_output_path(path)
+    if compression_of(path):
+        with atomic_output(_Raw(path), "wb") as raw, _compressing(raw, path, mode, encoding) as out:
+            yield out
+        return
     if writes_in_place(path):
         with _in_place(path, mode, encoding) as handle:
             yield handle
@@ -117,6 +128,43 @@ def atomic_output(path, mode="wb", encoding="utf-8"):
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def compression_of(path):
+    """The compressed suffix of an output name (``.gz``, ``.bz2``, ``.xz``, ``.lzma``), or None."""
+    if isinstance(path, _Raw) or str(path) == STDOUT:
+        return None
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    return ext if ext in COMPRESSED_SUFFIXES else None
+
+
+class _Raw(str):
+    """An output name whose bytes are written as given (the compressed stream of its file)."""
+
+    def __fspath__(self):
+        return str(self)
+
+
+@contextlib.contextmanager
+def _compressing(raw, path, mode, encoding):
+    """A writer that compresses into ``raw`` (closed, so the stream ends, before ``raw`` is
+    published)."""
+    ext = compression_of(path)
+    if ext == ".gz":
+        stream = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+    elif ext == ".bz2":
+        stream = bz2.BZ2File(raw, "wb")
+    else:
+        stream = lzma.LZMAFile(raw, "wb", format=lzma.FORMAT_ALONE if ext == ".lzma" else
+                               lzma.FORMAT_XZ)
+    out = stream if "b" in mode else io.TextIOWrapper(stream, encoding=encoding)
+    try:
+        yield out
+        out.close()  # flushes the text layer, ends the compressed stream; ``raw`` stays open
+    finally:
+        if not stream.closed:
+            with contextlib.suppress(Exception):
+                stream.close()
 
 
 @contextlib.contextmanager
@@ -200,17 +248,19 @@ def _remove_quietly(path):
 
 
 def check_output_name(path):
-    """Refuse an output name that cannot mean what it says: empty, or compressed (the
-    writers write plain bytes: a ``v.bin.gz`` would be no gzip file)."""
+    """Refuse an output name that cannot mean what it says: an empty one."""
     if str(path) == STDOUT:
         return
-    path = os.fspath(path)
-    if not path:
+    if not os.fspath(path):
         raise BadOptionError("an output file name is empty")
-    ext = os.path.splitext(path)[1]
-    if ext.lower() in COMPRESSED_SUFFIXES:
-        raise BadOptionError(f"cannot write {path}: compressed output ({ext}) is not supported "
-                             f"yet; write an uncompressed file and compress it afterwards")
+
+
+def refuse_compressed(option, path, why):
+    """For an output that must stay plain (a fastText ``.bin``, GloVe's co-occurrence
+    records, which are read back in place): refuse a compressed name, saying ``why``."""
+    ext = compression_of(path) if path is not None else None
+    if ext:
+        raise BadOptionError(f"{option} {path}: cannot be compressed ({ext}): {why}")
 
 
 def check_output_path(path):

@@ -51,14 +51,19 @@ class BadOptionError(StaticvecError):
     exit_code = EXIT_USAGE
 
 
-class UnknownWordError(StaticvecError):
-    """A query word is not in the model's vocabulary (and has no subwords to fall back on)."""
+class UnknownWordError(StaticvecError, KeyError):
+    """A query word is not in the model's vocabulary (and has no subwords to fall back on).
+
+    Also a ``KeyError``, so ``v["word"]`` fails as a mapping (and gensim's KeyedVectors) does."""
 
     exit_code = EXIT_UNKNOWN_WORD
 
     def __init__(self, word, message=None):
         self.word = word
         super().__init__(message or f"unknown word: {word!r} is not in the model's vocabulary")
+
+    def __str__(self):
+        return Exception.__str__(self)  # the message as is, not KeyError's repr of it
 
 
 class GateFailed(StaticvecError):

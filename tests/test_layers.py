@@ -48,7 +48,7 @@ def layer(name):
     top = parts[1]
     if top == "_kernels":
         return "kernels"
-    if top in {"text", "model", "io", "eval", "train", "cli"}:
+    if top in {"text", "model", "io", "eval", "train", "cli", "api"}:
         return top
     if top == "__main__":
         return "cli"

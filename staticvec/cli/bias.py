@@ -5,6 +5,7 @@ from typing import Optional
 import typer
 
 from staticvec.cli.app import QuietOption, _check_choice, app
+from staticvec.cli.query import LimitOption
 from staticvec.errors import BadOptionError
 
 
@@ -40,6 +41,7 @@ def bias_audit(
                                                help="Exit 4 if any WEAT |d| exceeds this (after "
                                                     "printing the report)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    limit: Optional[int] = LimitOption,
     quiet: bool = QuietOption,
 ):
     """Measure bias in vectors: WEAT tests, the gender direction, analogy probes.
@@ -69,7 +71,7 @@ def bias_audit(
     from staticvec.io.dispatch import load_vectors
 
     start = time.monotonic()
-    vectors = load_vectors(model)
+    vectors = load_vectors(model, limit=limit)
     report = {"model": model}
     report.update(bias_report.audit(vectors, only=only, tests=custom_tests, exact_limit=exact_limit,
                              permutations=permutations, seed=seed, top_k=top, probes=probe_spec,

@@ -5,7 +5,8 @@ from typing import Optional
 import typer
 
 from staticvec.cli.app import EncodingErrorsOption, _check_choice, app
-from staticvec.cli.query import ModelFormatOption, QueryModelOption, load_query_model
+from staticvec.cli.query import (LimitOption, ModelFormatOption, QueryModelOption,
+                                 load_query_model)
 
 
 # ---------------------------------------------------------------- evaluate
@@ -37,6 +38,7 @@ def evaluate_analogy(
     json_out: bool = JsonObjectOption,
     fmt: Optional[str] = ModelFormatOption,
     encoding_errors: str = EncodingErrorsOption,
+    limit: Optional[int] = LimitOption,
 ):
     """Accuracy on an analogy set (a : b :: c : ?), per section and in total.
 
@@ -53,7 +55,7 @@ def evaluate_analogy(
     from staticvec.eval.benchmarks import evaluate_analogies
 
     _check_choice("--method", method, ("add", "mul"))
-    vectors = load_query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors, limit)
     result = evaluate_analogies(vectors, questions, restrict=restrict or None, method=method,
                                 oov=oov)
     if json_out:
@@ -95,6 +97,7 @@ def evaluate_similarity_cmd(
     json_out: bool = JsonObjectOption,
     fmt: Optional[str] = ModelFormatOption,
     encoding_errors: str = EncodingErrorsOption,
+    limit: Optional[int] = LimitOption,
 ):
     """Pearson and Spearman correlation with human similarity scores (WordSim-353, SimLex-999).
 
@@ -109,7 +112,7 @@ def evaluate_similarity_cmd(
 
     from staticvec.eval.benchmarks import evaluate_similarity
 
-    vectors = load_query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors, limit)
     result = evaluate_similarity(vectors, pairs, restrict=restrict or None, oov=oov)
     if json_out:
         print(json.dumps(result, ensure_ascii=False, allow_nan=False))

@@ -20,6 +20,9 @@ ModelFormatOption = typer.Option(None, "--format", metavar="FORMAT",
 RestrictOption = typer.Option(None, "--restrict", min=1,
                               help="Answer only from the first N words of the model (the most "
                                    "frequent ones, in files sorted by frequency).")
+LimitOption = typer.Option(None, "--limit", min=1,
+                           help="Read only the first N words of the model (the rest of the "
+                                "file is not read).")
 JsonLinesOption = typer.Option(False, "--json",
                                help="JSON Lines: {\"query\", \"results\": [{\"word\", \"score\"}]} "
                                     "or {\"query\", \"error\"} per query.")
@@ -35,18 +38,21 @@ def _check_model_options(model, fmt, encoding_errors):
     check_encoding_errors(encoding_errors)
 
 
-def load_query_model(model, fmt, encoding_errors):
-    """The model named by -m/--format/--encoding-errors (options checked first)."""
+def load_query_model(model, fmt, encoding_errors, limit=None):
+    """The model named by -m/--format/--encoding-errors/--limit (options checked first)."""
     from staticvec.io.dispatch import load_vectors
 
     _check_model_options(model, fmt, encoding_errors)
-    return load_vectors(model, fmt=fmt, encoding_errors=encoding_errors)
+    return load_vectors(model, fmt=fmt, encoding_errors=encoding_errors, limit=limit)
 
 
-def _streamed_answers(model, fmt, encoding_errors, queries, **query):
-    """The library's streamed answers (for a big binary model), as an iterator, or None."""
+def _streamed_answers(model, fmt, encoding_errors, queries, limit=None, **query):
+    """The library's streamed answers (for a big binary model), as an iterator, or None
+    (always with --limit: the first N words load faster than a whole file streams)."""
     from staticvec.io.stream import streamed_answers
 
+    if limit is not None:
+        return None
     answers = streamed_answers(model, queries, fmt=fmt, encoding_errors=encoding_errors, **query)
     return None if answers is None else iter(answers)
 
@@ -128,6 +134,7 @@ def nearest(
     json_out: bool = JsonLinesOption,
     fmt: Optional[str] = ModelFormatOption,
     encoding_errors: str = EncodingErrorsOption,
+    limit: Optional[int] = LimitOption,
 ):
     """Print the nearest neighbours (cosine similarity) of words.
 
@@ -141,14 +148,14 @@ def nearest(
     """
     _check_model_options(model, fmt, encoding_errors)
     streamed = words and _streamed_answers(model, fmt, encoding_errors, [([w], []) for w in words],
-                                           topn=topn, restrict_vocab=restrict)
+                                           limit=limit, topn=topn, restrict_vocab=restrict)
     if streamed:
         code = _answer_queries([([w], None) for w in words], _replay(streamed), json_out)
         if code:
             raise typer.Exit(code)
         return
     queries = (([w], None) for w in words) if words else _stdin_queries("words")
-    vectors = load_query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors, limit)
     code = _answer_queries(queries, lambda terms: vectors.most_similar(
         terms, topn=topn, restrict_vocab=restrict), json_out)
     if code:
@@ -169,6 +176,7 @@ def analogy(
     json_out: bool = JsonLinesOption,
     fmt: Optional[str] = ModelFormatOption,
     encoding_errors: str = EncodingErrorsOption,
+    limit: Optional[int] = LimitOption,
 ):
     """Solve word analogies: A is to B as what is to C, i.e. the words nearest A - B + C.
 
@@ -185,7 +193,8 @@ def analogy(
         raise BadOptionError(f"analogy takes 3 words A B C (for A - B + C), got {len(words)}")
     _check_model_options(model, fmt, encoding_errors)
     streamed = words and _streamed_answers(model, fmt, encoding_errors,
-                                           [([words[0], words[2]], [words[1]])], topn=topn,
+                                           [([words[0], words[2]], [words[1]])], limit=limit,
+                                           topn=topn,
                                            restrict_vocab=restrict, method=method)
     if streamed:
         code = _answer_queries([(words, None)], _replay(streamed), json_out)
@@ -201,8 +210,60 @@ def analogy(
             yield terms, problem
 
     queries = [(words, None)] if words else checked(_stdin_queries("analogy queries"))
-    vectors = load_query_model(model, fmt, encoding_errors)
+    vectors = load_query_model(model, fmt, encoding_errors, limit)
     code = _answer_queries(queries, lambda t: vectors.analogy(
         t[0], t[1], t[2], topn=topn, method=method, restrict_vocab=restrict), json_out)
+    if code:
+        raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------- print-vectors
+@app.command("print-vectors")
+def print_vectors(
+    words: Optional[List[str]] = typer.Argument(
+        None, metavar="[WORDS]...", help="Words to print. None: read words from stdin (a blank "
+                                         "line gives an empty output line)."),
+    model: Optional[str] = QueryModelOption,
+    fmt: Optional[str] = ModelFormatOption,
+    encoding_errors: str = EncodingErrorsOption,
+    limit: Optional[int] = LimitOption,
+):
+    """Print the vectors of words, one "word v1 ... vd" line each, in the order given.
+
+    Values are formatted as in a text vectors file. On a fastText .bin, words outside the
+    vocabulary get their n-gram vectors (fastText's print-word-vectors); an unknown word
+    gets one stderr line and exit code 3 (its line holds the word alone), and the other
+    words are still printed.
+
+    \b
+    Example:
+      staticvec print-vectors -m model.bin king computr
+      cut -f1 words.tsv | staticvec print-vectors -m vectors.bin > subset.txt
+    """
+    from staticvec.errors import InputError, UnknownWordError
+    from staticvec.io.word2vec_text import text_rows
+
+    _check_model_options(model, fmt, encoding_errors)
+    lines = ((([w], None) for w in words) if words else _stdin_queries("words"))
+    vectors = load_query_model(model, fmt, encoding_errors, limit)
+    out = sys.stdout.buffer
+    code = 0
+    for terms, problem in lines:
+        if problem is not None:
+            _print_error(str(problem))
+            code = max(code, problem.exit_code)
+            out.write(b"\n")
+        elif not terms:
+            out.write(b"\n")
+        for word in terms if problem is None else ():
+            try:
+                vec = vectors.vector(word)
+            except (UnknownWordError, InputError) as exc:
+                _print_error(str(exc))
+                code = max(code, exc.exit_code)
+                out.write(word.encode("utf-8") + b"\n")
+                continue
+            out.write(text_rows([word.encode("utf-8")], vec[None, :]))
+        out.flush()
     if code:
         raise typer.Exit(code)

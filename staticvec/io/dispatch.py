@@ -1,5 +1,5 @@
-"""The one door to vector files: ``load_vectors``, ``save_vectors``, ``output_format``,
-``detect_format``.
+"""The one door to vector files: ``load_vectors``, ``save_vectors``, ``convert_vectors``,
+``output_format``, ``detect_format``.
 
 Formats: word2vec binary (``word2vec_binary.py``) and text (``word2vec_text.py``), with
 gensim's and GloVe's dialects, ``.gz``/``.bz2``/``.xz`` compressed copies, and fastText
@@ -28,7 +28,7 @@ from staticvec.io.word2vec_text import read_text, write_text
 from staticvec.model.fasttext import FastTextVectors
 from staticvec.model.similarity import row_norms
 from staticvec.model.subwords import compose, ngram_count_bound, subword_csr
-from staticvec.model.vectors import Vectors
+from staticvec.model.vectors import Vectors, register_writer
 from staticvec.text.corpus import DECOMPRESS_ERRORS, OPENERS, check_encoding_errors
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,24 @@ def _check_options(fmt, encoding_errors):
 # ---------------------------------------------------------------- reading
 
 
-def load_vectors(path, fmt=None, encoding_errors="strict"):
+def check_limit(limit):
+    """``limit`` (``--limit``) must be None or an integer >= 1."""
+    if limit is None:
+        return
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise BadOptionError(f"--limit must be an integer >= 1 (got {limit!r})")
+
+
+def load_vectors(path, fmt=None, encoding_errors="strict", limit=None):
     """Read a vectors file (see the module docstring for the formats) into ``Vectors``
-    (``FastTextVectors`` for a fastText ``.bin``)."""
+    (``FastTextVectors`` for a fastText ``.bin``).
+
+    ``limit``: only the first ``limit`` words, the rest of the file unread (a header may
+    announce more). A fastText ``.bin`` is read whole (its n-gram rows follow the words):
+    there ``limit`` keeps the first words as the vocabulary, and the others keep their
+    vectors through ``vector()``, as unseen words do."""
     _check_options(fmt, encoding_errors)
+    check_limit(limit)
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
@@ -67,10 +81,12 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
     if ext in OPENERS:
         try:
             with OPENERS[ext](path, "rb") as handle:
-                data = handle.read()
+                if limit is None:
+                    data = handle.read()
+                    return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
+                return _parse_compressed_prefix(handle, path, fmt, encoding_errors, limit)
         except DECOMPRESS_ERRORS as exc:
             raise FormatError(f"{path}: damaged {ext} file ({exc})") from None
-        return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
     try:
         stream = open(path, "rb", buffering=0)
     except PermissionError:
@@ -79,22 +95,44 @@ def load_vectors(path, fmt=None, encoding_errors="strict"):
         info = os.fstat(stream.fileno())
         if not stat.S_ISREG(info.st_mode):  # a FIFO, /dev/stdin, <(...): its size is unknown
             data = stream.readall()
-            return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors)
-        return _parse(stream, info.st_size, path, fmt, encoding_errors)
+            return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors, limit)
+        return _parse(stream, info.st_size, path, fmt, encoding_errors, limit)
 
 
-def _parse(stream, size, path, fmt, encoding_errors):
+def _parse_compressed_prefix(handle, path, fmt, encoding_errors, limit):
+    """The first ``limit`` words of a compressed file, decompressing no more than needed:
+    text up to the line that holds them; binary in growing prefixes until they parse."""
+    data = handle.read(1 << 20)
+    while True:
+        more = handle.read(max(len(data), 1 << 20))
+        if not more:  # the whole file: parse it as it is (errors and all)
+            return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors, limit)
+        data += more
+        try:
+            return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors, limit,
+                          prefix=True)
+        except _PrefixTooShort:
+            continue
+
+
+class _PrefixTooShort(Exception):
+    """A compressed file's prefix does not hold the words asked for yet."""
+
+
+def _parse(stream, size, path, fmt, encoding_errors, limit=None, prefix=False):
+    """``prefix``: ``stream`` holds only the start of the file (``_PrefixTooShort`` when the
+    ``limit`` words are not all in it)."""
     head = read_head(stream)
     if not head:
         raise FormatError(f"{path}: empty file")
     fasttext = is_fasttext(head)
     if fasttext and fmt in (None, "fasttext"):
-        return load_fasttext(path)
+        return load_fasttext(path) if limit is None else load_fasttext(path, limit)
     if fasttext:
         raise FormatError(f"{path} is a fastText .bin model, not {FORMAT_NAMES[fmt]} (drop "
                           f"--format or use --format fasttext)")
     header, body_start = read_header(head, path)
-    if header is not None:
+    if header is not None and not prefix:
         check_header_fits(header, size - body_start, 2 * header[1] + 1, head, path)
     sniffed = "text" if header is None else sniff_rows(head, body_start, header[1])
     if fmt is None and header is None and format_from_extension(path) == "binary":
@@ -103,11 +141,44 @@ def _parse(stream, size, path, fmt, encoding_errors):
         check_forced_format(fmt, sniffed, head, header, body_start, path)
     fmt = fmt or sniffed
     if fmt == "binary":
-        rows = read_binary(stream, head, size, path, header, body_start, encoding_errors)
+        try:
+            rows = read_binary(stream, head, size, path, header, body_start, encoding_errors,
+                               limit)
+        except FormatError:
+            if prefix:
+                raise _PrefixTooShort() from None
+            raise
     else:
-        data = head + stream.read()
-        rows = read_text(data, path, header, body_start if header else 0, encoding_errors)
+        data = head + (stream.read() if limit is None else _lines_prefix(stream, head, limit
+                                                                         + bool(header)))
+        if prefix and limit is not None and _rows_in(data) < limit + bool(header):
+            raise _PrefixTooShort()
+        rows = read_text(data, path, header, body_start if header else 0, encoding_errors,
+                         limit)
     return _build_vectors(rows, path)
+
+
+def _rows_in(data):
+    """Complete non-blank lines in ``data``."""
+    end = data.rfind(b"\n")
+    return sum(1 for line in data[:end].split(b"\n") if line.strip()) if end >= 0 else 0
+
+
+def _lines_prefix(stream, head, lines):
+    """What follows ``head`` in ``stream`` up to the line that completes ``lines`` non-blank
+    lines (counting those of ``head``), or to the end of the file: never the rest of it."""
+    parts, chunk = [], 1 << 16
+    have = _rows_in(head)
+    tail = head[head.rfind(b"\n") + 1:]
+    while have < lines:
+        more = stream.read(chunk)
+        if not more:
+            break
+        parts.append(more)
+        have += _rows_in(tail + more)
+        tail = (tail + more)[(tail + more).rfind(b"\n") + 1:]
+        chunk = min(chunk * 2, 1 << 24)
+    return b"".join(parts)
 
 
 def detect_format(path):
@@ -117,9 +188,10 @@ def detect_format(path):
         return sniff_format(read_head(handle), path)
 
 
-def load_fasttext(path):
+def load_fasttext(path, limit=None):
     """A fastText ``.bin`` (ours or Facebook's) as ``FastTextVectors``: the record read by
-    ``fasttext_bin.read_model``, with every vocabulary word's vector composed."""
+    ``fasttext_bin.read_model``, with every vocabulary word's vector composed (``limit``:
+    the vocabulary is the first ``limit`` words; see ``load_vectors``)."""
     try:
         from staticvec.io.fasttext_bin import read_model
     except ImportError:
@@ -137,10 +209,14 @@ def load_fasttext(path):
     matrix = compose(model["input"], indptr, indices)
     norms = row_norms(matrix)
     check_finite(norms, matrix, lambda k, w: f"{path} word {k + 1} ({words[k]!r})", words)
+    model_words = None
+    if limit is not None and limit < len(words):
+        model_words = words
+        words, matrix, norms = words[:limit], matrix[:limit], norms[:limit]
     return FastTextVectors(
-        words, matrix, model["counts"], input_matrix=model["input"],
+        words, matrix, model["counts"][:len(words)], input_matrix=model["input"],
         output_matrix=model["output"], minn=minn, maxn=maxn, bucket=bucket,
-        args=dict(args, ntokens=model["ntokens"]), norms=norms)
+        args=dict(args, ntokens=model["ntokens"]), norms=norms, model_words=model_words)
 
 
 def _build_vectors(rows, path):
@@ -190,10 +266,39 @@ def save_vectors(vectors_or_pair, path, fmt=None):
         (write_binary if fmt == "binary" else write_text)(out, encoded, matrix)
 
 
+register_writer(lambda vectors, path, fmt: save_vectors(vectors, path, fmt))
+
+
+def convert_vectors(source, target, *, format_in=None, format_out=None, limit=None,
+                    normalize=False, encoding_errors="strict"):
+    """Read ``source`` (any format ``load_vectors`` reads; a fastText ``.bin`` gives its word
+    vectors) and write ``target`` as word2vec binary or text (``format_out``, else by its
+    extension; ``.gz``/``.bz2``/``.xz`` compress), atomically and never onto ``source``.
+    ``normalize``: unit-length rows (zero rows stay zero). Returns the vectors written."""
+    from staticvec.atomic import check_outputs
+
+    if format_in is not None and format_in not in FORMATS:
+        raise BadOptionError(f"invalid value for --format-in: {format_in!r} (choose from "
+                             f"{', '.join(FORMATS)})")
+    if format_out is not None and format_out not in ("binary", "text"):
+        raise BadOptionError(f"invalid value for --format-out: {format_out!r} (choose from "
+                             f"binary, text)")
+    check_limit(limit)
+    output_format(target, format_out)
+    check_outputs([("OUT", target)], [("IN", source)])
+    vectors = load_vectors(source, fmt=format_in, encoding_errors=encoding_errors, limit=limit)
+    matrix = vectors.unit if normalize else vectors.matrix
+    save_vectors((vectors.words, matrix), target, format_out)
+    log.info(f"wrote {len(vectors):,} {'unit ' if normalize else ''}vectors of {vectors.dim} "
+             f"dims to {target}")
+    return vectors
+
+
 def output_format(path, fmt=None):
     """The format a vectors file ``path`` is written in: ``fmt``, else from its extension
-    (``-`` is text on stdout). A trainer calls it before any work, so a name that tells no
-    format, or a compressed one, is refused in a second, not after an hour of training."""
+    (``-`` is text on stdout; ``v.bin.gz`` is compressed binary). A trainer calls it before
+    any work, so a name that tells no format is refused in a second, not after an hour of
+    training."""
     check_output_name(path)
     if fmt is None:
         fmt = "text" if str(path) == "-" else format_from_extension(path)

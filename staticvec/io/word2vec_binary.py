@@ -39,9 +39,10 @@ def _scanner():
     return _scan_python, _join_python
 
 
-def read_binary(stream, head, size, path, header, body_start, encoding_errors):
-    """All rows of a word2vec binary file as ``VectorRows`` (norms computed on the way)."""
-    rows = BinaryRows(stream, head, size, path, header, body_start, whole=True)
+def read_binary(stream, head, size, path, header, body_start, encoding_errors, limit=None):
+    """All rows (``limit``: the first ``limit``) of a word2vec binary file as ``VectorRows``
+    (norms computed on the way)."""
+    rows = BinaryRows(stream, head, size, path, header, body_start, whole=True, limit=limit)
     for _ in rows.blocks():
         pass
     words = rows.words(encoding_errors)
@@ -63,14 +64,16 @@ class BinaryRows:
     """
 
     def __init__(self, stream, head, size, path, header, body_start, whole=False,
-                 block_rows=65536):
+                 block_rows=65536, limit=None):
+        """``limit``: read only the first ``limit`` rows (the rest of the file stays unread)."""
         self.stream, self.head, self.size, self.path = stream, head, size, path
         self.words_n, self.dim = header
+        self.wanted = self.words_n if limit is None else min(self.words_n, limit)
         self.body_start = body_start
         row_bytes = 4 * self.dim + 1
         # a damaged header must not make us allocate more than the file can hold
         check_header_fits(header, size - body_start, row_bytes + 1, head, path)
-        self.capacity = min(self.words_n, max(size - body_start, 0) // row_bytes)
+        self.capacity = min(self.wanted, max(size - body_start, 0) // row_bytes)
         rows = self.capacity if whole else min(self.capacity, block_rows)
         self.whole = whole
         self.matrix = np.empty((rows, self.dim), dtype=np.float32)
@@ -125,6 +128,9 @@ class BinaryRows:
             pos = stop = 0
             if filled == 0:
                 break
+        if row == self.wanted < self.words_n:
+            view.release()
+            return  # the rows asked for: the rest of the file is not read
         tail = bytes(view[stop:filled]) + self.stream.read(65536)
         view.release()
         if row < self.words_n:

@@ -15,9 +15,10 @@ from staticvec.model.similarity import row_norms
 _TEXT_CHUNK_LINES = 20000
 
 
-def read_text(data, path, header, start, encoding_errors):
-    """``data``: the whole file; ``start``: where the vectors begin (after a header).
-    Returns ``VectorRows`` (words may repeat: the dispatcher keeps the first)."""
+def read_text(data, path, header, start, encoding_errors, limit=None):
+    """``data``: the whole file (or, with ``limit``, at least its first ``limit`` rows);
+    ``start``: where the vectors begin (after a header). Returns ``VectorRows`` (words may
+    repeat: the dispatcher keeps the first)."""
     words_n, dim = header if header else (None, None)
     lines = data.split(b"\n")
     if header:
@@ -29,6 +30,8 @@ def read_text(data, path, header, start, encoding_errors):
         if not parts:
             continue
         line_no = first_line_no + k
+        if limit is not None and len(word_bytes) == limit:
+            break
         if words_n is not None and len(word_bytes) == words_n:
             raise FormatError(f"{path}: line {line_no}: more vectors than the {words_n:,} the "
                               f"header announces (the header or the file is damaged)")
@@ -58,7 +61,7 @@ def read_text(data, path, header, start, encoding_errors):
             values = []
     if values:
         chunks.append(_to_floats(values, path, line_nos, dim))
-    if words_n is not None and len(word_bytes) < words_n:
+    if words_n is not None and len(word_bytes) < min(words_n, limit or words_n):
         raise FormatError(f"{path}: truncated: the header says {words_n:,} words but the file "
                           f"has {len(word_bytes):,}")
     if not word_bytes:
@@ -123,29 +126,35 @@ def write_text(out, encoded, matrix):
     kernel (checked against numpy on every float32 of several whole binades) for
     1e-4 <= |x| < 1e6 and zero, by numpy for the rare rest."""
     out.write(f"{len(encoded)} {matrix.shape[1]}\n".encode("ascii"))
-    formatter = _text_formatter()
     step = 2048
     for start in range(0, len(encoded), step):
-        block = np.ascontiguousarray(matrix[start:start + step], dtype=np.float32)
-        rows = block.shape[0]
+        out.write(text_rows(encoded[start:start + step], matrix[start:start + step]))
+
+
+def text_rows(encoded, matrix):
+    """``word v1 ... vd\n`` for each of ``encoded`` (UTF-8 words) and the rows of ``matrix``,
+    the values formatted as ``write_text`` formats them (``print-vectors`` uses it too)."""
+    formatter = _text_formatter()
+    block = np.ascontiguousarray(matrix, dtype=np.float32)
+    rows = block.shape[0]
+    if formatter is not None:
+        format_rows, width = formatter
+        buf = np.empty(rows * block.shape[1] * width + 1, dtype=np.uint8)
+        ends = np.empty(rows, dtype=np.int64)
+        fallback = np.empty(rows, dtype=np.uint8)
+        raw = bytes(buf[:format_rows(block, buf, ends, fallback)])
+        ends, fallback = ends.tolist(), fallback.tolist()
+    lines = []
+    begin = 0
+    for k in range(rows):
+        if formatter is not None and not fallback[k]:
+            values = raw[begin:ends[k]]
+        else:
+            values = " ".join(map(str, block[k])).encode("ascii")
         if formatter is not None:
-            format_rows, width = formatter
-            buf = np.empty(rows * block.shape[1] * width + 1, dtype=np.uint8)
-            ends = np.empty(rows, dtype=np.int64)
-            fallback = np.empty(rows, dtype=np.uint8)
-            raw = bytes(buf[:format_rows(block, buf, ends, fallback)])
-            ends, fallback = ends.tolist(), fallback.tolist()
-        lines = []
-        begin = 0
-        for k in range(rows):
-            if formatter is not None and not fallback[k]:
-                values = raw[begin:ends[k]]
-            else:
-                values = " ".join(map(str, block[k])).encode("ascii")
-            if formatter is not None:
-                begin = ends[k]
-            lines.append(encoded[start + k] + b" " + values + b"\n")
-        out.write(b"".join(lines))
+            begin = ends[k]
+        lines.append(encoded[k] + b" " + values + b"\n")
+    return b"".join(lines)
 
 
 def _text_formatter():

@@ -3,7 +3,7 @@ unseen and misspelled words a vector (the scheme itself is in ``subwords.py``)."
 import numpy as np
 
 from staticvec.errors import FormatError, UnknownWordError
-from staticvec.model.subwords import compose, ngram_buckets
+from staticvec.model.subwords import compose, ngram_buckets, subword_rows
 from staticvec.model.vectors import Vectors
 
 
@@ -18,8 +18,13 @@ class FastTextVectors(Vectors):
     """
 
     def __init__(self, words, matrix, counts=None, *, input_matrix, output_matrix=None,
-                 minn=3, maxn=6, bucket=2_000_000, args=None, norms=None):
+                 minn=3, maxn=6, bucket=2_000_000, args=None, norms=None, model_words=None):
+        """``model_words``: the model's whole vocabulary when ``words`` is only its first
+        part (loaded with a limit); the words left out still get their exact vector."""
         super().__init__(words, matrix, counts, norms=norms)
+        self.nwords = len(model_words) if model_words is not None else len(self.words)
+        self._model_index = (None if model_words is None
+                             else dict(zip(model_words, range(len(model_words)))))
         self.input_matrix = input_matrix
         self.output_matrix = output_matrix
         self.minn = int(minn)
@@ -33,11 +38,11 @@ class FastTextVectors(Vectors):
 
     def ngram_rows(self, word):
         """Input-matrix rows of the n-grams of ``word`` (not its own row)."""
-        nwords = len(self.words)
-        return [nwords + b for b in ngram_buckets(word, self.minn, self.maxn, self.bucket)]
+        return [self.nwords + b for b in ngram_buckets(word, self.minn, self.maxn, self.bucket)]
 
     def has_vector(self, word):
-        return word in self.index or bool(self.ngram_rows(word))
+        return (word in self.index or bool(self.ngram_rows(word))
+                or (self._model_index is not None and word in self._model_index))
 
     def vector(self, word, norm=False):
         """In-vocabulary: the composed row. Unseen: the mean of its n-gram rows, as
@@ -45,7 +50,11 @@ class FastTextVectors(Vectors):
         zero vector, whose "neighbours" would all score 0)."""
         if word in self.index:
             return super().vector(word, norm=norm)
-        rows = self.ngram_rows(word)
+        if self._model_index is not None and word in self._model_index:
+            rows = subword_rows(word, self._model_index, self.nwords, self.minn, self.maxn,
+                                self.bucket)
+        else:
+            rows = self.ngram_rows(word)
         if not rows:
             raise UnknownWordError(word, f"unknown word: {word!r} is not in the model's "
                                          f"vocabulary and has no character n-gram (n-grams of "

@@ -10,6 +10,8 @@ for unseen words (fastText n-grams) answers those queries by overriding ``has_ve
 and ``vector``. A query whose vector is zero raises ``ZeroVectorError`` rather than rank
 by zeros.
 """
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
 import numpy as np
 
 from staticvec.errors import UnknownWordError
@@ -18,6 +20,18 @@ from staticvec.model.similarity import (ZeroVectorError, block_cosines, cancelle
                                         top_indices, unit_vector)
 
 _SCAN_LOOKUPS = 32  # lookups answered by a linear scan before the index dict is built
+_BATCH_CELLS = 1 << 25  # query x row scores held at once by the batch queries (128 MB)
+# the word2vec writer ``save`` hands over to: registered by io/dispatch.py when it is
+# imported (the model layer never imports io)
+_WRITER = []
+
+Query = Union[str, np.ndarray, Iterable[Union[str, np.ndarray]]]
+Ranked = List[Tuple[str, float]]
+
+
+def register_writer(write):
+    """``write(vectors, path, fmt)``: what ``Vectors.save`` calls."""
+    _WRITER[:] = [write]
 
 
 def _names(positive, negative):
@@ -25,6 +39,25 @@ def _names(positive, negative):
     words += [negative] if isinstance(negative, (str, np.ndarray)) else list(negative)
     return [w if isinstance(w, str) else "<vector>" for w in words]
 
+
+
+def _best_rows(scores, topn, words):
+    """The ``topn`` best (word, score) of each row of ``scores`` (-inf: never an answer), as
+    ``top_indices`` ranks them, with one partition of the whole block; a row whose last
+    place is tied goes through ``top_indices`` itself (lower index first)."""
+    k = min(topn, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(scores, part, axis=1)
+    kth = top.min(axis=1)
+    tied = (scores >= kth[:, None]).sum(axis=1) > k
+    out = []
+    for r in range(scores.shape[0]):
+        if tied[r] or kth[r] == -np.inf:
+            best = top_indices(scores[r], topn)
+        else:
+            best = part[r][np.lexsort((part[r], -top[r]))].tolist()
+        out.append([(words[i], float(scores[r, i])) for i in best])
+    return out
 
 
 class Vectors:
@@ -75,11 +108,59 @@ class Vectors:
                     return None
         return self.index.get(word)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.words)
 
-    def __contains__(self, word):
+    def __contains__(self, word) -> bool:
         return self.position(word) is not None
+
+    def __getitem__(self, word):
+        """The vector of ``word`` (a list of words: their rows as one array); an unknown
+        word raises ``UnknownWordError``, a ``KeyError``."""
+        if isinstance(word, str):
+            return self.get_vector(word)
+        return np.stack([self.get_vector(w) for w in word]) if len(word) else \
+            np.empty((0, self.dim), dtype=np.float32)
+
+    # ---- gensim's KeyedVectors names, where the meaning is the same
+    @property
+    def index_to_key(self) -> List[str]:
+        """The words, row by row (gensim's name for ``words``)."""
+        return self.words
+
+    @property
+    def key_to_index(self) -> Dict[str, int]:
+        """word -> row (gensim's name for ``index``)."""
+        return self.index
+
+    @property
+    def vector_size(self) -> int:
+        """The dimension (gensim's name for ``dim``)."""
+        return self.dim
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The float32 matrix, one row per word, as a read-only view."""
+        view = self.matrix.view()
+        view.flags.writeable = False
+        return view
+
+    def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
+        """The vector of ``word`` (unit length with ``norm``), read-only;
+        ``UnknownWordError`` (a ``KeyError``) when there is none."""
+        vec = self.vector(word, norm=norm)
+        if vec.base is not None:
+            vec = vec.view()
+            vec.flags.writeable = False
+        return vec
+
+    def save(self, path, format: Optional[str] = None) -> None:
+        """Write the vectors as word2vec binary (``.bin``) or text (``.txt``/``.vec``), by the
+        extension unless ``format`` says; ``.gz``/``.bz2``/``.xz`` compress. Atomic: the file
+        appears whole or not at all."""
+        if not _WRITER:
+            raise RuntimeError("no vectors writer: import staticvec.io.dispatch (or staticvec)")
+        _WRITER[0](self, path, format)
 
     def __repr__(self):
         return f"Vectors({len(self):,} words x {self.dim})"
@@ -116,7 +197,7 @@ class Vectors:
         length = self.norms[i]
         return self.matrix[i] / length if length > 0 else self.matrix[i].copy()
 
-    def similarity(self, a, b):
+    def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two words (computed as gensim's ``similarity``)."""
         return float(np.dot(unit_vector(self.vector(a)), unit_vector(self.vector(b))))
 
@@ -142,8 +223,14 @@ class Vectors:
                 exclude.append(i)
         return vecs, exclude
 
-    def most_similar(self, positive, negative=(), topn=10, restrict_vocab=None):
-        """Words nearest the mean of the unit query vectors (3CosAdd), query words excluded."""
+    def most_similar(self, positive: Query = (), negative: Query = (), topn: Optional[int] = 10,
+                     restrict_vocab: Optional[int] = None) -> Ranked:
+        """Words nearest the mean of the unit query vectors (3CosAdd), query words excluded.
+
+        ``positive``/``negative``: a word, a vector, or a list of them; ``topn=None``: all
+        words, best first; ``restrict_vocab``: only the first N rows are candidates."""
+        positive = () if positive is None else positive
+        negative = () if negative is None else negative
         if topn is not None and topn < 1:
             return []
         pos, ex_pos = self._query_terms(positive)
@@ -157,11 +244,15 @@ class Vectors:
         best = top_indices(scores, topn if topn is not None else len(scores), ex_pos + ex_neg)
         return [(self.words[i], float(scores[i])) for i in best]
 
-    def most_similar_cosmul(self, positive, negative=(), topn=10, restrict_vocab=None):
+    def most_similar_cosmul(self, positive: Query = (), negative: Query = (),
+                            topn: Optional[int] = 10,
+                            restrict_vocab: Optional[int] = None) -> Ranked:
         """3CosMul (Levy & Goldberg 2014): product of shifted cosines, query words excluded.
 
         Unlike gensim (which ignores it here), ``restrict_vocab`` limits the candidates.
         """
+        positive = () if positive is None else positive
+        negative = () if negative is None else negative
         if topn is not None and topn < 1:
             return []
         pos, ex_pos = self._query_terms(positive)
@@ -173,6 +264,50 @@ class Vectors:
         scores = never_zero_rows(scores, self.norms)
         best = top_indices(scores, topn if topn is not None else len(scores), ex_pos + ex_neg)
         return [(self.words[i], float(scores[i])) for i in best]
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word farthest from the others: lowest cosine with the renormalised mean of
+        the unit vectors of all of them (ties: the alphabetically first)."""
+        words = list(words)
+        if not words:
+            raise ValueError("doesnt_match needs at least one word")
+        units = np.stack([unit_vector(self.vector(w)) for w in words])
+        mean = unit_vector(units.mean(axis=0))
+        scores = units @ mean
+        return min(zip(scores.tolist(), words))[1]
+
+    def most_similar_batch(self, queries: Sequence[Query], topn: int = 10,
+                           restrict_vocab: Optional[int] = None) -> List[Ranked]:
+        """``most_similar`` of many queries at once (each a word, or a list of positive
+        words): the cosines of a block of queries come from one matrix product, not one
+        product per query. Returns one ranked list per query, in order."""
+        queries = list(queries)
+        if topn is None or topn < 1 or not queries:
+            return [[] for _ in queries] if topn is not None else \
+                [self.most_similar(q, restrict_vocab=restrict_vocab, topn=None) for q in queries]
+        end = len(self.words) if not restrict_vocab else min(int(restrict_vocab), len(self.words))
+        rows, norms = self.matrix[:end], self.norms[:end]
+        plans = []
+        for query in queries:
+            pos, exclude = self._query_terms(query)
+            mean = mean_query(pos, [], self.dim)
+            if not mean.any():
+                raise cancelled_query(_names(query, ()))
+            plans.append((mean, exclude))
+        never = (norms == 0) | ~np.isfinite(norms)  # rows that are never answers
+        answers = []
+        step = max(1, _BATCH_CELLS // max(end, 1))
+        for start in range(0, len(plans), step):
+            block = plans[start:start + step]
+            scores = np.stack([mean for mean, _ in block]) @ rows.T
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                np.divide(scores, norms, out=scores)
+            if never.any():
+                scores[:, never] = -np.inf
+            for k, (_, exclude) in enumerate(block):
+                scores[k, [i for i in exclude if i < end]] = -np.inf
+            answers.extend(_best_rows(scores, topn, self.words))
+        return answers
 
     def nearest(self, word, topn=10, restrict_vocab=None):
         """The ``topn`` words most similar to ``word``."""

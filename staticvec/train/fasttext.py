@@ -16,7 +16,7 @@ import numpy as np
 
 from staticvec.errors import BadOptionError
 from staticvec.train import runner
-from staticvec.atomic import check_output_name
+from staticvec.atomic import check_output_name, refuse_compressed
 from staticvec.train.job import Job, run_job
 from staticvec.train.options import (INT_MAX, MAX_COUNT, MAX_NEGATIVE, TrainOptions,
                                      check_choice, check_int, check_not_negative,
@@ -206,7 +206,11 @@ class FastTextJob(Job):
         if str(self.output) == "-":
             raise BadOptionError("train-fasttext writes two files, STEM.bin and STEM.vec: "
                                  "-o needs a file stem, not - (stdout)")
-        check_output_name(self.output)  # -o m.bin.gz: no stem for m.bin.gz.bin and .vec
+        check_output_name(self.output)
+        # -o m.bin.gz: STEM.bin must stay a plain fastText model (fastText reads no other)
+        refuse_compressed("--output", self.output, "train-fasttext writes STEM.bin, a plain "
+                          "fastText model, and STEM.vec: name a stem (compress STEM.vec "
+                          "afterwards, or convert it)")
         self.stem = stem_of(self.output)
 
     def outputs(self):

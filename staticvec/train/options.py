@@ -90,6 +90,8 @@ class TrainOptions:
         check_int("--window", o.window, 1, INT_MAX)
         check_int("--epochs", o.epochs, 1, MAX_EPOCHS)
         check_int("--threads", o.threads, 1, max_threads())
+        if o.min_count < 1:  # (a huge one is "no word occurs that often", found later)
+            check_int("--min-count", o.min_count, 1, MAX_COUNT)
         if o.max_size is not None:
             check_int("--max-size", o.max_size, 1, MAX_COUNT)
         check_int("--max-vocab-words", o.max_vocab_words, 1, INT_MAX)

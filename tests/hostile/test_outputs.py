@@ -125,35 +125,65 @@ def test_two_outputs_of_one_run_on_one_file_are_refused(folder, args, message):
 
 
 # ---------------------------------------------------------------- compressed output names
-@pytest.mark.parametrize("args, name", [
-    (["train-skipgram", "c.txt", "-o", "v.bin.gz"], "v.bin.gz"),
-    (["train-cbow", "c.txt", "-o", "v.txt.bz2"], "v.txt.bz2"),
-    (["train-skipgram", "c.txt", "-o", "v.XZ"], "v.XZ"),
-    (["train-glove", "c.txt", "-o", "g.vec.gz"], "g.vec.gz"),
-    (["train-glove", "c.txt", "-o", "g.txt", "--save-cooccur", "co.bin.lzma"], "co.bin.lzma"),
-    (["train-fasttext", "c.txt", "-o", "m.bin.gz"], "m.bin.gz"),
-    (["train-skipgram", "c.txt", "-o", "v.bin", "--save-vocab", "voc.txt.gz"], "voc.txt.gz"),
-    (["vocab", "c.txt", "-o", "voc.txt.gz"], "voc.txt.gz"),
+# (issue #12 replaced the stopgap refusal of compressed names with real compressed writing:
+# these tests used to assert exit 2 for every case below)
+_MAGIC = {".gz": b"\x1f\x8b", ".bz2": b"BZh", ".xz": b"\xfd7zXZ\x00"}
+
+
+@pytest.mark.parametrize("args, name, plain", [
+    (["train-skipgram", "c.txt", "-o", "v.bin.gz"], "v.bin.gz", "v.bin"),
+    (["train-cbow", "c.txt", "-o", "v.txt.bz2"], "v.txt.bz2", "v.txt"),
+    (["train-glove", "c.txt", "-o", "g.vec.xz"], "g.vec.xz", "g.vec"),
+    (["train-skipgram", "c.txt", "-o", "v.bin", "--save-vocab", "voc.txt.gz"], "voc.txt.gz",
+     "voc.txt"),
+    (["vocab", "c.txt", "-o", "voc.txt.gz"], "voc.txt.gz", "voc.txt"),
 ])
-def test_a_compressed_output_name_is_refused_before_any_work(folder, args, name):
-    """The writers write plain bytes: a .gz name would hold no gzip data (and would not read
-    back), so it is refused until compressed output exists."""
+def test_a_compressed_output_is_written_compressed(folder, args, name, plain):
+    """A .gz/.bz2/.xz output holds compressed data (the format follows the inner extension),
+    equal once decompressed to what the plain name gets, and nothing else is left behind."""
+    from staticvec.text.corpus import OPENERS
+
+    small = ["-q"] if args[0] == "vocab" else TRAIN_SMALL + ["--no-cache"]
+    result = run_cli(*args, *small, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    data = (folder / name).read_bytes()
+    assert data.startswith(_MAGIC[os.path.splitext(name)[1]])
+    renamed = [plain if a == name else a for a in args]
+    assert run_cli(*renamed, *small, cwd=folder).returncode == 0
+    with OPENERS[os.path.splitext(name)[1]](folder / name, "rb") as handle:
+        assert handle.read() == (folder / plain).read_bytes()
+    assert not [p for p in os.listdir(folder) if p.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train-fasttext", "c.txt", "-o", "m.bin.gz"],
+     "--output m.bin.gz: cannot be compressed (.gz): train-fasttext writes STEM.bin, a plain "
+     "fastText model, and STEM.vec: name a stem (compress STEM.vec afterwards, or convert it)"),
+    (["train-glove", "c.txt", "-o", "g.txt", "--save-cooccur", "co.bin.lzma"],
+     "--save-cooccur co.bin.lzma: cannot be compressed (.lzma): the records are read back in "
+     "place (GloVe C's cooccurrence.bin layout)"),
+    (["train-skipgram", "c.txt", "-o", "v.XZ"],
+     "cannot tell the vectors format of v.XZ from its extension: use .bin (word2vec binary) "
+     "or .txt/.vec (text)"),
+])
+def test_an_output_that_must_stay_plain_is_refused_before_any_work(folder, args, message):
     before = snapshot(folder)
-    result = run_cli(*args, *(["-q"] if args[0] == "vocab" else TRAIN_SMALL), cwd=folder)
-    ext = os.path.splitext(name)[1]
-    assert_fails_cleanly(result, 2, f"cannot write {name}: compressed output ({ext}) is not "
-                                    f"supported yet; write an uncompressed file and compress "
-                                    f"it afterwards")
+    result = run_cli(*args, *TRAIN_SMALL, cwd=folder)
+    assert_fails_cleanly(result, 2, message)
     assert result.stdout == ""
     assert snapshot(folder) == before
 
 
-def test_save_vectors_refuses_a_compressed_name(tmp_path):
-    from staticvec.errors import BadOptionError
+def test_save_vectors_compresses_by_name_and_reads_back(tmp_path):
+    import gzip
 
-    with pytest.raises(BadOptionError, match=r"compressed output \(\.gz\) is not supported"):
-        formats.save_vectors((["a"], np.ones((1, 2), np.float32)), tmp_path / "v.bin.gz")
-    assert list(tmp_path.iterdir()) == []
+    words, matrix = ["a", "b"], np.arange(4, dtype=np.float32).reshape(2, 2)
+    formats.save_vectors((words, matrix), tmp_path / "v.bin.gz")
+    formats.save_vectors((words, matrix), tmp_path / "v.bin")
+    assert gzip.decompress((tmp_path / "v.bin.gz").read_bytes()) == (tmp_path / "v.bin").read_bytes()
+    back = formats.load_vectors(tmp_path / "v.bin.gz")
+    assert back.words == words and (back.matrix == matrix).all()
+    assert sorted(os.listdir(tmp_path)) == ["v.bin", "v.bin.gz"]
 
 
 # ---------------------------------------------------------------- outputs that are not files

@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from staticvec.atomic import atomic_output, writes_in_place
+from staticvec.atomic import atomic_output, refuse_compressed, writes_in_place
 from staticvec.errors import BadOptionError, InputError
 from staticvec.train import runner
 from staticvec.train.glove.counting import FAN_IN, CooccurrenceCounts, TempArea
@@ -97,6 +97,8 @@ class GloveJob(VectorsJob):
                                  "counted with")
         if save_cooccur is not None and str(save_cooccur) == "-":
             raise BadOptionError("--save-cooccur cannot be - (stdout): it is a binary file")
+        refuse_compressed("--save-cooccur", save_cooccur, "the records are read back in place "
+                          "(GloVe C's cooccurrence.bin layout)")
         super().check()
 
     def outputs(self):
