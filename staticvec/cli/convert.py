@@ -18,10 +18,10 @@ def convert(
                                  help="File to write: .bin word2vec binary, .txt/.vec text; "
                                       "a .gz/.bz2/.xz ending compresses it."),
     limit: Optional[int] = LimitOption,
-    format_in: Optional[str] = typer.Option(None, "--format-in",
+    format_in: Optional[str] = typer.Option(None, "--format-in", metavar="FORMAT",
                                             help="Force the input format: binary, text or "
                                                  "fasttext [default: sniffed]."),
-    format_out: Optional[str] = typer.Option(None, "--format-out",
+    format_out: Optional[str] = typer.Option(None, "--format-out", metavar="FORMAT",
                                              help="binary or text [default: from OUT's "
                                                   "extension]."),
     normalize: bool = typer.Option(False, "--normalize",
