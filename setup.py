@@ -8,7 +8,7 @@ CPU instead of dying with SIGILL, which a bare ``-march=native`` build would do.
 
 The extensions name their ``.pyx`` sources, so an sdist carries the Cython sources (with the
 ``.pxd``/``.h`` files MANIFEST.in adds), not generated C; ``build_ext`` cythonizes them only
-when it builds, every file at once and the compiles in parallel (one job per core).
+when it builds, every file at once (one Cython job per core), then compiles them one by one.
 
 ``STATICVEC_ONLY=word2vec,glove`` limits a development rebuild to the named kernels;
 ``STATICVEC_CFLAGS`` is appended to every compile (``-O0`` for a quick throwaway build, as the
@@ -48,12 +48,11 @@ def cores():
 
 
 class BuildKernels(build_ext):
-    """Cythonizes each ``.pyx`` once (the variants share its C file), then compiles."""
+    """Cythonizes each ``.pyx`` once (the variants share its C file), then compiles.
 
-    def finalize_options(self):
-        super().finalize_options()
-        if self.parallel is None:
-            self.parallel = cores()
+    The compiles stay sequential (no ``parallel`` default): the avx2 and generic variants of a
+    kernel compile the same C file to the same object path, and two jobs writing it at once
+    link a broken module ("multiple definition" at link time)."""
 
     def run(self):
         from Cython.Build import cythonize
@@ -64,7 +63,7 @@ class BuildKernels(build_ext):
                 [Extension(f"staticvec._kernels.{Path(p).stem}", [p], include_dirs=[str(KERNELS)])
                  for p in pyx_files],
                 compiler_directives=directives, include_path=["."], quiet=True,
-                nthreads=self.parallel or 0)
+                nthreads=cores())
             c_file = {pyx: ext.sources[0] for pyx, ext in zip(pyx_files, generated)}
             for ext in self.extensions:
                 ext.sources = [c_file.get(s, s) for s in ext.sources]
