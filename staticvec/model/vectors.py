@@ -14,7 +14,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from staticvec.errors import UnknownWordError
+from staticvec.errors import BadOptionError, UnknownWordError
 from staticvec.model.similarity import (ZeroVectorError, block_cosines, cancelled_query,
                                         cosmul_scores, mean_query, never_zero_rows, row_norms,
                                         top_indices, unit_vector)
@@ -35,6 +35,8 @@ def register_writer(write):
 
 
 def _names(positive, negative):
+    positive = () if positive is None else positive
+    negative = () if negative is None else negative
     words = [positive] if isinstance(positive, (str, np.ndarray)) else list(positive)
     words += [negative] if isinstance(negative, (str, np.ndarray)) else list(negative)
     return [w if isinstance(w, str) else "<vector>" for w in words]
@@ -223,20 +225,22 @@ class Vectors:
                 exclude.append(i)
         return vecs, exclude
 
+    def _both_terms(self, positive, negative):
+        """(vectors, excluded rows) of the positive and of the negative terms (None: none)."""
+        return (self._query_terms(() if positive is None else positive),
+                self._query_terms(() if negative is None else negative))
+
     def most_similar(self, positive: Query = (), negative: Query = (), topn: Optional[int] = 10,
                      restrict_vocab: Optional[int] = None) -> Ranked:
         """Words nearest the mean of the unit query vectors (3CosAdd), query words excluded.
 
         ``positive``/``negative``: a word, a vector, or a list of them; ``topn=None``: all
         words, best first; ``restrict_vocab``: only the first N rows are candidates."""
-        positive = () if positive is None else positive
-        negative = () if negative is None else negative
         if topn is not None and topn < 1:
             return []
-        pos, ex_pos = self._query_terms(positive)
-        neg, ex_neg = self._query_terms(negative)
+        (pos, ex_pos), (neg, ex_neg) = self._both_terms(positive, negative)
         if not pos and not neg:
-            raise ValueError("most_similar needs at least one word")
+            raise BadOptionError("most_similar needs at least one word")
         mean = mean_query(pos, neg, self.dim)
         if not mean.any():
             raise cancelled_query(_names(positive, negative))
@@ -251,14 +255,11 @@ class Vectors:
 
         Unlike gensim (which ignores it here), ``restrict_vocab`` limits the candidates.
         """
-        positive = () if positive is None else positive
-        negative = () if negative is None else negative
         if topn is not None and topn < 1:
             return []
-        pos, ex_pos = self._query_terms(positive)
-        neg, ex_neg = self._query_terms(negative)
+        (pos, ex_pos), (neg, ex_neg) = self._both_terms(positive, negative)
         if not pos:
-            raise ValueError("most_similar_cosmul needs at least one positive word")
+            raise BadOptionError("most_similar_cosmul needs at least one positive word")
         scores = cosmul_scores([self.cosines(v, restrict_vocab) for v in pos],
                                [self.cosines(v, restrict_vocab) for v in neg])
         scores = never_zero_rows(scores, self.norms)
@@ -270,7 +271,7 @@ class Vectors:
         the unit vectors of all of them (ties: the alphabetically first)."""
         words = list(words)
         if not words:
-            raise ValueError("doesnt_match needs at least one word")
+            raise BadOptionError("doesnt_match needs at least one word")
         units = np.stack([unit_vector(self.vector(w)) for w in words])
         mean = unit_vector(units.mean(axis=0))
         scores = units @ mean
