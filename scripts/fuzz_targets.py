@@ -240,6 +240,62 @@ def seeds_stream_queries():
     return _w2v_seeds("binary")
 
 
+@harness("convert", "io.convert: first byte picks the input's name (.bin/.txt/.bin.gz/.txt.xz), "
+                    "the rest is the file; streamed output == load + save")
+def fuzz_convert(data):
+    from staticvec.io.convert import convert_vectors
+    from staticvec.io.dispatch import load_vectors, save_vectors
+    if not data:
+        return
+    name, pack = _CONVERT_INPUTS[data[0] % len(_CONVERT_INPUTS)]
+    path = _file("convert." + name, pack(data[1:]))
+    for out, limit in (("out.txt", None), ("out.bin", 2)):
+        target = os.path.join(workdir(), out)
+        try:
+            convert_vectors(path, target, limit=limit)
+        except _project_error() as exc:
+            refused = exc
+        else:
+            refused = None
+        # streaming is a way of doing load + save: both refuse (naming the first damage
+        # each meets: the stream decodes words as it goes, load at the end), or both
+        # write the same bytes
+        reference = os.path.join(workdir(), "ref." + out)
+        try:
+            vectors = load_vectors(path, limit=limit)
+            save_vectors(vectors, reference)
+        except _project_error() as exc:
+            assert refused is not None, exc
+            continue
+        assert refused is None, refused
+        with open(target, "rb") as got, open(reference, "rb") as expected:
+            assert got.read() == expected.read()
+
+
+def _gzip(data):
+    import gzip
+    return gzip.compress(data, mtime=0)
+
+
+def _xz(data):
+    import lzma
+    return lzma.compress(data)
+
+
+_CONVERT_INPUTS = [("bin", bytes), ("txt", bytes), ("bin.gz", _gzip), ("txt.xz", _xz)]
+
+
+@seeds("convert")
+def seeds_convert():
+    out = {}
+    for i, (name, _) in enumerate(_CONVERT_INPUTS):
+        fmt = "binary" if name.startswith("bin") else "text"
+        for kind, raw in _w2v_seeds(fmt).items():
+            out[f"{name}_{kind}"] = bytes([i]) + raw
+    out["txt_repeated"] = b"\x01" + b"3 2\na 1 2\nb 3 4\na 5 6\n"
+    return out
+
+
 # ---------------------------------------------------------------- fastText .bin
 @harness("fasttext_bin", "fastText .bin: formats.load_vectors(fmt='fasttext') -> fasttext_bin")
 def fuzz_fasttext_bin(data):

@@ -19,7 +19,8 @@ import tempfile
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from staticvec.errors import BadOptionError, InputError, OutputError
-from staticvec.io.dispatch import convert_vectors, load_vectors
+from staticvec.io.convert import convert_vectors
+from staticvec.io.dispatch import load_vectors
 from staticvec.model.fasttext import FastTextVectors
 from staticvec.model.vectors import Vectors
 
@@ -46,11 +47,12 @@ def load(path: PathLike, *, format: Optional[str] = None, limit: Optional[int] =
 
 def convert(source: PathLike, target: PathLike, *, format_in: Optional[str] = None,
             format_out: Optional[str] = None, limit: Optional[int] = None,
-            normalize: bool = False, encoding_errors: str = "strict") -> Vectors:
+            normalize: bool = False, encoding_errors: str = "strict") -> int:
     """Write ``source`` (anything ``load`` reads) as word2vec binary or text: ``format_out``,
     else by ``target``'s extension (``.bin``, ``.txt``/``.vec``; ``.gz``/``.bz2``/``.xz``
-    compress). Atomic, and never onto ``source``; ``normalize`` writes unit vectors.
-    Returns the vectors read."""
+    compress). Streamed (a block of rows at a time, never the whole matrix), atomic, and
+    never onto ``source``; ``normalize`` writes unit vectors. Returns the number of vectors
+    written."""
     return convert_vectors(source, target, format_in=format_in, format_out=format_out,
                            limit=limit, normalize=normalize, encoding_errors=encoding_errors)
 

@@ -36,7 +36,7 @@ def convert(
       staticvec convert model.bin vectors.txt.gz --limit 100000
       staticvec convert glove.840B.300d.txt glove.bin --normalize
     """
-    from staticvec.io.dispatch import convert_vectors
+    from staticvec.io.convert import convert_vectors
 
     with reporting(quiet):
         convert_vectors(source, target, format_in=format_in, format_out=format_out,

@@ -1,5 +1,5 @@
-"""The one door to vector files: ``load_vectors``, ``save_vectors``, ``convert_vectors``,
-``output_format``, ``detect_format``.
+"""The one door to vector files: ``load_vectors``, ``save_vectors``, ``output_format``,
+``detect_format`` (``convert.py`` streams one file into another).
 
 Formats: word2vec binary (``word2vec_binary.py``) and text (``word2vec_text.py``), with
 gensim's and GloVe's dialects, ``.gz``/``.bz2``/``.xz`` compressed copies, and fastText
@@ -123,23 +123,10 @@ def _parse(stream, size, path, fmt, encoding_errors, limit=None, prefix=False):
     """``prefix``: ``stream`` holds only the start of the file (``_PrefixTooShort`` when the
     ``limit`` words are not all in it)."""
     head = read_head(stream)
-    if not head:
-        raise FormatError(f"{path}: empty file")
-    fasttext = is_fasttext(head)
-    if fasttext and fmt in (None, "fasttext"):
+    layout = word2vec_layout(head, None if prefix else size, path, fmt)
+    if layout is None:
         return load_fasttext(path) if limit is None else load_fasttext(path, limit)
-    if fasttext:
-        raise FormatError(f"{path} is a fastText .bin model, not {FORMAT_NAMES[fmt]} (drop "
-                          f"--format or use --format fasttext)")
-    header, body_start = read_header(head, path)
-    if header is not None and not prefix:
-        check_header_fits(header, size - body_start, 2 * header[1] + 1, head, path)
-    sniffed = "text" if header is None else sniff_rows(head, body_start, header[1])
-    if fmt is None and header is None and format_from_extension(path) == "binary":
-        raise not_word2vec_binary(path)
-    if fmt is not None:
-        check_forced_format(fmt, sniffed, head, header, body_start, path)
-    fmt = fmt or sniffed
+    fmt, header, body_start = layout
     if fmt == "binary":
         try:
             rows = read_binary(stream, head, size, path, header, body_start, encoding_errors,
@@ -156,6 +143,28 @@ def _parse(stream, size, path, fmt, encoding_errors, limit=None, prefix=False):
         rows = read_text(data, path, header, body_start if header else 0, encoding_errors,
                          limit)
     return _build_vectors(rows, path)
+
+
+def word2vec_layout(head, size, path, fmt=None):
+    """``(format, header or None, offset of the first row)`` of a file starting with
+    ``head`` (``size``: its length, None if unknown), or None for a fastText ``.bin``
+    that ``fmt`` allows; damage and contradictions with ``fmt`` raise ``FormatError``."""
+    if not head:
+        raise FormatError(f"{path}: empty file")
+    if is_fasttext(head):
+        if fmt in (None, "fasttext"):
+            return None
+        raise FormatError(f"{path} is a fastText .bin model, not {FORMAT_NAMES[fmt]} (drop "
+                          f"--format or use --format fasttext)")
+    header, body_start = read_header(head, path)
+    if header is not None and size is not None:
+        check_header_fits(header, size - body_start, 2 * header[1] + 1, head, path)
+    sniffed = "text" if header is None else sniff_rows(head, body_start, header[1])
+    if fmt is None and header is None and format_from_extension(path) == "binary":
+        raise not_word2vec_binary(path)
+    if fmt is not None:
+        check_forced_format(fmt, sniffed, head, header, body_start, path)
+    return fmt or sniffed, header, body_start
 
 
 def _rows_in(data):
@@ -219,6 +228,19 @@ def load_fasttext(path, limit=None):
         args=dict(args, ntokens=model["ntokens"]), norms=norms, model_words=model_words)
 
 
+def first_occurrences(words, seen):
+    """(indices of the words not in ``seen`` nor earlier in ``words``, the repeated
+    words); ``seen`` grows by the new ones (so a stream of blocks can share it)."""
+    keep, repeated = [], []
+    for i, word in enumerate(words):
+        if word in seen:
+            repeated.append(word)
+        else:
+            seen.add(word)
+            keep.append(i)
+    return keep, repeated
+
+
 def _build_vectors(rows, path):
     """``Vectors`` without duplicate words (first one kept, with a warning). When the words
     are known to be distinct the index is left to be built on first need: a CLI query
@@ -228,13 +250,7 @@ def _build_vectors(rows, path):
         return Vectors(words, matrix, norms=norms, unique=True)
     index = dict(zip(words, range(len(words))))
     if len(index) != len(words):
-        seen, keep, dups = set(), [], []
-        for i, word in enumerate(words):
-            if word in seen:
-                dups.append(word)
-            else:
-                seen.add(word)
-                keep.append(i)
+        keep, dups = first_occurrences(words, set())
         log.warning(f"{path}: {len(dups):,} duplicate word(s), e.g. {dups[0]!r}: kept the "
                     f"first vector of each")
         words = [words[i] for i in keep]
@@ -261,37 +277,12 @@ def save_vectors(vectors_or_pair, path, fmt=None):
         raise ValueError(f"matrix of shape {matrix.shape} does not match {len(words)} words")
     if matrix.dtype != np.float32:
         matrix = matrix.astype(np.float32)
-    encoded = _encode_words(words, path)
+    encoded = encode_words(words, path)
     with atomic_output(path, "wb") as out:
         (write_binary if fmt == "binary" else write_text)(out, encoded, matrix)
 
 
 register_writer(lambda vectors, path, fmt: save_vectors(vectors, path, fmt))
-
-
-def convert_vectors(source, target, *, format_in=None, format_out=None, limit=None,
-                    normalize=False, encoding_errors="strict"):
-    """Read ``source`` (any format ``load_vectors`` reads; a fastText ``.bin`` gives its word
-    vectors) and write ``target`` as word2vec binary or text (``format_out``, else by its
-    extension; ``.gz``/``.bz2``/``.xz`` compress), atomically and never onto ``source``.
-    ``normalize``: unit-length rows (zero rows stay zero). Returns the vectors written."""
-    from staticvec.atomic import check_outputs
-
-    if format_in is not None and format_in not in FORMATS:
-        raise BadOptionError(f"invalid value for --format-in: {format_in!r} (choose from "
-                             f"{', '.join(FORMATS)})")
-    if format_out is not None and format_out not in ("binary", "text"):
-        raise BadOptionError(f"invalid value for --format-out: {format_out!r} (choose from "
-                             f"binary, text)")
-    check_limit(limit)
-    output_format(target, format_out)
-    check_outputs([("OUT", target)], [("IN", source)])
-    vectors = load_vectors(source, fmt=format_in, encoding_errors=encoding_errors, limit=limit)
-    matrix = vectors.unit if normalize else vectors.matrix
-    save_vectors((vectors.words, matrix), target, format_out)
-    log.info(f"wrote {len(vectors):,} {'unit ' if normalize else ''}vectors of {vectors.dim} "
-             f"dims to {target}")
-    return vectors
 
 
 def output_format(path, fmt=None):
@@ -310,7 +301,7 @@ def output_format(path, fmt=None):
     return fmt
 
 
-def _encode_words(words, path):
+def encode_words(words, path):
     """The words as UTF-8, refusing one the word2vec formats cannot store."""
     blob = "\n".join(words).encode("utf-8")
     encoded = blob.split(b"\n")

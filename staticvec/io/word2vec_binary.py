@@ -64,23 +64,32 @@ class BinaryRows:
     """
 
     def __init__(self, stream, head, size, path, header, body_start, whole=False,
-                 block_rows=65536, limit=None):
-        """``limit``: read only the first ``limit`` rows (the rest of the file stays unread)."""
+                 block_rows=65536, limit=None, retain=True):
+        """``limit``: read only the first ``limit`` rows (the rest of the file stays unread).
+        ``size`` None: a stream of unknown length (decompressed on the fly), whose ``head``
+        must already hold the first row (``first_row_head``) and is read in blocks of at
+        most ``_CHUNK`` bytes of floats. ``retain=False``: keep nothing of a block once
+        the next is read (no word offsets, hashes or pieces for the whole file)."""
         self.stream, self.head, self.size, self.path = stream, head, size, path
         self.words_n, self.dim = header
         self.wanted = self.words_n if limit is None else min(self.words_n, limit)
         self.body_start = body_start
         row_bytes = 4 * self.dim + 1
-        # a damaged header must not make us allocate more than the file can hold
-        check_header_fits(header, size - body_start, row_bytes + 1, head, path)
-        self.capacity = min(self.wanted, max(size - body_start, 0) // row_bytes)
+        if size is None:  # the head holds a whole first row: a block of rows as big as it
+            self.capacity = self.wanted
+            block_rows = max(1, min(block_rows, _CHUNK // row_bytes))
+        else:
+            # a damaged header must not make us allocate more than the file can hold
+            check_header_fits(header, size - body_start, row_bytes + 1, head, path)
+            self.capacity = min(self.wanted, max(size - body_start, 0) // row_bytes)
         rows = self.capacity if whole else min(self.capacity, block_rows)
-        self.whole = whole
+        self.whole, self.retain = whole, retain
         self.matrix = np.empty((rows, self.dim), dtype=np.float32)
         self.norms = np.empty(rows, dtype=np.float32)
-        self.starts = np.empty(self.capacity, dtype=np.int64)  # file offsets of the words
-        self.ends = np.empty(self.capacity, dtype=np.int64)
-        self.hashes = np.zeros(self.capacity, dtype=np.uint64)
+        offsets = self.capacity if retain else rows
+        self.starts = np.empty(offsets, dtype=np.int64)  # file offsets of the words
+        self.ends = np.empty(offsets, dtype=np.int64)
+        self.hashes = np.zeros(offsets, dtype=np.uint64)
         self.pieces = []  # "\n"-joined word bytes of each block
         self.rows_read = 0
 
@@ -88,7 +97,8 @@ class BinaryRows:
         """Yield ``(first_row, words_piece, matrix_block, norms_block)`` per scanned run."""
         scan, join = _scanner()
         dim = self.dim
-        buf = bytearray(max(_CHUNK, min(4 * (4 * dim + 1), self.size + 1), len(self.head)))
+        size = self.size if self.size is not None else len(self.head)
+        buf = bytearray(max(_CHUNK, min(4 * (4 * dim + 1), size + 1), len(self.head)))
         view = memoryview(buf)
         view[:len(self.head)] = self.head
         filled = len(self.head) + _read_fully(self.stream, view[len(self.head):])
@@ -96,16 +106,18 @@ class BinaryRows:
         block = len(self.norms)
         while row < self.capacity:
             at = row if self.whole else 0
+            first = row if self.retain else 0  # where this block's offsets go
             want = self.capacity - row if self.whole else min(block, self.capacity - row)
             got, stop, problem = scan(view[:filled], pos, want, dim, self.matrix[at:],
-                                      self.norms[at:], self.starts[row:], self.ends[row:])
+                                      self.norms[at:], self.starts[first:], self.ends[first:])
             if got:
-                starts, ends = self.starts[row:row + got], self.ends[row:row + got]
+                starts, ends = self.starts[first:first + got], self.ends[first:first + got]
                 piece = bytearray(int((ends - starts).sum()) + got - 1)
-                join(view[:filled], starts, ends, piece, self.hashes[row:row + got])
+                join(view[:filled], starts, ends, piece, self.hashes[first:first + got])
                 check_finite(self.norms[at:at + got], self.matrix[at:at + got],
                               lambda k, w: f"{self.path} word {row + k + 1} ({w!r})", piece)
-                self.pieces.append(piece)
+                if self.retain:
+                    self.pieces.append(piece)
                 starts += offset
                 ends += offset
                 row += got
@@ -143,7 +155,11 @@ class BinaryRows:
         extra = tail.strip(b"\n")
         if extra:
             at = offset + stop + tail.index(extra[:1])
-            raise FormatError(f"{self.path}: {self.size - at:,} unexpected bytes at byte offset "
+            size = self.size
+            if size is None:  # counted, not held: it may be anything
+                size = offset + stop + len(tail) + sum(
+                    map(len, iter(lambda: self.stream.read(1 << 20), b"")))
+            raise FormatError(f"{self.path}: {size - at:,} unexpected bytes at byte offset "
                               f"{at:,}, after the {self.words_n:,} words the header announces "
                               f"(the header or the file is damaged)")
 
@@ -151,6 +167,23 @@ class BinaryRows:
         """All words, decoded (after ``blocks`` has run to the end)."""
         return decode_words(b"\n".join(self.pieces), self.ends - self.starts, self.starts,
                              self.path, encoding_errors)
+
+
+def first_row_head(stream, head, header, body_start, path):
+    """``head`` extended, from ``stream`` of unknown length, until it holds the smallest
+    possible first row: read as the data arrives, so a damaged header that claims huge
+    rows costs no more memory than the file really has (and is refused when it ends)."""
+    need = body_start + 4 * header[1] + 2
+    parts, have = [head], len(head)
+    while have < need:
+        more = stream.read(min(need - have, 1 << 20))
+        if not more:
+            break
+        parts.append(more)
+        have += len(more)
+    head = b"".join(parts)
+    check_header_fits(header, len(head) - body_start, 4 * header[1] + 2, head, path)
+    return head
 
 
 def distinct_hashes(hashes):
@@ -223,12 +256,17 @@ def _truncation_message(tail, path, words_n, dim, rows, problem, at):
 
 def write_binary(out, encoded, matrix):
     """The ``V d`` header, then per word its UTF-8 bytes (``encoded``), a space, ``d``
-    little-endian float32 and ``\\n``: byte for byte what word2vec C writes."""
+    little-endian float32 and ``\n``: byte for byte what word2vec C writes."""
     out.write(f"{len(encoded)} {matrix.shape[1]}\n".encode("ascii"))
-    little = matrix.astype("<f4", copy=False)
     step = 8192
     for start in range(0, len(encoded), step):
-        parts = []
-        for i in range(start, min(start + step, len(encoded))):
-            parts += (encoded[i], b" ", little[i].tobytes(), b"\n")
-        out.write(b"".join(parts))
+        out.write(binary_rows(encoded[start:start + step], matrix[start:start + step]))
+
+
+def binary_rows(encoded, matrix):
+    """The rows of ``write_binary`` for the words ``encoded`` (UTF-8) and ``matrix``."""
+    little = matrix.astype("<f4", copy=False)
+    parts = []
+    for i, word in enumerate(encoded):
+        parts += (word, b" ", little[i].tobytes(), b"\n")
+    return b"".join(parts)

@@ -5,6 +5,8 @@ float32 (gensim's ``save_word2vec_format`` text output, byte for byte), so text 
 -> text is byte-exact. Read also: headerless GloVe text, word2vec C's text (``%lf``
 values, trailing space), words with spaces inside (some GloVe releases).
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from staticvec.errors import FormatError
@@ -19,11 +21,64 @@ def read_text(data, path, header, start, encoding_errors, limit=None):
     """``data``: the whole file (or, with ``limit``, at least its first ``limit`` rows);
     ``start``: where the vectors begin (after a header). Returns ``VectorRows`` (words may
     repeat: the dispatcher keeps the first)."""
-    words_n, dim = header if header else (None, None)
     lines = data.split(b"\n")
     if header:
         del lines[0]
-    first_line_no = 2 if header else 1
+    block = _parse_lines(lines, 2 if header else 1, header, 0, path, limit)
+    _check_count(len(block.word_bytes), header, limit, path)
+    offsets = _LineOffsets(lines, start, block.first_line_no)
+    starts = _LazyStarts(offsets, block.line_nos, lines, block.first_line_no)
+    return VectorRows(_decode(block, starts, path, encoding_errors), block.matrix, block.norms)
+
+
+def text_blocks(stream, head, path, header, body_start, encoding_errors, limit=None,
+                chunk=4 << 20):
+    """The rows of a text vectors file read from ``stream`` (``head``: its first bytes,
+    ``body_start``: where the vectors begin) as ``(words, matrix)`` blocks of whole lines,
+    so a file of any size passes through a few MB (``convert``). Same checks and messages
+    as ``read_text``."""
+    pending = head[body_start:]
+    line_no, done, dim = (2 if header else 1), 0, (header[1] if header else None)
+    offset = body_start  # of the next block's first line
+    while limit is None or done < limit:
+        more = stream.read(chunk)
+        data = pending + more
+        cut = data.rfind(b"\n") + 1 if more else len(data)
+        if more and cut == 0:
+            pending = data  # one line longer than a chunk: read on
+            continue
+        text, pending = data[:cut], data[cut:]
+        lines = text.split(b"\n")
+        if more:
+            del lines[-1]  # text ends with "\n": nothing after it
+        if any(line.strip() for line in lines):
+            block = _parse_lines(lines, line_no, (header[0] if header else None, dim), done,
+                                 path, None if limit is None else limit - done)
+            dim = block.dim
+            starts = _LazyStarts(_LineOffsets(lines, offset, line_no), block.line_nos, lines,
+                                 line_no)
+            yield _decode(block, starts, path, encoding_errors), block.matrix
+            done += len(block.word_bytes)
+        line_no += len(lines)
+        offset += len(text)
+        if not more:
+            break
+    _check_count(done, header, limit, path)
+
+
+class _Block(NamedTuple):
+    word_bytes: list
+    line_nos: list
+    matrix: np.ndarray
+    norms: np.ndarray
+    dim: int
+    first_line_no: int
+
+
+def _parse_lines(lines, first_line_no, header, before, path, limit):
+    """The rows of ``lines`` (numbered from ``first_line_no``; ``before`` rows came in
+    earlier blocks; ``header``: (words announced or None, dim or None))."""
+    words_n, dim = header if header else (None, None)
     word_bytes, line_nos, chunks, values = [], [], [], []
     for k, line in enumerate(lines):
         parts = line.split()
@@ -32,7 +87,7 @@ def read_text(data, path, header, start, encoding_errors, limit=None):
         line_no = first_line_no + k
         if limit is not None and len(word_bytes) == limit:
             break
-        if words_n is not None and len(word_bytes) == words_n:
+        if words_n is not None and before + len(word_bytes) == words_n:
             raise FormatError(f"{path}: line {line_no}: more vectors than the {words_n:,} the "
                               f"header announces (the header or the file is damaged)")
         if dim is None:
@@ -41,8 +96,9 @@ def read_text(data, path, header, start, encoding_errors, limit=None):
                 raise FormatError(f"{path}: line {line_no} has a word and no values (dimension 0)")
         if len(parts) != dim + 1:
             word = parts[0].decode("utf-8", "replace")
-            first = lines[line_nos[0] - 1].strip() if line_nos else b""
-            if header is None and len(line_nos) == 1 and INTEGER.fullmatch(first.split()[-1]):
+            first = lines[line_nos[0] - first_line_no].strip() if line_nos else b""
+            if (words_n is None and before == 0 and len(line_nos) == 1
+                    and INTEGER.fullmatch(first.split()[-1])):
                 first = first.decode("utf-8", "replace")
                 raise FormatError(f"{path}: bad header {first!r} (expected 'WORDS DIM', e.g. "
                                   f"'71290 100'; line {line_no} has {len(parts) - 1} values)")
@@ -61,24 +117,35 @@ def read_text(data, path, header, start, encoding_errors, limit=None):
             values = []
     if values:
         chunks.append(_to_floats(values, path, line_nos, dim))
-    if words_n is not None and len(word_bytes) < min(words_n, limit or words_n):
-        raise FormatError(f"{path}: truncated: the header says {words_n:,} words but the file "
-                          f"has {len(word_bytes):,}")
     if not word_bytes:
-        raise FormatError(f"{path}: no vectors in the file")
+        return _Block([], [], np.zeros((0, dim or 0), np.float32), np.zeros(0, np.float32),
+                      dim, first_line_no)
     matrix = np.concatenate(chunks).reshape(len(word_bytes), dim)
     norms = row_norms(matrix)
     check_finite(norms, matrix, lambda k, w: f"{path} line {line_nos[k]}: word {w!r}", word_bytes,
                   lambda k, col: lines[line_nos[k] - first_line_no].split()[col - dim])
-    lengths = np.fromiter((len(w) for w in word_bytes), dtype=np.int64, count=len(word_bytes))
-    offsets = _LineOffsets(lines, start, first_line_no)
+    return _Block(word_bytes, line_nos, matrix, norms, dim, first_line_no)
+
+
+def _check_count(have, header, limit, path):
+    """The file's end: as many rows (``have``) as the header announces (or ``limit``)."""
+    words_n = header[0] if header else None
+    if words_n is not None and have < min(words_n, limit or words_n):
+        raise FormatError(f"{path}: truncated: the header says {words_n:,} words but the file "
+                          f"has {have:,}")
+    if not have:
+        raise FormatError(f"{path}: no vectors in the file")
+
+
+def _decode(block, starts, path, encoding_errors):
+    lengths = np.fromiter((len(w) for w in block.word_bytes), dtype=np.int64,
+                          count=len(block.word_bytes))
 
     def describe(i):
-        return f"the word on line {line_nos[i]}"
+        return f"the word on line {block.line_nos[i]}"
 
-    starts = _LazyStarts(offsets, line_nos, lines, first_line_no)
-    words = decode_words(b"\n".join(word_bytes), lengths, starts, path, encoding_errors, describe)
-    return VectorRows(words, matrix, norms)
+    return decode_words(b"\n".join(block.word_bytes), lengths, starts, path, encoding_errors,
+                        describe)
 
 
 def _to_floats(values, path, line_nos, dim):

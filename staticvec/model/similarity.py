@@ -40,6 +40,14 @@ def row_norms(matrix):
     return norms
 
 
+def unit_rows(matrix, norms=None):
+    """``matrix`` with every row divided by its L2 norm (``norms``, if known); zero rows
+    stay zero."""
+    norms = row_norms(matrix) if norms is None else norms
+    safe = np.where(norms > 0, norms, np.float32(1.0)).astype(np.float32)
+    return matrix / safe[:, None]
+
+
 def unit_vector(vec):
     """``vec`` scaled to length 1 as gensim's ``matutils.unitvec`` does it (float64 norm,
     multiplied by its reciprocal, back to float32); a zero vector stays zero."""

@@ -17,7 +17,7 @@ import numpy as np
 from staticvec.errors import BadOptionError, UnknownWordError
 from staticvec.model.similarity import (ZeroVectorError, block_cosines, cancelled_query,
                                         cosmul_scores, mean_query, never_zero_rows, row_norms,
-                                        top_indices, unit_vector)
+                                        top_indices, unit_rows, unit_vector)
 
 _SCAN_LOOKUPS = 32  # lookups answered by a linear scan before the index dict is built
 _BATCH_CELLS = 1 << 25  # query x row scores held at once by the batch queries (128 MB)
@@ -178,9 +178,7 @@ class Vectors:
     def unit(self):
         """L2-normalised float32 rows (zero rows stay zero), cached."""
         if self._unit is None:
-            norms = self.norms
-            safe = np.where(norms > 0, norms, np.float32(1.0)).astype(np.float32)
-            self._unit = self.matrix / safe[:, None]
+            self._unit = unit_rows(self.matrix, self.norms)
         return self._unit
 
     # ---- lookup

@@ -68,7 +68,7 @@ def test_huge_header_is_refused_fast(tmp_path, header, message, kind):
     if kind.endswith(".gz"):
         data, name = gzip.compress(data), name + ".gz"
     _, elapsed = _fails(tmp_path, name, data, NEAREST, 1, rf"staticvec: error: {name}: {message}")
-    assert elapsed < 2.0
+    assert elapsed < 15.0  # a refusal, not a read of all the header claims (loose: busy machine)
 
 
 def test_huge_headers_load_in_bounded_memory(tmp_path):
@@ -271,7 +271,7 @@ def test_fasttext_bin_damage(tmp_path, case, message):
     prefix = "" if case == "nan" else "model.bin: "
     line, elapsed = _fails(tmp_path, "model.bin", data, NEAREST, 1,
                            rf"staticvec: error: {prefix}{message}")
-    assert elapsed < 2.0
+    assert elapsed < 15.0  # a refusal, not a read of all the header claims (loose: busy machine)
 
 
 # ---------------------------------------------------------------- vocab files
