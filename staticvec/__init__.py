@@ -18,11 +18,11 @@ from staticvec.errors import (BadOptionError, FormatError, InputError, OutputErr
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time ``__getattr__`` imports them
-    from staticvec.api import (FastTextVectors, Vectors, convert, load, train_cbow,
-                               train_fasttext, train_glove, train_skipgram)
+    from staticvec.api import (FastTextVectors, Vectors, convert, load, sentence_vectors,
+                               train_cbow, train_fasttext, train_glove, train_skipgram)
 
-_LAZY = ("load", "convert", "train_skipgram", "train_cbow", "train_fasttext", "train_glove",
-         "Vectors", "FastTextVectors")
+_LAZY = ("load", "convert", "sentence_vectors", "train_skipgram", "train_cbow",
+         "train_fasttext", "train_glove", "Vectors", "FastTextVectors")
 
 __all__ = list(_LAZY) + ["StaticvecError", "InputError", "FormatError", "OutputError",
                          "ResourceError", "BadOptionError", "UnknownWordError", "__version__"]

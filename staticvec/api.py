@@ -16,13 +16,16 @@ import dataclasses
 import difflib
 import os
 import tempfile
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Tuple, Union
 
 from staticvec.errors import BadOptionError, InputError, OutputError
 from staticvec.io.convert import convert_vectors
 from staticvec.io.dispatch import load_vectors
 from staticvec.model.fasttext import FastTextVectors
 from staticvec.model.vectors import Vectors
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PathLike = Union[str, "os.PathLike[str]"]
 Corpus = Union[PathLike, Sequence[PathLike], Iterable[Sequence[str]]]
@@ -55,6 +58,30 @@ def convert(source: PathLike, target: PathLike, *, format_in: Optional[str] = No
     written."""
     return convert_vectors(source, target, format_in=format_in, format_out=format_out,
                            limit=limit, normalize=normalize, encoding_errors=encoding_errors)
+
+
+def sentence_vectors(vectors: Vectors, lines: Iterable[Union[str, Sequence[str]]], *,
+                     pooling: str = "mean", sif_a: float = 1e-3,
+                     counts: Optional[Sequence[float]] = None,
+                     component: Optional["np.ndarray"] = None
+                     ) -> Tuple["np.ndarray", Optional["np.ndarray"]]:
+    """One vector per line (a string, split on whitespace, or a token list), as ``staticvec
+    embed`` pools them: ``"mean"`` of the known words' unit vectors, or ``"sif"`` (weights
+    sif_a / (sif_a + p(w)) from ``counts``, one per word, else the model's own; then the
+    first singular vector removed: ``component``, else the one of these lines). Returns
+    (N x d float32, the component removed or None)."""
+    from staticvec.io.embeddings import pooler_for
+    from staticvec.model.sentences import ComponentSum, remove_component
+
+    tokens = [line.split() if isinstance(line, str) else list(line) for line in lines]
+    pooled, _ = pooler_for(vectors, pooling, sif_a, counts).pool(tokens)
+    if pooling != "sif":
+        return pooled, None
+    if component is None:
+        gram = ComponentSum(vectors.dim)
+        gram.add(pooled)
+        component = gram.component()
+    return remove_component(pooled, component), component
 
 
 def train_skipgram(corpus: Corpus, *, output: Optional[PathLike] = None,

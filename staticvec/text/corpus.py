@@ -196,3 +196,20 @@ def iter_sentences(paths, encoding_errors="strict", max_sentence_length=10000):
                 words = []
     if words:
         yield words
+
+
+def iter_line_blocks(paths, encoding_errors="strict", block_lines=8192):
+    """Lists of up to ``block_lines`` lines (str, newline dropped, blank lines kept: line
+    k of the input is item k), over all ``paths`` in order."""
+    block, tail = [], ""
+    for chunk in iter_chunks(paths, encoding_errors):
+        lines = (tail + chunk.decode("utf-8")).split("\n")
+        tail = lines.pop()
+        block += lines
+        while len(block) >= block_lines:
+            yield block[:block_lines]
+            block = block[block_lines:]
+    if tail:
+        block.append(tail)
+    if block:
+        yield block
