@@ -296,6 +296,28 @@ def seeds_convert():
     return out
 
 
+@harness("embedded_npy", "io.embeddings: a search index (.npy) and a SIF component file")
+def fuzz_embedded_npy(data):
+    from staticvec.io.embeddings import read_component, read_index
+    path = _file("index.npy", data)
+    texts = _file("texts.txt", b"a b\nc\n")
+    read_component(path, _DIM)
+    matrix, lines = read_index(path, texts, _DIM)
+    assert matrix.shape == (len(lines), _DIM)
+
+
+@seeds("embedded_npy")
+def seeds_embedded_npy():
+    import numpy as np
+    out = {}
+    for name, array in (("index", np.ones((2, _DIM), np.float32)),
+                        ("component", np.arange(_DIM, dtype=np.float64))):
+        buf = io.BytesIO()
+        np.save(buf, array)
+        out[name] = buf.getvalue()
+    return out
+
+
 # ---------------------------------------------------------------- fastText .bin
 @harness("fasttext_bin", "fastText .bin: formats.load_vectors(fmt='fasttext') -> fasttext_bin")
 def fuzz_fasttext_bin(data):

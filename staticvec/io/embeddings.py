@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import tempfile
+import tokenize
 
 import numpy as np
 
@@ -82,20 +83,36 @@ def counts_from_vocab(vectors, vocab):
     return np.array([table.get(w, 1) for w in vectors.words], dtype=np.float64)
 
 
-def read_component(path, dim):
-    """A saved SIF component (``--components``): a finite float vector of ``dim`` values."""
+# np.load meets a damaged header with any of these (its header is a Python literal)
+_NPY_ERRORS = (ValueError, OSError, EOFError, OverflowError, SyntaxError, TypeError,
+               RecursionError, MemoryError, KeyError, tokenize.TokenError)
+
+
+def _map_npy(path, what):
+    """``path`` memory-mapped (a header claiming more data than the file holds is refused
+    by the mapping, never allocated)."""
     try:
-        u = np.load(path, allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise FormatError(f"{path}: not a .npy component file ({exc})") from None
-    u = np.asarray(u, dtype=np.float64).reshape(-1)
-    if u.shape != (dim,) or not np.isfinite(u).all():
+    except _NPY_ERRORS as exc:
+        raise FormatError(f"{path}: not a .npy {what} ({str(exc)[:100]})") from None
+
+
+def read_component(path, dim):
+    """A saved SIF component (``--components``): a finite float vector of ``dim`` values."""
+    u = _map_npy(path, "component file")
+    if u.dtype.kind not in "fi" or u.size != dim:
         raise FormatError(f"{path}: expected {dim} finite values (the model's dimension), got "
-                          f"an array of shape {np.shape(u)}")
-    norm = np.linalg.norm(u)
-    return u / norm if norm > 0 else u
+                          f"an array of shape {u.shape}")
+    u = np.asarray(u, dtype=np.float64).reshape(-1)
+    if not np.isfinite(u).all():
+        raise FormatError(f"{path}: the component holds a non-finite value")
+    top = np.abs(u).max()
+    if not top > 0:
+        return u
+    u = u / top  # no overflow in the norm of huge values
+    return u / np.linalg.norm(u)
 
 
 def embed_lines(vectors, sources, target, *, pooling="mean", sif_a=1e-3, counts=None,
@@ -181,12 +198,7 @@ def _write(out, fmt, blocks, count, dim):
 def read_index(index, texts, dim):
     """The embedded lines (``.npy``, memory-mapped) and the texts they came from (one
     line each: the counts must agree)."""
-    try:
-        matrix = np.load(index, mmap_mode="r", allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"{index}: no such file") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise FormatError(f"{index}: not a .npy file of embedded lines ({exc})") from None
+    matrix = _map_npy(index, "file of embedded lines")
     if matrix.ndim != 2 or matrix.shape[1] != dim or matrix.dtype.kind != "f":
         raise FormatError(f"{index}: expected an N x {dim} float array (the model's "
                           f"dimension), got {matrix.dtype} {matrix.shape}")
