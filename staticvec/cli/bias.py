@@ -41,6 +41,9 @@ def bias_audit(
                                                help="Exit 4 if any WEAT |d| exceeds this (after "
                                                     "printing the report)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
+                                       help="Also draw the professions along the gender "
+                                            "direction (.png/.svg/.pdf; needs matplotlib)."),
     limit: Optional[int] = LimitOption,
     quiet: bool = QuietOption,
 ):
@@ -66,6 +69,13 @@ def bias_audit(
         if value is not None and only not in (None, part):
             raise BadOptionError(f"{option} belongs to the {part} part: it cannot be combined "
                                  f"with --only {only}")
+    if plot is not None:
+        if only not in (None, "direction"):
+            raise BadOptionError(f"--plot draws the gender direction: it cannot be combined "
+                                 f"with --only {only}")
+        from staticvec.cli.plot import check_picture_output
+
+        check_picture_output(plot, [("--model", model)])
     custom_tests = sets.load_weat_tests(tests) if tests is not None else None
     probe_spec = sets.load_probes(probes) if probes is not None else None
     from staticvec.io.dispatch import load_vectors
@@ -93,7 +103,19 @@ def bias_audit(
             print(f"bias-audit: {ran}/{len(report['weat']['tests'])} WEAT tests run "
                   f"({len(report['weat']['tests']) - ran} skipped for missing words), "
                   f"{time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
+    if plot is not None:
+        _plot_direction(report["direction"], plot, model)
     bias_report.enforce_gate(report)
+
+
+def _plot_direction(section, path, model):
+    from staticvec.errors import StaticvecError
+    from staticvec.io.pictures import direction_strip
+
+    if not section["female_side"]:
+        raise StaticvecError(f"--plot: nothing to draw: {section['reason']}")
+    direction_strip(path, section["female_side"], section["male_side"],
+                    title=f"professions along the gender direction ({model})")
 
 
 def _render_rich(audit, console, model=None):
