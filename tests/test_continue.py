@@ -1,0 +1,249 @@
+"""--save-model, --continue and --init-vectors (issue 14 part 2), checked against independent
+references: word counts from collections.Counter, the random start a new model would get,
+and the matrices read back from the files."""
+import collections
+import json
+import logging
+import struct
+
+import numpy as np
+import pytest
+
+from staticvec.io import model_file
+from staticvec.io.dispatch import load_vectors, save_vectors
+from staticvec.train import word2vec as w2v
+
+DIM = 8
+
+
+def zipf_text(seed, n_words, lines=120, per_line=40):
+    """Lines of words w0..w{n_words-1}, drawn Zipf-like (w0 most frequent)."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, n_words + 1)
+    p /= p.sum()
+    draws = rng.choice(n_words, size=(lines, per_line), p=p)
+    return "".join(" ".join(f"w{i}" for i in row) + "\n" for row in draws)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("continue")
+    a, b = folder / "a.txt", folder / "b.txt"
+    a.write_text(zipf_text(1, 120))
+    b.write_text(zipf_text(2, 200))   # words w120.. are new, a few of them frequent enough
+    return folder, a, b
+
+
+def options(**kw):
+    base = dict(dim=DIM, epochs=2, threads=1, seed=7, min_count=3, cache=False)
+    base.update(kw)
+    return w2v.Word2VecOptions(**base)
+
+
+def reference_counts(*texts):
+    counts = collections.Counter()
+    for text in texts:
+        counts.update(text.split())
+    return counts
+
+
+@pytest.fixture(scope="module")
+def saved(corpora):
+    folder, a, _ = corpora
+    out, model = folder / "a.bin", folder / "a.svmodel"
+    w2v.train_word2vec([a], out, options(), save_model=model)
+    return out, model
+
+
+def test_save_model_round_trip(corpora, saved):
+    _, a, _ = corpora
+    out, path = saved
+    model = model_file.read_model(path)
+    counted = reference_counts(a.read_text())
+    kept = sorted(((w, c) for w, c in counted.items() if c >= 3), key=lambda wc: (-wc[1], wc[0]))
+    assert model["words"] == [w for w, _ in kept]
+    assert model["counts"].tolist() == [c for _, c in kept]
+    assert model["kind"] == "word2vec" and model["options"]["dim"] == DIM
+    vectors = load_vectors(out)
+    assert vectors.words == model["words"]
+    np.testing.assert_array_equal(vectors.matrix, model["matrices"]["input"])
+    assert model["matrices"]["output_negative"].shape == (len(kept), DIM)
+    assert np.abs(model["matrices"]["output_negative"]).max() > 0   # trained, not the zero start
+    assert set(model["matrices"]) == {"input", "output_negative"}
+
+
+def test_model_file_matrices_open_with_a_plain_memmap(saved):
+    _, path = saved
+    raw = path.read_bytes()
+    magic, version, crc, length = struct.unpack_from("<8sIIQ", raw, 0)
+    assert magic == b"SVMODEL\x00" and version == 1
+    header = json.loads(raw[24:24 + length])
+    entry = header["sections"]["input"]
+    assert entry["offset"] % 64 == 0 and header["sections"]["counts"]["offset"] % 64 == 0
+    mapped = np.memmap(path, dtype="<f4", mode="r", offset=entry["offset"],
+                       shape=tuple(entry["shape"]))
+    np.testing.assert_array_equal(mapped, model_file.read_model(path)["matrices"]["input"])
+
+
+def test_hs_model_keeps_the_inner_node_weights(corpora, tmp_path):
+    _, a, _ = corpora
+    path = tmp_path / "hs.svmodel"
+    w2v.train_word2vec([a], tmp_path / "hs.txt", options(hs=True, negative=0), save_model=path)
+    model = model_file.read_model(path)
+    assert set(model["matrices"]) == {"input", "output_hs"}
+    assert model["matrices"]["output_hs"].shape == (len(model["words"]) - 1, DIM)
+    # the same corpus again doubles every count: the same Huffman tree, so the inner-node
+    # weights are the start of the continued run (kept to 1e-6 with a negligible rate)
+    again = tmp_path / "hs2.svmodel"
+    w2v.train_word2vec([a], tmp_path / "hs2.txt", options(hs=True, negative=0, alpha=1e-9),
+                       continue_from=path, save_model=again)
+    after = model_file.read_model(again)
+    assert after["counts"].tolist() == (2 * model["counts"]).tolist()
+    np.testing.assert_allclose(after["matrices"]["output_hs"], model["matrices"]["output_hs"],
+                               atol=1e-6)
+    np.testing.assert_allclose(after["matrices"]["input"], model["matrices"]["input"], atol=1e-6)
+
+
+def test_continue_keeps_old_rows_adds_new_words_and_merges_counts(corpora, saved, tmp_path):
+    _, a, b = corpora
+    _, path = saved
+    old = model_file.read_model(path)
+    new_model = tmp_path / "b.svmodel"
+    vocab, vectors = w2v.train_word2vec([b], tmp_path / "b.bin", options(alpha=1e-9),
+                                        continue_from=path, save_model=new_model)
+    n = len(old["words"])
+    # vocabulary: the old words in their order, then the new corpus's words seen >= 3 times
+    counts_b = reference_counts(b.read_text())
+    added = sorted(((w, c) for w, c in counts_b.items()
+                    if c >= 3 and w not in set(old["words"])), key=lambda wc: (-wc[1], wc[0]))
+    assert added, "the fixture must bring new words"
+    assert vocab.words == old["words"] + [w for w, _ in added]
+    expected = [c + counts_b.get(w, 0) for w, c in zip(old["words"], old["counts"].tolist())]
+    assert vocab.counts.tolist() == expected + [c for _, c in added]
+    # old rows are the start: with a negligible rate they come back unchanged
+    np.testing.assert_allclose(vectors[:n], old["matrices"]["input"], atol=1e-6)
+    after = model_file.read_model(new_model)
+    np.testing.assert_allclose(after["matrices"]["output_negative"][:n],
+                               old["matrices"]["output_negative"], atol=1e-6)
+    # new words start as they would in a new model of the merged vocabulary
+    fresh = w2v.init_input_vectors(len(vocab.words), DIM, 7)[:, :DIM]
+    np.testing.assert_allclose(vectors[n:], fresh[n:], atol=1e-6)
+    assert np.abs(after["matrices"]["output_negative"][n:]).max() < 1e-6
+    assert after["counts"].tolist() == vocab.counts.tolist()
+
+
+def test_continue_trains_further(corpora, saved, tmp_path):
+    _, _, b = corpora
+    _, path = saved
+    old = model_file.read_model(path)
+    _, vectors = w2v.train_word2vec([b], tmp_path / "b.bin", options(), continue_from=path)
+    moved = np.abs(vectors[:len(old["words"])] - old["matrices"]["input"]).max(axis=1)
+    assert np.median(moved) > 1e-3
+
+
+def test_continue_takes_the_model_options_and_keeps_explicit_ones(corpora, saved, tmp_path):
+    _, _, b = corpora
+    _, path = saved
+    out = tmp_path / "c.svmodel"
+    # nothing said about --dim, --min-count: the model's 8 and 3; --window 2 given
+    given = w2v.Word2VecOptions(window=2, epochs=1, threads=1, cache=False)
+    w2v.train_word2vec([b], tmp_path / "c.txt", given, continue_from=path, save_model=out)
+    stored = model_file.read_model(out)["options"]
+    assert stored["dim"] == DIM and stored["min_count"] == 3
+    assert stored["window"] == 2 and stored["epochs"] == 1
+
+
+def test_continue_with_one_thread_is_reproducible(corpora, saved, tmp_path):
+    _, _, b = corpora
+    _, path = saved
+    runs = []
+    for k in range(2):
+        out, model = tmp_path / f"r{k}.bin", tmp_path / f"r{k}.svmodel"
+        w2v.train_word2vec([b], out, options(), continue_from=path, save_model=model)
+        runs.append((out.read_bytes(), model.read_bytes()))
+    assert runs[0] == runs[1]
+
+
+def test_init_vectors_start_shared_words_from_the_pretrained_ones(corpora, tmp_path):
+    _, a, _ = corpora
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(0, 40)] + ["absent", "nowhere"]
+    matrix = rng.standard_normal((len(words), DIM)).astype(np.float32)
+    pretrained = tmp_path / "pre.txt"
+    save_vectors((words, matrix), pretrained)
+    loaded = load_vectors(pretrained)
+    vocab, vectors = w2v.train_word2vec([a], tmp_path / "i.bin", options(alpha=1e-9),
+                                        init_vectors=pretrained)
+    fresh = w2v.init_input_vectors(len(vocab.words), DIM, 7)[:, :DIM]
+    for i, word in enumerate(vocab.words):
+        expected = loaded[word] if word in loaded else fresh[i]
+        np.testing.assert_allclose(vectors[i], expected, atol=1e-6, err_msg=word)
+    assert sum(w in loaded for w in vocab.words) == 40
+
+
+def test_init_vectors_logs_how_many_matched(corpora, tmp_path, caplog):
+    _, a, _ = corpora
+    pretrained = tmp_path / "pre.txt"
+    save_vectors((["w0", "w1", "zzz"], np.ones((3, DIM), np.float32)), pretrained)
+    with caplog.at_level(logging.INFO, logger="staticvec"):
+        w2v.train_word2vec([a], tmp_path / "i.bin", options(), init_vectors=pretrained)
+    assert any("--init-vectors: 2 of the" in r.getMessage() for r in caplog.records)
+
+
+def test_huffman_paths_of_unsorted_counts_are_the_sorted_tree_per_word():
+    counts = np.array([50, 40, 31, 20, 12, 7, 3, 2])       # distinct: no tie to break
+    perm = np.random.default_rng(0).permutation(len(counts))
+    ref_off, ref_codes, ref_points = w2v.huffman_tree(counts)
+    off, codes, points = w2v.huffman_paths(counts[perm])
+    for i, j in enumerate(perm):       # word i of the permuted order is word j of the sorted
+        assert codes[off[i]:off[i + 1]].tolist() == ref_codes[ref_off[j]:ref_off[j + 1]].tolist()
+        assert points[off[i]:off[i + 1]].tolist() == \
+            ref_points[ref_off[j]:ref_off[j + 1]].tolist()
+
+
+@pytest.mark.parametrize("cut", [0, 10, 30, 100, -1])
+def test_truncated_model_files_are_format_errors(saved, tmp_path, cut):
+    from staticvec.errors import FormatError
+
+    _, path = saved
+    raw = path.read_bytes()
+    short = tmp_path / "short.svmodel"
+    short.write_bytes(raw[:cut] if cut >= 0 else raw[:-1])
+    with pytest.raises(FormatError):
+        model_file.read_model(short)
+
+
+def test_a_header_announcing_huge_sections_allocates_nothing(saved, tmp_path):
+    """A header with a valid checksum that claims 10^12 words is refused on the file's
+    length, before any array is made."""
+    import zlib
+
+    from staticvec.errors import FormatError
+
+    _, path = saved
+    raw = path.read_bytes()
+    _, version, _, length = struct.unpack_from("<8sIIQ", raw, 0)
+    header = json.loads(raw[24:24 + length])
+    header["words"] = 10 ** 12
+    header["sections"]["counts"].update(shape=[10 ** 12], bytes=8 * 10 ** 12)
+    text = json.dumps(header).encode()
+    bad = tmp_path / "huge.svmodel"
+    bad.write_bytes(struct.pack("<8sIIQ", b"SVMODEL\x00", version, zlib.crc32(text), len(text))
+                    + text + raw[24 + length:])
+    with pytest.raises(FormatError, match="damaged staticvec model file"):
+        model_file.read_model(bad)
+
+
+def test_hs_weights_restart_when_the_tree_changes(corpora, tmp_path, caplog):
+    _, a, b = corpora
+    path = tmp_path / "hs.svmodel"
+    w2v.train_word2vec([a], tmp_path / "hs.txt", options(hs=True, negative=0), save_model=path)
+    again = tmp_path / "hs2.svmodel"
+    with caplog.at_level(logging.WARNING, logger="staticvec"):
+        w2v.train_word2vec([b], tmp_path / "hs2.txt", options(hs=True, negative=0, alpha=1e-9),
+                           continue_from=path, save_model=again)
+    assert any("another Huffman tree" in r.getMessage() for r in caplog.records)
+    after = model_file.read_model(again)
+    assert np.abs(after["matrices"]["output_hs"]).max() < 1e-6
+    old = model_file.read_model(path)["matrices"]["input"]
+    np.testing.assert_allclose(after["matrices"]["input"][:len(old)], old, atol=1e-6)
