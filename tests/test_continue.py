@@ -247,3 +247,91 @@ def test_hs_weights_restart_when_the_tree_changes(corpora, tmp_path, caplog):
     assert np.abs(after["matrices"]["output_hs"]).max() < 1e-6
     old = model_file.read_model(path)["matrices"]["input"]
     np.testing.assert_allclose(after["matrices"]["input"][:len(old)], old, atol=1e-6)
+
+
+# ---------------------------------------------------------------- fastText
+
+def ft_options(**kw):
+    from staticvec.train import fasttext as ft
+
+    base = dict(dim=DIM, epochs=1, threads=1, seed=7, min_count=3, bucket=500, cache=False)
+    base.update(kw)
+    return ft.FastTextOptions(**base)
+
+
+@pytest.fixture(scope="module")
+def ft_saved(corpora):
+    from staticvec.train import fasttext as ft
+
+    folder, a, _ = corpora
+    ft.train_fasttext([a], folder / "fa", ft_options())
+    return folder / "fa.bin"
+
+
+def test_fasttext_continue_keeps_words_buckets_and_outputs(corpora, ft_saved, tmp_path):
+    from staticvec.io import fasttext_bin
+    from staticvec.train import fasttext as ft
+
+    _, _, b = corpora
+    old = fasttext_bin.read_model(ft_saved)
+    n, nb = len(old["words"]), 500
+    ft.train_fasttext([b], tmp_path / "fb", ft_options(alpha=1e-9, bucket=77, minn=2),
+                      continue_from=ft_saved, explicit={"alpha", "epochs"})
+    new = fasttext_bin.read_model(tmp_path / "fb.bin")
+    # the model's options win where none was given: its 500 buckets and minn 3
+    assert new["args"]["bucket"] == nb and new["args"]["minn"] == 3
+    counts_b = reference_counts(b.read_text())
+    added = sorted(((w, c) for w, c in counts_b.items()
+                    if c >= 3 and w not in set(old["words"])), key=lambda wc: (-wc[1], wc[0]))
+    assert new["words"] == old["words"] + [w for w, _ in added]
+    merged = [c + counts_b.get(w, 0) for w, c in zip(old["words"], old["counts"].tolist())]
+    assert new["counts"].tolist() == merged + [c for _, c in added]
+    assert new["ntokens"] == sum(merged) + sum(c for _, c in added)
+    m = len(new["words"])
+    np.testing.assert_allclose(new["input"][:n], old["input"][:n], atol=1e-6)
+    np.testing.assert_allclose(new["input"][m:], old["input"][n:], atol=1e-6)   # buckets
+    np.testing.assert_allclose(new["output"][:n], old["output"], atol=1e-6)
+    fresh = ft.init_input(m + nb, DIM, 7)
+    np.testing.assert_allclose(new["input"][n:m], fresh[n:m], atol=1e-6)
+    assert np.abs(new["output"][n:]).max() < 1e-6
+
+
+def test_facebook_fasttext_models_can_be_continued(corpora, tmp_path):
+    fasttext = pytest.importorskip("fasttext")
+    from staticvec.io import fasttext_bin
+    from staticvec.train import fasttext as ft
+
+    _, a, b = corpora
+    model = fasttext.train_unsupervised(str(a), model="cbow", dim=DIM, epoch=1, minCount=3,
+                                        bucket=300, thread=1, verbose=0)
+    source = tmp_path / "facebook.bin"
+    model.save_model(str(source))
+    old = fasttext_bin.read_model(source)
+    ft.train_fasttext([b], tmp_path / "more", ft_options(alpha=1e-9), continue_from=source,
+                      explicit={"alpha"})
+    new = fasttext_bin.read_model(tmp_path / "more.bin")
+    n = len(old["words"])
+    assert new["words"][:n] == old["words"] and "</s>" in new["words"]
+    assert new["args"]["model"] == fasttext_bin.MODEL["cbow"] and new["args"]["bucket"] == 300
+    np.testing.assert_allclose(new["input"][:n], old["input"][:n], atol=1e-6)
+    reloaded = fasttext.load_model(str(tmp_path / "more.bin"))
+    assert len(reloaded.words) == len(new["words"]) > n
+
+
+def test_fasttext_init_vectors_fill_the_words_own_rows(corpora, tmp_path):
+    from staticvec.io import fasttext_bin
+    from staticvec.train import fasttext as ft
+
+    _, a, _ = corpora
+    words = [f"w{i}" for i in range(30)] + ["absent"]
+    matrix = np.random.default_rng(4).standard_normal((len(words), DIM)).astype(np.float32)
+    pretrained = tmp_path / "pre.bin"
+    save_vectors((words, matrix), pretrained)
+    ft.train_fasttext([a], tmp_path / "fi", ft_options(alpha=1e-9), init_vectors=pretrained)
+    out = fasttext_bin.read_model(tmp_path / "fi.bin")
+    n = len(out["words"])
+    fresh = ft.init_input(n + 500, DIM, 7)
+    for i, word in enumerate(out["words"]):
+        expected = matrix[words.index(word)] if word in words else fresh[i]
+        np.testing.assert_allclose(out["input"][i], expected, atol=1e-6, err_msg=word)
+    np.testing.assert_allclose(out["input"][n:], fresh[n:], atol=1e-6)

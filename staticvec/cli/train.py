@@ -241,6 +241,7 @@ def train_glove(
 # (train-fasttext)
 @app.command("train-fasttext")
 def train_fasttext(
+    ctx: typer.Context,
     corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; "
                                                  "one sentence per line."),
     output: str = typer.Option(..., "--output", "-o", metavar="STEM",
@@ -271,6 +272,15 @@ def train_fasttext(
                                                                    "this file."),
     save_vocab: Optional[str] = typer.Option(None, "--save-vocab", metavar="FILE",
                                              help="Also write the vocabulary here."),
+    continue_from: Optional[str] = typer.Option(
+        None, "--continue", metavar="FILE",
+        help="Train further a fastText .bin (ours or Facebook's) on CORPUS: its words, n-gram "
+             "buckets and weights are kept, new words reaching --min-count are added; its "
+             "options are the defaults."),
+    init_vectors: Optional[str] = typer.Option(
+        None, "--init-vectors", metavar="FILE",
+        help="Start the words' own input rows from these pretrained vectors (fastText's "
+             "-pretrainedVectors; any vectors file, same --dim)."),
     max_vocab_words: int = MaxVocabWordsOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
@@ -296,4 +306,5 @@ def train_fasttext(
                                  max_sentence_length=max_sentence_length, cache=not no_cache)
     with reporting(quiet) as progress:
         ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
-                          save_vocab=save_vocab, progress=progress)
+                          save_vocab=save_vocab, progress=progress, continue_from=continue_from,
+                          init_vectors=init_vectors, explicit=_explicit(ctx))

@@ -18,9 +18,17 @@
 - the learning rate restarts from --alpha and falls over the new corpus (x --epochs), as
   a second ``train()`` call in gensim does.
 
+``train-fasttext --continue FILE.bin`` (ours or Facebook's, skipgram/cbow with loss ns)
+works the same way: the .bin's arguments are the defaults (dim, model, minn, maxn and
+bucket fixed; ws, epoch, minCount, neg and t overridable; a .bin keeps no learning rate),
+the words' input and output rows and the n-gram bucket rows are kept, new words are added.
+
 ``--init-vectors FILE`` (any vectors file ``load_vectors`` reads): words of the vocabulary
 that the file holds start from its vectors; the others, and every output weight (a vectors
-file holds none), start as in a new model.
+file holds none), start as in a new model. For train-fasttext (fastText's
+``-pretrainedVectors``) the file fills the words' own input rows; the n-gram rows start at
+random, so a word's composed vector (the mean of its row and its n-grams) is not the
+pretrained one.
 """
 import logging
 
@@ -31,11 +39,10 @@ from staticvec.text.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
-# option field -> how the CLI spells it; these fix a model's architecture
-ARCHITECTURE = {"dim": "--dim", "sg": None, "negative": "--negative", "hs": "--hs",
-                "ns_exponent": "--ns-exponent", "cbow_mean": "--cbow-mean"}
+# word2vec option fields that fix a model's architecture
+ARCHITECTURE = ("dim", "sg", "negative", "hs", "ns_exponent", "cbow_mean")
 # stored in a model file; the defaults of a run that continues it
-STORED = tuple(ARCHITECTURE) + ("window", "sample", "alpha", "min_alpha", "epochs",
+STORED = ARCHITECTURE + ("window", "sample", "alpha", "min_alpha", "epochs",
                                 "min_count", "init_scale")
 
 
@@ -44,59 +51,114 @@ def stored_options(options):
     return {name: getattr(options, name) for name in STORED}
 
 
+_FLAGS = {"dim": "--dim", "negative": "--negative", "hs": "--hs", "ns_exponent": "--ns-exponent",
+          "cbow_mean": "--cbow-mean", "model": "--model", "minn": "--minn", "maxn": "--maxn",
+          "bucket": "--bucket"}
+
+
 def _spelled(field, value):
-    flag = ARCHITECTURE[field]
+    if field == "cbow_mean":
+        return "--cbow-mean" if value else "--cbow-sum"
     if isinstance(value, bool):
-        return flag if value else f"--no-{flag[2:]}" if field == "hs" else "--cbow-sum"
-    return f"{flag} {value}"
+        return _FLAGS[field] if value else f"--no-{_FLAGS[field][2:]}"
+    return f"{_FLAGS[field]} {value}"
 
 
-def continued_options(path, kind, stored, options, explicit):
-    """``options`` with the model's stored options filled in where the user gave none.
-
-    ``explicit``: the option fields the user set (None: those that differ from the
-    defaults). A conflicting architecture option is a ``BadOptionError`` naming it."""
+def _explicit_fields(options, explicit):
+    """The fields the user set: ``explicit``, or (None) those that differ from the defaults."""
     import dataclasses
 
-    if kind != "word2vec":
-        raise FormatError(f"{path}: a {kind} model, not a word2vec model")
+    if explicit is not None:
+        return set(explicit)
     defaults = type(options)()
-    if explicit is None:
-        explicit = {f.name for f in dataclasses.fields(options)
-                    if getattr(options, f.name) != getattr(defaults, f.name)}
-    for name in STORED:
-        kind_of = type(getattr(defaults, name, None) if name != "alpha" and name != "min_alpha"
-                       else 0.0)
-        value = stored.get(name)
-        ok = (isinstance(value, bool) if kind_of is bool else
-              isinstance(value, int) and not isinstance(value, bool) if kind_of is int else
-              isinstance(value, (int, float)) and not isinstance(value, bool))
-        if not ok:
-            raise FormatError(f"{path}: damaged staticvec model file (option {name}: "
-                              f"{value!r})")
-    if bool(stored["sg"]) != bool(options.sg):
-        model, command = ("skip-gram", "train-skipgram") if stored["sg"] else ("CBOW", "train-cbow")
-        raise BadOptionError(f"--continue {path}: a {model} model; continue it with {command}")
+    return {f.name for f in dataclasses.fields(options)
+            if getattr(options, f.name) != getattr(defaults, f.name)}
+
+
+def with_stored(path, stored, options, explicit, architecture, damaged):
+    """``options`` with ``stored`` filled in where the user set nothing; an explicit option
+    of ``architecture`` that differs from the stored value is a ``BadOptionError`` naming
+    it. The stored options must be valid on their own (else ``damaged(reason)`` is raised)."""
+    import dataclasses
+
     merged = dataclasses.replace(options)
-    for name in STORED:
-        value = stored[name]
-        if name in ARCHITECTURE and name in explicit and getattr(options, name) != value:
-            if name == "cbow_mean" and options.sg:
-                continue  # skip-gram ignores it
+    for name, value in stored.items():
+        if name in architecture and name in explicit and getattr(options, name) != value:
             raise BadOptionError(
                 f"{_spelled(name, getattr(options, name))} conflicts with --continue {path}, "
                 f"a model trained with {_spelled(name, value)}: a continued model keeps its "
                 f"architecture (leave the option out)")
         if name not in explicit:
             setattr(merged, name, value)
+    try:
+        dataclasses.replace(type(options)(), **stored).resolved()
+    except (BadOptionError, TypeError) as exc:
+        raise damaged(f"options: {exc}") from None
+    return merged
+
+
+def continued_options(path, kind, stored, options, explicit):
+    """The options of a word2vec run that continues the model file ``path`` (see the module
+    docstring; ``explicit``: the option fields the user set, None: those that differ from
+    the defaults)."""
+    if kind != "word2vec":
+        raise BadOptionError(f"--continue {path}: a {kind} model, not a word2vec model")
+    defaults = type(options)()
+    explicit = _explicit_fields(options, explicit)
+
+    def damaged(what):
+        return FormatError(f"{path}: damaged staticvec model file ({what})")
+
+    for name in STORED:
+        kind_of = float if name in ("alpha", "min_alpha") else type(getattr(defaults, name))
+        value = stored.get(name)
+        ok = (isinstance(value, bool) if kind_of is bool else
+              isinstance(value, int) and not isinstance(value, bool) if kind_of is int else
+              isinstance(value, (int, float)) and not isinstance(value, bool))
+        if not ok:
+            raise damaged(f"option {name}: {value!r}")
+    if bool(stored["sg"]) != bool(options.sg):
+        model, command = ("skip-gram", "train-skipgram") if stored["sg"] else ("CBOW", "train-cbow")
+        raise BadOptionError(f"--continue {path}: a {model} model; continue it with {command}")
+    architecture = set(ARCHITECTURE) - ({"cbow_mean"} if options.sg else set())
+    merged = with_stored(path, {k: stored[k] for k in STORED}, options, explicit, architecture,
+                         damaged)
     if "alpha" in explicit and "min_alpha" not in explicit:
         merged.min_alpha = options.min_alpha  # the floor follows the new --alpha
-    try:
-        stored_alone = dataclasses.replace(defaults, **{k: stored[k] for k in STORED})
-        stored_alone.resolved()
-    except (BadOptionError, TypeError) as exc:
-        raise FormatError(f"{path}: damaged staticvec model file (options: {exc})") from None
     return merged
+
+
+# fastText: options that fix the model's matrices, and what a .bin stores of the others
+FASTTEXT_ARCHITECTURE = ("dim", "model", "minn", "maxn", "bucket")
+
+
+def fasttext_continued_options(path, record, options, explicit):
+    """The options of a train-fasttext run that continues the ``.bin`` ``path`` (ours or
+    Facebook's; ``record``: ``fasttext_bin.read_model``'s). The .bin keeps no learning
+    rate: --alpha is the command line's."""
+    from staticvec.io.fasttext_bin import LOSS_NAMES, MODEL_NAMES
+
+    args = record["args"]
+    model = MODEL_NAMES.get(args["model"], str(args["model"]))
+    if record["nlabels"] or model not in ("skipgram", "cbow"):
+        raise BadOptionError(f"--continue {path}: a {model} fastText model (with labels): only "
+                             f"word-vector models (skipgram, cbow) can be continued")
+    if args["loss"] != 2:
+        raise BadOptionError(f"--continue {path}: a fastText model trained with loss "
+                             f"{LOSS_NAMES.get(args['loss'], args['loss'])}: train-fasttext "
+                             f"continues negative-sampling (loss ns) models only")
+    stored = {"dim": args["dim"], "model": model, "minn": args["minn"], "maxn": args["maxn"],
+              "bucket": args["bucket"], "window": args["ws"], "epochs": args["epoch"],
+              "min_count": args["min_count"], "negative": args["neg"], "sample": args["t"]}
+    if stored["maxn"] == 0:
+        stored["minn"] = options.minn    # no subwords: the n-gram options mean nothing
+        stored.pop("bucket")
+
+    def damaged(what):
+        return FormatError(f"{path}: damaged fastText model ({what})")
+
+    return with_stored(path, stored, options, _explicit_fields(options, explicit),
+                       FASTTEXT_ARCHITECTURE, damaged)
 
 
 def merged_vocab(path, words, counts, new, min_count):
@@ -121,6 +183,26 @@ def merged_vocab(path, words, counts, new, min_count):
                                                     dtype=np.int64)]),
                  total_tokens=new.total_tokens, total_lines=new.total_lines,
                  distinct=new.distinct, min_count=min_count)
+
+
+def refuse_both(continue_from, init_vectors):
+    if continue_from is not None and init_vectors is not None:
+        raise BadOptionError("--continue and --init-vectors cannot be combined (a "
+                             "continued model starts from its own vectors)")
+
+
+def prepare_continued(job, words, counts, progress):
+    """``text.prepare`` for a job that continues a model of ``words`` with ``counts``: every
+    word of the new corpus counted (min-count 1, so a rare word of the model still gets its
+    count), then the merged vocabulary (``merged_vocab``) encodes the corpus."""
+    from staticvec.text.prepare import prepare
+
+    def merge(new):
+        return merged_vocab(job.continue_from, words, counts, new, job.options.min_count)
+
+    reading = dict(job.options.reading(), min_count=1, max_size=None)
+    return prepare(job.paths, vocab_path=job.vocab_path, progress=progress, adjust=merge,
+                   **reading)
 
 
 class ModelStart:
@@ -178,6 +260,26 @@ class VectorsStart:
         self.rows, self.source = matched_rows(path, vectors, words)
         self.vectors = vectors
 
-    def __call__(self, syn0, syn1neg, syn1, counts, tree):
+    def __call__(self, syn0, *_):
+        """Fill the input matrix ``syn0`` (a word2vec kernel's call: the rest is unused)."""
         dim = self.vectors.dim
         syn0[self.rows, :dim] = np.asarray(self.vectors.matrix, dtype=np.float32)[self.source]
+
+
+class FastTextStart:
+    """Copies a fastText model's rows into freshly initialised matrices of the merged
+    vocabulary: its words' input and output rows first, its n-gram bucket rows after the
+    merged vocabulary's words (where the buckets start now)."""
+
+    def __init__(self, record, n_buckets):
+        self.record = record
+        self.n_buckets = n_buckets
+
+    def __call__(self, wi, wo):
+        n = len(self.record["words"])
+        source = self.record["input"]
+        wi[:n] = source[:n]
+        wo[:n] = self.record["output"][:n]
+        if self.n_buckets:
+            words = wi.shape[0] - self.n_buckets
+            wi[words:] = source[n:n + self.n_buckets]

@@ -384,9 +384,7 @@ class Word2VecJob(VectorsJob):
         self.save_model, self.continue_from, self.init_vectors = (save_model, continue_from,
                                                                  init_vectors)
         self.model = self.pretrained = None
-        if continue_from is not None and init_vectors is not None:
-            raise BadOptionError("--continue and --init-vectors cannot be combined (a "
-                                 "continued model starts from its own vectors)")
+        start.refuse_both(continue_from, init_vectors)
         if continue_from is not None:
             from staticvec.io import model_file
 
@@ -414,17 +412,9 @@ class Word2VecJob(VectorsJob):
     def prepare(self, progress):
         if self.model is None:
             return super().prepare(progress)
-        from staticvec.text.prepare import prepare
-        from staticvec.train.start import merged_vocab
+        from staticvec.train.start import prepare_continued
 
-        def merge(new):
-            return merged_vocab(self.continue_from, self.model["words"], self.model["counts"],
-                                new, self.options.min_count)
-
-        # every word counted (min-count 1): a rare word of the model still gets its count
-        reading = dict(self.options.reading(), min_count=1, max_size=None)
-        return prepare(self.paths, vocab_path=self.vocab_path, progress=progress,
-                       adjust=merge, **reading)
+        return prepare_continued(self, self.model["words"], self.model["counts"], progress)
 
     def train(self, vocab, corpus, progress):
         from staticvec.train.start import ModelStart, VectorsStart

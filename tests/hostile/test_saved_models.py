@@ -161,3 +161,75 @@ def test_init_vectors_is_never_an_output(model, tmp_path):
     assert_fails_cleanly(result, 2, pattern=r".*--output \S+m\.txt is the same file as "
                                             r"--init-vectors \S+m\.txt")
     assert snapshot(folder) == before
+
+
+# ---------------------------------------------------------------- train-fasttext
+
+@pytest.fixture(scope="module")
+def ft_model(model):
+    folder, corpus, _ = model
+    result = run_cli("train-fasttext", corpus, "-o", folder / "ft", "--dim", "6", "--bucket",
+                     "100", "--epochs", "1", "--threads", "1", "--no-cache", "-q")
+    assert result.returncode == 0, result.stderr
+    return folder / "ft.bin"
+
+
+def _ft_continue(tmp_path, corpus, source, *extra):
+    return run_cli("train-fasttext", corpus, "-o", tmp_path / "out", "--continue", source,
+                   "--threads", "1", "--no-cache", "-q", *extra)
+
+
+def _hs_fasttext_model(tmp_path):
+    from staticvec.io import fasttext_bin
+
+    path = tmp_path / "hs.bin"
+    fasttext_bin.save_model(path, ["a", "b"], [3, 2], np.zeros((2 + 10, 4), np.float32),
+                            np.zeros((2, 4), np.float32), dim=4, bucket=10, loss="hs")
+    return path
+
+
+@pytest.mark.parametrize("source, extra, code, pattern", [
+    ("ft.bin", ["--dim", "7"], 2, r".*: --dim 7 conflicts with --continue \S+ft\.bin, a model "
+                                  r"trained with --dim 6: a continued model keeps its "
+                                  r"architecture \(leave the option out\)"),
+    ("ft.bin", ["--model", "cbow"], 2, r".*: --model cbow conflicts with --continue \S+ft\.bin, "
+                                       r"a model trained with --model skipgram: .*"),
+    ("m.svmodel", [], 1, r".*m\.svmodel: not a fastText \.bin model \(bad magic number\)"),
+    ("hs", [], 2, r".*--continue \S+hs\.bin: a fastText model trained with loss hs: "
+                  r"train-fasttext continues negative-sampling \(loss ns\) models only"),
+    ("truncated", [], 1, r".*cut\.bin: truncated fastText model .*"),
+    ("missing", [], 1, r".*cannot read \S+nothere\.bin: no such file"),
+])
+def test_fasttext_continue_refusals(model, ft_model, tmp_path, source, extra, code, pattern):
+    folder, corpus, _ = model
+    if source == "hs":
+        path = _hs_fasttext_model(tmp_path)
+    elif source == "truncated":
+        path = tmp_path / "cut.bin"
+        path.write_bytes(ft_model.read_bytes()[:1000])
+    elif source == "missing":
+        path = tmp_path / "nothere.bin"
+    else:
+        path = folder / source
+    result = _ft_continue(tmp_path, corpus, path, *extra)
+    assert_fails_cleanly(result, code, pattern=pattern)
+    assert not (tmp_path / "out.bin").exists() and not (tmp_path / "out.vec").exists()
+
+
+def test_fasttext_continue_never_overwrites_its_model(model, ft_model):
+    folder, corpus, _ = model
+    before = snapshot(folder)
+    result = run_cli("train-fasttext", corpus, "-o", folder / "ft", "--continue", ft_model,
+                     "--no-cache", "-q")
+    assert_fails_cleanly(result, 2, pattern=r".*--output \S+ft\.bin is the same file as "
+                                            r"--continue \S+ft\.bin")
+    assert snapshot(folder) == before
+
+
+def test_fasttext_init_vectors_dimension_mismatch(model, tmp_path):
+    folder, corpus, _ = model
+    result = run_cli("train-fasttext", corpus, "-o", tmp_path / "o", "--init-vectors",
+                     folder / "m.txt", "--dim", "12", "--no-cache", "-q")
+    assert_fails_cleanly(result, 2, f"--init-vectors: {folder / 'm.txt'} has 6-dimensional "
+                                    f"vectors but --dim is 12")
+    assert list(tmp_path.iterdir()) == []
