@@ -104,6 +104,21 @@ def test_hs_model_keeps_the_inner_node_weights(corpora, tmp_path):
     np.testing.assert_allclose(after["matrices"]["input"], model["matrices"]["input"], atol=1e-6)
 
 
+def merged_reference(old_words, old_counts, new_text, min_count=3):
+    """(training words, their counts, output order): the model's words with the new counts
+    added, then the new words seen >= min_count times (most frequent first, ties by word);
+    the outputs list them by merged count, ties in training order."""
+    counts_b = reference_counts(new_text)
+    known = set(old_words)
+    added = sorted(((w, c) for w, c in counts_b.items() if c >= min_count and w not in known),
+                   key=lambda wc: (-wc[1], wc[0]))
+    words = list(old_words) + [w for w, _ in added]
+    counts = [c + counts_b.get(w, 0) for w, c in zip(old_words, list(old_counts))]
+    counts += [c for _, c in added]
+    order = sorted(range(len(words)), key=lambda t: (-counts[t], t))
+    return words, counts, order
+
+
 def test_continue_keeps_old_rows_adds_new_words_and_merges_counts(corpora, saved, tmp_path):
     _, a, b = corpora
     _, path = saved
@@ -112,32 +127,35 @@ def test_continue_keeps_old_rows_adds_new_words_and_merges_counts(corpora, saved
     vocab, vectors = w2v.train_word2vec([b], tmp_path / "b.bin", options(alpha=1e-9),
                                         continue_from=path, save_model=new_model)
     n = len(old["words"])
-    # vocabulary: the old words in their order, then the new corpus's words seen >= 3 times
-    counts_b = reference_counts(b.read_text())
-    added = sorted(((w, c) for w, c in counts_b.items()
-                    if c >= 3 and w not in set(old["words"])), key=lambda wc: (-wc[1], wc[0]))
-    assert added, "the fixture must bring new words"
-    assert vocab.words == old["words"] + [w for w, _ in added]
-    expected = [c + counts_b.get(w, 0) for w, c in zip(old["words"], old["counts"].tolist())]
-    assert vocab.counts.tolist() == expected + [c for _, c in added]
-    # old rows are the start: with a negligible rate they come back unchanged
-    np.testing.assert_allclose(vectors[:n], old["matrices"]["input"], atol=1e-6)
+    words, counts, order = merged_reference(old["words"], old["counts"].tolist(), b.read_text())
+    assert len(words) > n, "the fixture must bring new words"
+    assert order != list(range(len(words))), "the fixture must reorder the outputs"
+    assert vocab.words == [words[t] for t in order]
+    assert vocab.counts.tolist() == [counts[t] for t in order]
     after = model_file.read_model(new_model)
-    np.testing.assert_allclose(after["matrices"]["output_negative"][:n],
-                               old["matrices"]["output_negative"], atol=1e-6)
-    # new words start as they would in a new model of the merged vocabulary
-    fresh = w2v.init_input_vectors(len(vocab.words), DIM, 7)[:, :DIM]
-    np.testing.assert_allclose(vectors[n:], fresh[n:], atol=1e-6)
-    assert np.abs(after["matrices"]["output_negative"][n:]).max() < 1e-6
-    assert after["counts"].tolist() == vocab.counts.tolist()
+    assert after["words"] == vocab.words and after["counts"].tolist() == vocab.counts.tolist()
+    np.testing.assert_array_equal(load_vectors(tmp_path / "b.bin").matrix, after["matrices"]["input"])
+    # old rows are the start: with a negligible rate they come back unchanged; new words
+    # start as they would in a new model of the merged vocabulary (their training ids)
+    fresh = w2v.init_input_vectors(len(words), DIM, 7)[:, :DIM]
+    for j, t in enumerate(order):
+        if t < n:
+            np.testing.assert_allclose(vectors[j], old["matrices"]["input"][t], atol=1e-6)
+            np.testing.assert_allclose(after["matrices"]["output_negative"][j],
+                                       old["matrices"]["output_negative"][t], atol=1e-6)
+        else:
+            np.testing.assert_allclose(vectors[j], fresh[t], atol=1e-6)
+            assert np.abs(after["matrices"]["output_negative"][j]).max() < 1e-6
 
 
 def test_continue_trains_further(corpora, saved, tmp_path):
     _, _, b = corpora
     _, path = saved
     old = model_file.read_model(path)
-    _, vectors = w2v.train_word2vec([b], tmp_path / "b.bin", options(), continue_from=path)
-    moved = np.abs(vectors[:len(old["words"])] - old["matrices"]["input"]).max(axis=1)
+    w2v.train_word2vec([b], tmp_path / "b.bin", options(), continue_from=path)
+    vectors = load_vectors(tmp_path / "b.bin")
+    moved = [np.abs(vectors[w] - row).max() for w, row in zip(old["words"],
+                                                              old["matrices"]["input"])]
     assert np.median(moved) > 1e-3
 
 
@@ -245,8 +263,10 @@ def test_hs_weights_restart_when_the_tree_changes(corpora, tmp_path, caplog):
     assert any("another Huffman tree" in r.getMessage() for r in caplog.records)
     after = model_file.read_model(again)
     assert np.abs(after["matrices"]["output_hs"]).max() < 1e-6
-    old = model_file.read_model(path)["matrices"]["input"]
-    np.testing.assert_allclose(after["matrices"]["input"][:len(old)], old, atol=1e-6)
+    old = model_file.read_model(path)
+    index = {w: j for j, w in enumerate(after["words"])}
+    np.testing.assert_allclose(after["matrices"]["input"][[index[w] for w in old["words"]]],
+                               old["matrices"]["input"], atol=1e-6)
 
 
 # ---------------------------------------------------------------- fastText
@@ -280,20 +300,25 @@ def test_fasttext_continue_keeps_words_buckets_and_outputs(corpora, ft_saved, tm
     new = fasttext_bin.read_model(tmp_path / "fb.bin")
     # the model's options win where none was given: its 500 buckets and minn 3
     assert new["args"]["bucket"] == nb and new["args"]["minn"] == 3
-    counts_b = reference_counts(b.read_text())
-    added = sorted(((w, c) for w, c in counts_b.items()
-                    if c >= 3 and w not in set(old["words"])), key=lambda wc: (-wc[1], wc[0]))
-    assert new["words"] == old["words"] + [w for w, _ in added]
-    merged = [c + counts_b.get(w, 0) for w, c in zip(old["words"], old["counts"].tolist())]
-    assert new["counts"].tolist() == merged + [c for _, c in added]
-    assert new["ntokens"] == sum(merged) + sum(c for _, c in added)
-    m = len(new["words"])
-    np.testing.assert_allclose(new["input"][:n], old["input"][:n], atol=1e-6)
+    words, counts, order = merged_reference(old["words"], old["counts"].tolist(), b.read_text())
+    assert new["words"] == [words[t] for t in order]
+    assert new["counts"].tolist() == [counts[t] for t in order]
+    assert new["ntokens"] == sum(counts)
+    m = len(words)
     np.testing.assert_allclose(new["input"][m:], old["input"][n:], atol=1e-6)   # buckets
-    np.testing.assert_allclose(new["output"][:n], old["output"], atol=1e-6)
     fresh = ft.init_input(m + nb, DIM, 7)
-    np.testing.assert_allclose(new["input"][n:m], fresh[n:m], atol=1e-6)
-    assert np.abs(new["output"][n:]).max() < 1e-6
+    for j, t in enumerate(order):
+        if t < n:
+            np.testing.assert_allclose(new["input"][j], old["input"][t], atol=1e-6)
+            np.testing.assert_allclose(new["output"][j], old["output"][t], atol=1e-6)
+        else:
+            np.testing.assert_allclose(new["input"][j], fresh[t], atol=1e-6)
+            assert np.abs(new["output"][j]).max() < 1e-6
+    # STEM.vec: the composed vectors of the words in their new order
+    from staticvec.model.subwords import compose, subword_csr
+
+    composed = compose(np.asarray(new["input"]), *subword_csr(new["words"], 3, 6, nb))
+    np.testing.assert_allclose(load_vectors(tmp_path / "fb.vec").matrix, composed, atol=1e-5)
 
 
 def test_facebook_fasttext_models_can_be_continued(corpora, tmp_path):
@@ -311,9 +336,11 @@ def test_facebook_fasttext_models_can_be_continued(corpora, tmp_path):
                       explicit={"alpha"})
     new = fasttext_bin.read_model(tmp_path / "more.bin")
     n = len(old["words"])
-    assert new["words"][:n] == old["words"] and "</s>" in new["words"]
+    assert set(old["words"]) < set(new["words"]) and "</s>" in new["words"]
     assert new["args"]["model"] == fasttext_bin.MODEL["cbow"] and new["args"]["bucket"] == 300
-    np.testing.assert_allclose(new["input"][:n], old["input"][:n], atol=1e-6)
+    index = {w: j for j, w in enumerate(new["words"])}
+    rows = [index[w] for w in old["words"]]
+    np.testing.assert_allclose(new["input"][rows], old["input"][:n], atol=1e-6)
     reloaded = fasttext.load_model(str(tmp_path / "more.bin"))
     assert len(reloaded.words) == len(new["words"]) > n
 

@@ -263,6 +263,14 @@ class FastTextJob(Job):
         elif self.pretrained is not None:
             begin = VectorsStart(self.init_vectors, self.pretrained, vocab.words)
         self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress, begin)
+        if self.record is not None:
+            from staticvec.model.subwords import subword_csr
+            from staticvec.train.start import in_frequency_order
+
+            n, o = len(vocab), self.options
+            words, self.wo = in_frequency_order(vocab, [self.wi[:n], self.wo])
+            self.wi[:n] = words    # the bucket rows stay where they are
+            self.lists = subword_csr(vocab.words, o.minn, o.maxn, o.n_buckets)
         self.rate = corpus.n_tokens * self.options.epochs / max(time.monotonic() - started, 1e-9)
         return [self.wi, self.wo]
 

@@ -205,6 +205,24 @@ def prepare_continued(job, words, counts, progress):
                    **reading)
 
 
+def in_frequency_order(vocab, rows):
+    """Put a continued model's outputs back in frequency order (most frequent first, ties in
+    their training order): ``vocab`` is reordered in place, and every array of ``rows`` (a
+    list of word-row matrices) is returned reordered. Nothing moves when already in order.
+
+    Training keeps the model's words first (their ids are its rows); the files written
+    after it list words by merged count, as a new model's would, so ``--limit N`` and
+    ``evaluate``'s restriction to the first words keep meaning "the N most frequent"."""
+    order = np.argsort(-np.asarray(vocab.counts), kind="stable")
+    if np.array_equal(order, np.arange(len(order))):
+        return rows
+    vocab.__init__([vocab.words[i] for i in order], vocab.counts[order],
+                   total_tokens=vocab.total_tokens, total_lines=vocab.total_lines,
+                   distinct=vocab.distinct, pruned_below=vocab.pruned_below,
+                   long_words=vocab.long_words, min_count=vocab.min_count)
+    return [np.ascontiguousarray(matrix[order]) for matrix in rows]
+
+
 class ModelStart:
     """Copies a saved model's rows over the first rows of freshly initialised matrices
     (``tree_of``: the Huffman tree of a vector of counts, to tell whether the merged counts

@@ -427,6 +427,14 @@ class Word2VecJob(VectorsJob):
         self.weights = {}
         self.vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, self.options,
                                     progress=progress, start=begin, weights=self.weights)
+        if self.model is not None:
+            from staticvec.train.start import in_frequency_order
+
+            # inner-node rows (output_hs) belong to the tree, which the new order keeps
+            names = [k for k in self.weights if k != "output_hs"]
+            rows = in_frequency_order(vocab, [self.weights[k] for k in names])
+            self.weights.update(zip(names, rows))
+            self.vectors = self.weights["input"]
         return [self.vectors]
 
     def write(self, vocab):
