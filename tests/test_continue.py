@@ -362,3 +362,18 @@ def test_fasttext_init_vectors_fill_the_words_own_rows(corpora, tmp_path):
         expected = matrix[words.index(word)] if word in words else fresh[i]
         np.testing.assert_allclose(out["input"][i], expected, atol=1e-6, err_msg=word)
     np.testing.assert_allclose(out["input"][n:], fresh[n:], atol=1e-6)
+
+
+def test_the_library_takes_the_keywords_given_as_the_explicit_options(corpora, saved, tmp_path):
+    import staticvec
+    from staticvec.errors import BadOptionError
+
+    _, _, b = corpora
+    _, path = saved
+    out = tmp_path / "api.svmodel"
+    vectors = staticvec.train_skipgram(b, continue_from=path, save_model=out, window=2,
+                                       threads=1, no_cache=True)
+    stored = model_file.read_model(out)["options"]
+    assert vectors.dim == DIM and stored["window"] == 2 and stored["epochs"] == 2
+    with pytest.raises(BadOptionError, match="--dim 100 conflicts with --continue"):
+        staticvec.train_skipgram(b, continue_from=path, dim=100, no_cache=True)

@@ -16,7 +16,10 @@
   give the same Huffman tree (otherwise they would belong to other nodes: they restart
   from zero, with a warning);
 - the learning rate restarts from --alpha and falls over the new corpus (x --epochs), as
-  a second ``train()`` call in gensim does.
+  a second ``train()`` call in gensim does;
+- once trained, the outputs (vectors, model file, --save-vocab) list the words by merged
+  count again, ties in their training order (``in_frequency_order``), as a new model's
+  would: ``--limit N`` and ``evaluate`` (first 30,000 words) keep meaning the most frequent.
 
 ``train-fasttext --continue FILE.bin`` (ours or Facebook's, skipgram/cbow with loss ns)
 works the same way: the .bin's arguments are the defaults (dim, model, minn, maxn and
