@@ -254,9 +254,9 @@ class FastTextJob(Job):
         return [("--output", f"{self.stem}.bin"), ("--output", f"{self.stem}.vec")]
 
     def train(self, vocab, corpus, progress):
-        started = time.monotonic()
         from staticvec.train.start import FastTextStart, VectorsStart
 
+        started = time.monotonic()
         begin = None
         if self.record is not None:
             begin = FastTextStart(self.record, self.options.n_buckets)

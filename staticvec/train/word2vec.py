@@ -305,7 +305,8 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     ``start``: see ``build_kernel``; ``weights``: a dict that receives every trained matrix
     (``model_file`` section names: input, output_negative, output_hs), for --save-model.
 
-    ``counts``: vocabulary counts (most frequent first, the ids' order); ``ids``: uint32 token
+    ``counts``: vocabulary counts in the ids' order (most frequent first, except in a continued
+    model, whose old words come first); ``ids``: uint32 token
     ids; ``sentence_ends``: uint64 exclusive end offset of each sentence.
     """
     o = options.resolved()
