@@ -73,9 +73,11 @@ def prepare(paths, *, vocab_path=None, min_count=5, max_size=None,
                 spool.close()
                 # the spool holds the validated text of every input in order: read it alone
                 paths = [spool.name]
-            log.info(vocab.summary())
+            if adjust is None:
+                log.info(vocab.summary())
         if adjust is not None:
             vocab = adjust(vocab)
+            log.info(vocab.summary())
         encoded = encode_corpus(paths, vocab, encoding_errors=encoding_errors,
                                 max_sentence_length=max_sentence_length,
                                 cache=cache if spool is None else False, progress=progress)
