@@ -34,6 +34,8 @@ Progress = Callable[..., Any]
 # CLI options that are not fields of the options objects: {name: job keyword}
 _JOB_OPTIONS = {"vocab": "vocab_path", "save_vocab": "save_vocab"}
 _GLOVE_OPTIONS = {"save_cooccur": "save_cooccur", "cooccur": "cooccur", "tmp_dir": "tmp_dir"}
+# --continue FILE / --init-vectors FILE (and word2vec's --save-model FILE)
+_START_OPTIONS = {"continue_from": "continue_from", "init_vectors": "init_vectors"}
 
 
 def load(path: PathLike, *, format: Optional[str] = None, limit: Optional[int] = None,
@@ -88,8 +90,9 @@ def train_skipgram(corpus: Corpus, *, output: Optional[PathLike] = None,
                    progress: Optional[Progress] = None, **options: Any) -> Vectors:
     """word2vec skip-gram, with ``train-skipgram``'s options as keywords (``dim=100``,
     ``window=5``, ``epochs=5``, ``min_count=5``, ``threads``, ``seed=1``, ``vocab``,
-    ``save_vocab``, ``no_cache``...). ``corpus``: a path, a list of paths, or an iterable
-    of token lists. ``output``: also write the vectors there (else nothing is kept)."""
+    ``save_vocab``, ``no_cache``, ``save_model``, ``continue_from``, ``init_vectors``...).
+    ``corpus``: a path, a list of paths, or an iterable of token lists. ``output``: also
+    write the vectors there (else nothing is kept)."""
     return _train_word2vec(True, "train_skipgram", corpus, output, progress, options)
 
 
@@ -103,12 +106,14 @@ def train_cbow(corpus: Corpus, *, output: Optional[PathLike] = None,
 def train_fasttext(corpus: Corpus, *, output: Optional[PathLike] = None,
                    progress: Optional[Progress] = None, **options: Any) -> FastTextVectors:
     """fastText (words + character n-grams), with ``train-fasttext``'s options as keywords
-    (``model="skipgram"``, ``minn=3``, ``maxn=6``, ``bucket=2_000_000``...). ``output``: a
+    (``model="skipgram"``, ``minn=3``, ``maxn=6``, ``bucket=2_000_000``, ``continue_from``,
+    ``init_vectors``...). ``output``: a
     stem: STEM.bin and STEM.vec are written there too. Returns the model as loaded from its
     ``.bin``, so unseen words get vectors."""
     from staticvec.train import fasttext as ft
 
-    opts, job_kw = _split("train_fasttext", ft.FastTextOptions, options, dict(_JOB_OPTIONS))
+    opts, job_kw = _split("train_fasttext", ft.FastTextOptions, options,
+                          dict(_JOB_OPTIONS, **_START_OPTIONS))
     with _CorpusPaths(corpus, opts) as paths, _Output(output, "model") as target:
         ft.train_fasttext(paths, target, opts, progress=progress, **job_kw)
         return load_vectors(f"{ft.stem_of(target)}.bin", fmt="fasttext")
@@ -132,7 +137,8 @@ def train_glove(corpus: Optional[Corpus], *, output: Optional[PathLike] = None,
 def _train_word2vec(sg, name, corpus, output, progress, options):
     from staticvec.train import word2vec as w2v
 
-    opts, job_kw = _split(name, w2v.Word2VecOptions, options, dict(_JOB_OPTIONS),
+    opts, job_kw = _split(name, w2v.Word2VecOptions, options,
+                          dict(_JOB_OPTIONS, save_model="save_model", **_START_OPTIONS),
                           fixed={"sg": sg})
     with _CorpusPaths(corpus, opts) as paths, _Output(output, "vectors.bin") as target:
         w2v.train_word2vec(paths, target, opts, progress=progress, **job_kw)
@@ -165,6 +171,9 @@ def _split(name, cls, options, job_names, fixed=None):
             field = fields[key]
             _check_type(key, value, field.type, field.default is None)
             values[key] = value
+    if job_kw.get("continue_from") is not None:
+        # the keywords given are the options a continued model's stored ones do not replace
+        job_kw["explicit"] = set(values) - set(fixed or {})
     return cls(**values), job_kw
 
 

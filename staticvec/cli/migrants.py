@@ -37,6 +37,7 @@ _SPELLINGS = {
     "-output": ("word2vec C", "-o/--output"),
     "-save-vocab": ("word2vec C", "--save-vocab"),
     "-read-vocab": ("word2vec C", "--vocab"),
+    "-pretrainedVectors": ("fastText", "--init-vectors"),
     "-train": ("word2vec C", None,
                "name the corpus files as arguments: staticvec train-skipgram CORPUS... -o FILE"),
     "-input": ("fastText", None,

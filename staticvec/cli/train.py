@@ -43,6 +43,16 @@ def _w2v_options():
         vocab_path=typer.Option(None, "--vocab", metavar="FILE", help="Read the vocabulary from this file "
                                                       "(the `vocab` command's format)."),
         save_vocab=typer.Option(None, "--save-vocab", metavar="FILE", help="Also write the vocabulary here."),
+        save_model=typer.Option(None, "--save-model", metavar="FILE",
+                                help="Also write the whole model here (vocabulary with counts, "
+                                     "input and output weights, options), for --continue."),
+        continue_from=typer.Option(None, "--continue", metavar="FILE",
+                                   help="Train further a --save-model FILE on CORPUS: its words "
+                                        "and weights are kept, new words reaching --min-count "
+                                        "are added; its options are the defaults."),
+        init_vectors=typer.Option(None, "--init-vectors", metavar="FILE",
+                                  help="Start the words it holds from these pretrained vectors "
+                                       "(any vectors file; same --dim)."),
         max_vocab_words=MaxVocabWordsOption,
         no_cache=typer.Option(False, "--no-cache", help="Do not cache the encoded corpus "
                                                         "(default cache: $XDG_CACHE_HOME/staticvec)."),
@@ -58,7 +68,8 @@ _W2V = _w2v_options()
 def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
              min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
-             init_scale=1.0):
+             init_scale=1.0, save_model=None, continue_from=None, init_vectors=None,
+             explicit=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
@@ -70,7 +81,17 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                                   max_sentence_length=max_sentence_length, cache=not no_cache)
     with reporting(quiet) as progress:
         w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
-                           save_vocab=save_vocab, progress=progress)
+                           save_vocab=save_vocab, progress=progress, save_model=save_model,
+                           continue_from=continue_from, init_vectors=init_vectors,
+                           explicit=explicit)
+
+
+def _explicit(ctx):
+    """The parameters given on the command line (or the environment), not left to default:
+    a --continue run takes the others from the model."""
+    defaulted = {None, "DEFAULT", "DEFAULT_MAP"}
+    return {name for name in ctx.params
+            if getattr(ctx.get_parameter_source(name), "name", None) not in defaulted}
 
 
 _W2V_DOCS = {
@@ -98,6 +119,7 @@ def _word2vec_command(sg):
     --cbow-mean/--cbow-sum, which only CBOW shows)."""
 
     def command(
+        ctx: typer.Context,
         corpus: List[str] = _W2V["corpus"],
         output: str = _W2V["output"],
         dim: int = _W2V["dim"],
@@ -119,6 +141,9 @@ def _word2vec_command(sg):
                                        help="Average the context vectors (word2vec C) or sum them."),
         vocab_path: Optional[str] = _W2V["vocab_path"],
         save_vocab: Optional[str] = _W2V["save_vocab"],
+        save_model: Optional[str] = _W2V["save_model"],
+        continue_from: Optional[str] = _W2V["continue_from"],
+        init_vectors: Optional[str] = _W2V["init_vectors"],
         max_vocab_words: int = _W2V["max_vocab_words"],
         no_cache: bool = _W2V["no_cache"],
         encoding_errors: str = _W2V["encoding_errors"],
@@ -128,7 +153,8 @@ def _word2vec_command(sg):
         _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
                  min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
                  no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
-                 init_scale=init_scale)
+                 init_scale=init_scale, save_model=save_model, continue_from=continue_from,
+                 init_vectors=init_vectors, explicit=_explicit(ctx))
 
     command.__doc__ = _W2V_DOCS[sg]
     return command
@@ -215,6 +241,7 @@ def train_glove(
 # (train-fasttext)
 @app.command("train-fasttext")
 def train_fasttext(
+    ctx: typer.Context,
     corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; "
                                                  "one sentence per line."),
     output: str = typer.Option(..., "--output", "-o", metavar="STEM",
@@ -245,6 +272,15 @@ def train_fasttext(
                                                                    "this file."),
     save_vocab: Optional[str] = typer.Option(None, "--save-vocab", metavar="FILE",
                                              help="Also write the vocabulary here."),
+    continue_from: Optional[str] = typer.Option(
+        None, "--continue", metavar="FILE",
+        help="Train further a fastText .bin (ours or Facebook's) on CORPUS: its words, n-gram "
+             "buckets and weights are kept, new words reaching --min-count are added; its "
+             "options are the defaults."),
+    init_vectors: Optional[str] = typer.Option(
+        None, "--init-vectors", metavar="FILE",
+        help="Start the words' own input rows from these pretrained vectors (fastText's "
+             "-pretrainedVectors; any vectors file, same --dim)."),
     max_vocab_words: int = MaxVocabWordsOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
@@ -270,4 +306,5 @@ def train_fasttext(
                                  max_sentence_length=max_sentence_length, cache=not no_cache)
     with reporting(quiet) as progress:
         ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
-                          save_vocab=save_vocab, progress=progress)
+                          save_vocab=save_vocab, progress=progress, continue_from=continue_from,
+                          init_vectors=init_vectors, explicit=_explicit(ctx))

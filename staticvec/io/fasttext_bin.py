@@ -39,20 +39,24 @@ _ENTRY_TAIL = struct.Struct("<qb")
 _MAX_NGRAM = 256  # longest n-gram length accepted (fastText's default maxn is 6)
 
 
-def read_model(path):
-    """Parse a ``.bin`` into a plain record (a dict): args, words, counts, ntokens, nlabels,
-    input/output matrices (read-only memory maps, so a multi-gigabyte pretrained model
-    costs no copy). ``io.dispatch.load_fasttext`` builds ``FastTextVectors`` from it."""
-    path = os.fspath(path)
+def open_model_file(path):
+    """``open(path, "rb")``, its failure one ``InputError`` naming the file."""
     try:
-        handle = open(path, "rb")
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"cannot read {path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"cannot read {path}: it is a folder") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
+
+
+def read_model(path):
+    """Parse a ``.bin`` into a plain record (a dict): args, words, counts, ntokens, nlabels,
+    input/output matrices (read-only memory maps, so a multi-gigabyte pretrained model
+    costs no copy). ``io.dispatch.load_fasttext`` builds ``FastTextVectors`` from it."""
+    path = os.fspath(path)
+    with open_model_file(path) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size < 8:
             raise FormatError(f"{path}: not a fastText .bin model (file too short)")

@@ -41,10 +41,11 @@ def counted_vocab(paths, *, min_count, max_size, max_vocab_words, encoding_error
 
 def prepare(paths, *, vocab_path=None, min_count=5, max_size=None,
             max_vocab_words=30_000_000, encoding_errors="strict", max_sentence_length=10000,
-            cache=True, progress=None):
+            cache=True, progress=None, adjust=None):
     """Vocabulary (counted or read from ``vocab_path``) and the encoded corpus: what every
     trainer starts from. Stdin is read exactly once. (A --save-vocab is the job's to write,
-    with its other outputs once training has succeeded.)"""
+    with its other outputs once training has succeeded.) ``adjust``: a function of the
+    vocabulary returning the one to encode with (a continued model's merged vocabulary)."""
     paths = [os.fspath(p) if str(p) != corpus.STDIN else corpus.STDIN for p in paths]
     corpus.check_encoding_errors(encoding_errors)
     corpus.check_inputs(paths)
@@ -72,6 +73,10 @@ def prepare(paths, *, vocab_path=None, min_count=5, max_size=None,
                 spool.close()
                 # the spool holds the validated text of every input in order: read it alone
                 paths = [spool.name]
+            if adjust is None:
+                log.info(vocab.summary())
+        if adjust is not None:
+            vocab = adjust(vocab)
             log.info(vocab.summary())
         encoded = encode_corpus(paths, vocab, encoding_errors=encoding_errors,
                                 max_sentence_length=max_sentence_length,

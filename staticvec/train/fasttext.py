@@ -120,9 +120,11 @@ def init_input(rows, dim, seed, threads=1):
     return wi
 
 
-def train(vocab, encoded, options, progress=None):
+def train(vocab, encoded, options, progress=None, start=None):
     """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords) (the
-    job checks the matrices for NaN/inf before writing them)."""
+    job checks the matrices for NaN/inf before writing them). ``start``: called as
+    start(wi, wo) once the matrices are initialised, to put saved or pretrained rows in
+    (``train/start.py``)."""
     from staticvec import _kernels
     from staticvec.model import subwords
 
@@ -138,6 +140,8 @@ def train(vocab, encoded, options, progress=None):
     indptr, indices = subwords.subword_csr(words, options.minn, options.maxn, options.n_buckets)
     wi = init_input(n_words + options.n_buckets, options.dim, options.seed, options.threads)
     wo = np.zeros((n_words, options.dim), dtype=np.float32)
+    if start is not None:
+        start(wi, wo)
     shift = kernel.mean_shift(indptr, indices)
     table = noise_table(vocab.counts, seed=options.seed)
     total_tokens = getattr(vocab, "total_tokens", int(np.sum(vocab.counts)))
@@ -200,7 +204,40 @@ def write_outputs(stem, vocab, wi, wo, subword_lists, options, total_tokens=None
 
 
 class FastTextJob(Job):
-    """train-fasttext: STEM.bin and STEM.vec, whole or none (and the vocabulary, if asked)."""
+    """train-fasttext: STEM.bin and STEM.vec, whole or none (and the vocabulary, if asked);
+    ``continue_from``: a fastText .bin to train further, ``init_vectors``: pretrained vectors
+    for the words' own input rows (see train/start.py)."""
+
+    def __init__(self, paths, output, options, *, continue_from=None, init_vectors=None,
+                 explicit=None, **kwargs):
+        from staticvec.train import start
+
+        self.continue_from, self.init_vectors = continue_from, init_vectors
+        self.record = self.pretrained = None
+        start.refuse_both(continue_from, init_vectors)
+        if continue_from is not None:
+            from staticvec.io.fasttext_bin import read_model
+
+            self.record = read_model(continue_from)
+            options = start.fasttext_continued_options(continue_from, self.record, options,
+                                                       explicit)
+        super().__init__(paths, output, options, **kwargs)
+        if init_vectors is not None:
+            self.pretrained = start.load_init_vectors(init_vectors, self.options.dim)
+
+    def inputs(self):
+        return [("--continue", self.continue_from), ("--init-vectors", self.init_vectors)]
+
+    def prepare(self, progress):
+        if self.record is None:
+            return super().prepare(progress)
+        from staticvec.train.start import prepare_continued
+
+        vocab, corpus = prepare_continued(self, self.record["words"], self.record["counts"],
+                                          progress)
+        # frequencies (subsampling) and STEM.bin's ntokens over every corpus trained on
+        vocab.total_tokens = int(vocab.counts.sum())
+        return vocab, corpus
 
     def check(self):
         if str(self.output) == "-":
@@ -217,8 +254,23 @@ class FastTextJob(Job):
         return [("--output", f"{self.stem}.bin"), ("--output", f"{self.stem}.vec")]
 
     def train(self, vocab, corpus, progress):
+        from staticvec.train.start import FastTextStart, VectorsStart
+
         started = time.monotonic()
-        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress)
+        begin = None
+        if self.record is not None:
+            begin = FastTextStart(self.record, self.options.n_buckets)
+        elif self.pretrained is not None:
+            begin = VectorsStart(self.init_vectors, self.pretrained, vocab.words)
+        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress, begin)
+        if self.record is not None:
+            from staticvec.model.subwords import subword_csr
+            from staticvec.train.start import in_frequency_order
+
+            n, o = len(vocab), self.options
+            words, self.wo = in_frequency_order(vocab, [self.wi[:n], self.wo])
+            self.wi[:n] = words    # the bucket rows stay where they are
+            self.lists = subword_csr(vocab.words, o.minn, o.maxn, o.n_buckets)
         self.rate = corpus.n_tokens * self.options.epochs / max(time.monotonic() - started, 1e-9)
         return [self.wi, self.wo]
 
@@ -232,9 +284,12 @@ class FastTextJob(Job):
                 f"{self.rate / 1e3:,.0f}k words/s; wrote {self.stem}.bin and {self.stem}.vec")
 
 
-def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None):
+def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None,
+                   continue_from=None, init_vectors=None, explicit=None):
     """What `staticvec train-fasttext` does: prepare the corpus, train, write STEM.bin/.vec;
-    returns the stem."""
-    job = FastTextJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab)
+    returns the stem. ``continue_from``/``init_vectors``: --continue/--init-vectors
+    (``explicit``: the option fields the user set; see train/start.py)."""
+    job = FastTextJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                      continue_from=continue_from, init_vectors=init_vectors, explicit=explicit)
     run_job(job, progress)
     return job.stem

@@ -210,6 +210,24 @@ def huffman_tree(counts):
     return offsets, codes, points
 
 
+def huffman_paths(counts):
+    """``huffman_tree`` for counts in any order (a continued model's vocabulary keeps its old
+    words first): the tree of the counts sorted (stably), each word's path in id order."""
+    counts = np.asarray(counts, dtype=np.int64)
+    order = np.argsort(-counts, kind="stable")
+    if np.array_equal(order, np.arange(len(counts))):
+        return huffman_tree(counts)
+    offsets, codes, points = huffman_tree(counts[order])
+    depth = np.empty(len(counts), dtype=np.int64)
+    depth[order] = np.diff(offsets)
+    starts = np.empty(len(counts), dtype=np.int64)
+    starts[order] = offsets[:-1]
+    new_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    new_offsets[1:] = np.cumsum(depth)
+    take = np.repeat(starts - new_offsets[:-1], depth) + np.arange(new_offsets[-1])
+    return new_offsets, codes[take], points[take]
+
+
 def init_input_vectors(vocab_size, dim, seed, scale=1.0):
     """Uniform in [-scale/dim, scale/dim) in padded, aligned rows (padding zero)."""
     k = _kernels.load("word2vec")
@@ -244,11 +262,13 @@ def memory_needed(vocab_size, options, threads, max_sentence=10000):
 
 # ---------------------------------------------------------------- training
 
-def build_kernel(counts, options, counters, diverged=None):
+def build_kernel(counts, options, counters, diverged=None, start=None):
     """The kernel state for one model: (kernel, syn0, syn1neg, syn1), matrices padded/aligned.
 
     ``options`` must be resolved. Matrices a mode does not use are one dummy row.
-    ``diverged``: int32[1] the kernel sets to the epoch in which the weights went NaN/inf."""
+    ``diverged``: int32[1] the kernel sets to the epoch in which the weights went NaN/inf.
+    ``start``: called as start(syn0, syn1neg, syn1, counts, tree) once the matrices are
+    initialised, to put saved or pretrained rows in (``train/start.py``)."""
     o = options
     counts = np.asarray(counts, dtype=np.int64)
     v = len(counts)
@@ -264,9 +284,11 @@ def build_kernel(counts, options, counters, diverged=None):
         packed = np.zeros(0, np.uint64)
     keep = keep_thresholds(counts, o.sample, int(counts.sum()))
     if o.hs:
-        offsets, codes, points = huffman_tree(counts)
+        offsets, codes, points = huffman_paths(counts)
     else:
         offsets, codes, points = np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.uint32)
+    if start is not None:
+        start(syn0, syn1neg, syn1, counts, (offsets, codes, points))
     kernel = k.Word2VecKernel(syn0, syn1neg, syn1, sg=o.sg, cbow_mean=o.cbow_mean, hs=o.hs,
                               negative=o.negative, window=o.window, keep=keep,
                               alias=packed, code_off=offsets, codes=codes,
@@ -276,11 +298,15 @@ def build_kernel(counts, options, counters, diverged=None):
 
 
 def train_arrays(counts, ids, sentence_ends, options, progress=None, description=None,
-                 check_ram=True):
+                 check_ram=True, start=None, weights=None):
     """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array
     (the job checks them for NaN/inf before writing them).
 
-    ``counts``: vocabulary counts (most frequent first, the ids' order); ``ids``: uint32 token
+    ``start``: see ``build_kernel``; ``weights``: a dict that receives every trained matrix
+    (``model_file`` section names: input, output_negative, output_hs), for --save-model.
+
+    ``counts``: vocabulary counts in the ids' order (most frequent first, except in a continued
+    model, whose old words come first); ``ids``: uint32 token
     ids; ``sentence_ends``: uint64 exclusive end offset of each sentence.
     """
     o = options.resolved()
@@ -308,7 +334,9 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     threads = o.threads
     counters = runner.Counters(threads)
     diverged = np.zeros(1, dtype=np.int32)
-    kernel, syn0, _, _ = build_kernel(counts, o, counters, diverged)
+    kernel, syn0, syn1neg, syn1 = build_kernel(counts, o, counters, diverged, start)
+    if weights is not None:
+        weights.update(trained_matrices(o, v, syn0, syn1neg, syn1))
     shares = runner.sentence_shares(ends, threads)
     n_tokens = int(ends[-1]) if len(ends) else 0
     total = o.epochs * n_tokens
@@ -336,22 +364,102 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     return syn0[:, :o.dim]
 
 
+def trained_matrices(o, v, syn0, syn1neg, syn1):
+    """{model_file section: (rows, dim) view} of the matrices a model has."""
+    found = {"input": syn0[:, :o.dim]}
+    if o.negative:
+        found["output_negative"] = syn1neg[:, :o.dim]
+    if o.hs:
+        found["output_hs"] = syn1[:max(v - 1, 0), :o.dim]
+    return found
+
+
 class Word2VecJob(VectorsJob):
-    """train-skipgram / train-cbow: one vectors file (and the vocabulary, if asked)."""
+    """train-skipgram / train-cbow: one vectors file (and the vocabulary, if asked); with
+    ``save_model`` a model file too; ``continue_from``/``init_vectors``: see train/start.py."""
+
+    def __init__(self, paths, output, options, *, save_model=None, continue_from=None,
+                 init_vectors=None, explicit=None, **kwargs):
+        from staticvec.train import start
+
+        self.save_model, self.continue_from, self.init_vectors = (save_model, continue_from,
+                                                                 init_vectors)
+        self.model = self.pretrained = None
+        start.refuse_both(continue_from, init_vectors)
+        if continue_from is not None:
+            from staticvec.io import model_file
+
+            self.model = model_file.read_model(continue_from)
+            options = start.continued_options(continue_from, self.model["kind"],
+                                              self.model["options"], options, explicit)
+        super().__init__(paths, output, options, **kwargs)
+        if init_vectors is not None:
+            self.pretrained = start.load_init_vectors(init_vectors, self.options.dim)
+
+    def outputs(self):
+        return super().outputs() + [("--save-model", self.save_model)]
+
+    def inputs(self):
+        return [("--continue", self.continue_from), ("--init-vectors", self.init_vectors)]
+
+    def check(self):
+        super().check()
+        if self.save_model is not None:
+            from staticvec.atomic import refuse_compressed
+
+            refuse_compressed("--save-model", self.save_model, "a model file is read back in "
+                              "place (memory-mapped)")
+
+    def prepare(self, progress):
+        if self.model is None:
+            return super().prepare(progress)
+        from staticvec.train.start import prepare_continued
+
+        return prepare_continued(self, self.model["words"], self.model["counts"], progress)
 
     def train(self, vocab, corpus, progress):
+        from staticvec.train.start import ModelStart, VectorsStart
+
+        begin = None
+        if self.model is not None:
+            begin = ModelStart(self.continue_from, self.model, huffman_paths)
+        elif self.pretrained is not None:
+            begin = VectorsStart(self.init_vectors, self.pretrained, vocab.words)
+        self.weights = {}
         self.vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, self.options,
-                                    progress=progress)
+                                    progress=progress, start=begin, weights=self.weights)
+        if self.model is not None:
+            from staticvec.train.start import in_frequency_order
+
+            # inner-node rows (output_hs) belong to the tree, which the new order keeps
+            names = [k for k in self.weights if k != "output_hs"]
+            rows = in_frequency_order(vocab, [self.weights[k] for k in names])
+            self.weights.update(zip(names, rows))
+            self.vectors = self.weights["input"]
         return [self.vectors]
+
+    def write(self, vocab):
+        super().write(vocab)
+        if self.save_model is not None:
+            from staticvec.io import model_file
+            from staticvec.train.start import stored_options
+
+            model_file.save_model(self.save_model, "word2vec", stored_options(self.options),
+                                  vocab.words, vocab.counts, self.weights)
 
     def summary(self, vocab):
         return f"wrote {len(vocab.words):,} vectors of {self.options.dim} dims to {self.output}"
 
 
-def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None):
+def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None,
+                   save_model=None, continue_from=None, init_vectors=None, explicit=None):
     """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
     (cached), training, and the vectors written atomically to ``output``; returns
-    (vocab, vectors)."""
-    job = Word2VecJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab)
+    (vocab, vectors). ``save_model``, ``continue_from``, ``init_vectors``: --save-model,
+    --continue, --init-vectors (``explicit``: the option fields the user set, which a
+    continued model's stored options do not replace; see train/start.py)."""
+    job = Word2VecJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
+                      save_model=save_model, continue_from=continue_from,
+                      init_vectors=init_vectors, explicit=explicit)
     vocab = run_job(job, progress)
     return vocab, job.vectors
