@@ -276,12 +276,13 @@ def build_kernel(counts, options, counters, diverged=None):
 
 
 def train_arrays(counts, ids, sentence_ends, options, progress=None, description=None,
-                 check_ram=True):
+                 check_ram=True, checkpoints=None):
     """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array
     (the job checks them for NaN/inf before writing them).
 
     ``counts``: vocabulary counts (most frequent first, the ids' order); ``ids``: uint32 token
-    ids; ``sentence_ends``: uint64 exclusive end offset of each sentence.
+    ids; ``sentence_ends``: uint64 exclusive end offset of each sentence. ``checkpoints``:
+    train/checkpoint.py's ``Checkpoints`` (bound to this corpus) to resume from and write.
     """
     o = options.resolved()
     counts = np.asarray(counts, dtype=np.int64)
@@ -308,15 +309,26 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     threads = o.threads
     counters = runner.Counters(threads)
     diverged = np.zeros(1, dtype=np.int32)
-    kernel, syn0, _, _ = build_kernel(counts, o, counters, diverged)
+    kernel, syn0, syn1neg, syn1 = build_kernel(counts, o, counters, diverged)
     shares = runner.sentence_shares(ends, threads)
     n_tokens = int(ends[-1]) if len(ends) else 0
     total = o.epochs * n_tokens
+    session, states = None, None
+    if checkpoints is not None:
+        # each thread's position (epoch, sentence, RNG, counters, rate); one epoch per round
+        states = np.stack([kernel.initial_state(t, o.seed, shares[t][0], o.alpha)
+                           for t in range(threads)])
+        arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "state": states}
+        checkpoints.restore(arrays)
+        counters.progress[::runner.PROGRESS_STRIDE] = states[:, 3]
+        session = checkpoints.session(arrays, lambda: bool((states[:, 0] >= o.epochs).all()))
 
     def work(t):
         lo, hi = shares[t]
-        trained = kernel.train(t, ids, ends, lo, hi, o.epochs, o.seed, o.alpha, o.min_alpha,
-                               total, max(max_sentence, 1), release)
+        until = o.epochs if states is None else min(int(states[t, 0]) + 1, o.epochs)
+        trained = kernel.train(t, ids, ends, lo, hi, until, o.seed, o.alpha, o.min_alpha,
+                               total, max(max_sentence, 1), release,
+                               None if states is None else states[t])
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
         return trained
@@ -328,7 +340,7 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
 
     started = time.perf_counter()
     runner.run_workers(work, threads, counters, total=total, description=name,
-                       progress=progress, fields=fields)
+                       progress=progress, fields=fields, checkpoint=session)
     seconds = time.perf_counter() - started
     log.info(f"{name}: trained {total:,} words in {seconds:.2f} s "
              f"({total / max(seconds, 1e-9):,.0f} words/s, "
@@ -339,9 +351,13 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
 class Word2VecJob(VectorsJob):
     """train-skipgram / train-cbow: one vectors file (and the vocabulary, if asked)."""
 
+    @property
+    def trainer(self):
+        return "train-skipgram" if self.options.sg else "train-cbow"
+
     def train(self, vocab, corpus, progress):
         self.vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, self.options,
-                                    progress=progress)
+                                    progress=progress, checkpoints=self.checkpoints)
         return [self.vectors]
 
     def summary(self, vocab):
