@@ -212,6 +212,9 @@ def train_glove(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
+    checkpoint: Optional[str] = CheckpointOption,
+    checkpoint_every: Optional[float] = CheckpointEveryOption,
+    resume: Optional[str] = ResumeOption,
     quiet: bool = QuietOption,
 ):
     """Train GloVe vectors: count co-occurrences (within --memory), shuffle, fit with AdaGrad.
@@ -230,7 +233,8 @@ def train_glove(
                                  epochs=epochs, threads=threads, seed=seed, memory=memory,
                                  vectors=vectors, min_count=min_count, max_size=max_size,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+                                 max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with reporting(quiet) as progress:
         glove.train_glove(corpus or [], output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, save_cooccur=save_cooccur, cooccur=cooccur,
@@ -275,6 +279,9 @@ def train_fasttext(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
+    checkpoint: Optional[str] = CheckpointOption,
+    checkpoint_every: Optional[float] = CheckpointEveryOption,
+    resume: Optional[str] = ResumeOption,
     quiet: bool = QuietOption,
 ):
     """Train fastText vectors: words plus character n-grams, so unseen words get vectors.
@@ -293,7 +300,8 @@ def train_fasttext(
                                  window=window, epochs=epochs, negative=negative, alpha=alpha,
                                  sample=sample, min_count=min_count, threads=threads, seed=seed,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+                                 max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with reporting(quiet) as progress:
         ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, progress=progress)

@@ -147,8 +147,9 @@ def corpus_fingerprint(words, counts, ids, sentence_ends):
     digest = hashlib.sha256(b"staticvec-corpus 1\n")
     digest.update("\n".join(words).encode("utf-8") + b"\n")
     digest.update(np.ascontiguousarray(counts, dtype="<i8").tobytes())
-    for array, dtype in ((ids, "<u4"), (sentence_ends, "<u8")):
-        digest.update(f"\n{len(array)}\n".encode())
+    for array in (ids, sentence_ends):  # (any arrays: GloVe's --cooccur gives its file's bytes)
+        array = np.asarray(array)
+        digest.update(f"\n{array.dtype.str} {len(array)}\n".encode())
         for lo in range(0, len(array), FINGERPRINT_BLOCK):
-            digest.update(np.ascontiguousarray(array[lo:lo + FINGERPRINT_BLOCK], dtype=dtype))
+            digest.update(np.ascontiguousarray(array[lo:lo + FINGERPRINT_BLOCK]))
     return digest.hexdigest()

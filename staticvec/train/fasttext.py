@@ -120,9 +120,10 @@ def init_input(rows, dim, seed, threads=1):
     return wi
 
 
-def train(vocab, encoded, options, progress=None):
+def train(vocab, encoded, options, progress=None, checkpoints=None):
     """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords) (the
-    job checks the matrices for NaN/inf before writing them)."""
+    job checks the matrices for NaN/inf before writing them). ``checkpoints``:
+    train/checkpoint.py's ``Checkpoints`` (bound to this corpus) to resume from and write."""
     from staticvec import _kernels
     from staticvec.model import subwords
 
@@ -150,13 +151,23 @@ def train(vocab, encoded, options, progress=None):
     counters = runner.Counters(len(shares))
     diverged = np.zeros(1, dtype=np.int32)
     sg = options.model == "skipgram"
+    session, states = None, None
+    if checkpoints is not None:
+        # each thread's position (epoch, token, RNG, noise position, words); an epoch a round
+        states = np.stack([kernel.initial_state(options.seed, t, len(table))
+                           for t in range(len(shares))])
+        arrays = {"wi": wi, "wo": wo, "state": states}
+        checkpoints.restore(arrays)
+        counters.progress[::runner.PROGRESS_STRIDE] = states[:, 5]
+        session = checkpoints.session(arrays, lambda: bool((states[:, 0] >= options.epochs).all()))
 
     def work(t):
         start, end = shares[t]
+        until = options.epochs if states is None else min(int(states[t, 0]) + 1, options.epochs)
         kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
-                           sg, options.window, options.negative, options.epochs, options.alpha,
+                           sg, options.window, options.negative, until, options.alpha,
                            total, counters.progress, counters.stop, t, options.seed, release,
-                           diverged)
+                           diverged, None if states is None else states[t])
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
 
@@ -168,7 +179,7 @@ def train(vocab, encoded, options, progress=None):
 
     runner.run_workers(work, len(shares), counters, total=total,
                        description=f"fasttext {options.model}", progress=progress,
-                       fields=fields)
+                       fields=fields, checkpoint=session)
     return wi, wo, (indptr, indices)
 
 
@@ -216,9 +227,12 @@ class FastTextJob(Job):
     def outputs(self):
         return [("--output", f"{self.stem}.bin"), ("--output", f"{self.stem}.vec")]
 
+    trainer = "train-fasttext"
+
     def train(self, vocab, corpus, progress):
         started = time.monotonic()
-        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress)
+        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress,
+                                             self.checkpoints)
         self.rate = corpus.n_tokens * self.options.epochs / max(time.monotonic() - started, 1e-9)
         return [self.wi, self.wo]
 
