@@ -173,7 +173,8 @@ class Saved:
     def __init__(self, directory):
         self.directory = directory
         if not os.path.isdir(directory):
-            raise InputError(f"--resume {directory}: no such folder (nothing to resume)")
+            what = "not a folder" if os.path.exists(directory) else "no such folder"
+            raise InputError(f"--resume {directory}: {what} (nothing to resume)")
         numbered = _numbered(directory)
         if not numbered:
             raise InputError(f"--resume {directory}: no checkpoint in this folder (nothing "
@@ -304,7 +305,9 @@ class Checkpoints:
         if options.resume is not None:
             self.saved = Saved(options.resume)
             self.saved.check_options(trainer, options)
-        elif _numbered(self.directory):
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            raise BadOptionError(f"--checkpoint {self.directory} is not a folder")
+        if options.resume is None and _numbered(self.directory):
             raise BadOptionError(f"--checkpoint {self.directory} already holds a checkpoint: "
                                  f"continue it with --resume {self.directory}, or remove it")
         try:
