@@ -79,9 +79,9 @@ class TrainOptions:
     max_sentence_length: int = 10000
     cache: object = True         # True (the default folder), False, or a folder path
     # checkpoints (train/checkpoint.py): where, how often (minutes), and where to resume from
-    checkpoint: str = None
+    checkpoint: object = None        # a folder name (str or os.PathLike)
     checkpoint_every: float = None   # 10 minutes when checkpointing
-    resume: str = None
+    resume: object = None
 
     def resolved(self):
         """A checked copy, with the defaults that depend on other options filled in."""
@@ -108,6 +108,11 @@ class TrainOptions:
 
     def check_checkpoints(self):
         """--resume DIR goes on writing checkpoints in DIR unless --checkpoint names another."""
+        for name in ("checkpoint", "resume"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, (str, os.PathLike)):
+                raise BadOptionError(f"--{name} must be a folder name (got {value!r})")
+            setattr(self, name, None if value is None else os.fspath(value))
         if self.resume is not None and self.checkpoint is None:
             self.checkpoint = self.resume
         if self.checkpoint_every is not None:

@@ -16,6 +16,13 @@ written afterwards).
     run_workers(work, threads, counters, total=epochs * corpus.n_tokens,
                 description="skip-gram", fields=lambda done: {"alpha": ...}, progress=progress)
 
+With ``--checkpoint`` (``run_workers(checkpoint=...)``, see ``train/checkpoint.py``) training
+runs in rounds: each worker trains from its saved state to the end of the epoch, or until
+``stop[0]`` is ``PAUSE`` (a checkpoint is due, or Ctrl-C/SIGTERM), and returns at a sentence
+boundary with its state (position, RNG, counters) written back; with every worker stopped the
+main thread writes a checkpoint and starts the next round. With ``--threads 1`` the rounds
+change nothing: the output is byte for byte that of one uninterrupted call.
+
 ``sentence_shares`` is the one way work is cut between threads (sentences of the encoded
 corpus, or GloVe's records); ``check_memory(needed, what)`` refuses early, with one clear line,
 a job that cannot fit (naming the option behind its largest buffers); a kernel that meets a NaN/inf dot product writes the epoch to the
@@ -28,7 +35,6 @@ leave all of it resident, 4 bytes per token, on top of the model).
 import logging
 import os
 import threading
-import time
 
 import numpy as np
 
