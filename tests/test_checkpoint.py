@@ -4,7 +4,7 @@ With ``--threads 1 --seed S``: a run with --checkpoint writes the bytes of a run
 a run SIGKILLed (at several moments, again after resuming), SIGTERMed or Ctrl-C'd and then
 resumed writes the bytes of an uninterrupted run. With two threads a resumed run gives a valid
 model of the same quality. The checkpoint folder itself: atomic, numbered, checked on reading
-(tests/hostile/test_checkpoint.py has the refusals through the CLI)."""
+(tests/hostile/test_checkpoint_refusals.py has the refusals through the CLI)."""
 import lzma
 import os
 import signal
