@@ -170,6 +170,12 @@ cdef struct Job:
     sv_flag *diverged           # 0, or the epoch (from 1) in which a dot product was NaN/inf
     uint64_t seed
     int release                 # ids is a read-only file mapping: drop consumed pages
+    int64_t *state              # this thread's resumable state (FT_STATE int64), or NULL
+
+
+# a thread's resumable state (int64 each): epoch, next token (-1: the epoch's start), its
+# sentence, RNG, noise-table position, words done, (spare x2); see ``initial_state``
+FT_STATE = 8
 
 
 cdef inline int32_t _next_noise(const Job *job, int64_t *pos) noexcept nogil:
@@ -310,6 +316,7 @@ cdef int _cbow_line(const Job *job, const float *table, const int32_t *line, int
 
 
 cdef int _run(const Job *job, int thread_id) noexcept nogil:
+    # -- resumable position (checkpoints): job.state in, job.state out
     cdef int dim = job.dim
     cdef float *table = <float *>malloc(SV_SIGMOID_SIZE * sizeof(float))
     cdef float *hidden = <float *>malloc(dim * sizeof(float))
@@ -325,9 +332,9 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
     cdef int32_t line[CHUNK]
     cdef uint64_t rng = sv_splitmix64(job.seed + <uint64_t>thread_id)
     cdef int64_t negpos = sv_rand_below(&rng, <uint32_t>job.neg_size)
-    cdef int64_t work_done = 0, pos, seg_end, sent_end, k, lo, hi, mid, released
-    cdef int64_t sent = 0
-    cdef int epoch, L, bad = 0
+    cdef int64_t work_done = 0, pos = -1, seg_end, sent_end, k, lo, hi, mid, released
+    cdef int64_t sent = 0, epoch = 0
+    cdef int L, bad = 0
     cdef uint32_t tok
     cdef float lr
     cdef int status = 0
@@ -336,19 +343,24 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
         status = 1
     else:
         sv_sigmoid_fill(table)
-        for epoch in range(job.epochs):
-            # first sentence ending after the share's start
-            lo = 0
-            hi = job.n_sentences
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if <int64_t>job.sentence_ends[mid] <= job.start:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            sent = lo
-            pos = job.start
-            released = job.start
+        if job.state != NULL:
+            epoch, pos, sent, rng, negpos, work_done = (
+                job.state[0], job.state[1], job.state[2], <uint64_t>job.state[3], job.state[4],
+                job.state[5])
+        while epoch < job.epochs:
+            if pos < 0:
+                # first sentence ending after the share's start
+                lo = 0
+                hi = job.n_sentences
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if <int64_t>job.sentence_ends[mid] <= job.start:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                sent = lo
+                pos = job.start
+            released = pos
             while pos < job.end:
                 if sv_flag_get(job.stop):
                     break
@@ -381,13 +393,18 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
                                      &step)
                 sv_progress_set(job.progress, thread_id, work_done)
                 if bad:
-                    sv_diverged(job.diverged, job.stop, epoch + 1)
+                    sv_diverged(job.diverged, job.stop, <int32_t>(epoch + 1))
                     break
                 if job.release and pos - released >= SV_RELEASE_EVERY:
                     sv_release_pages(job.ids + released, job.ids + pos)
                     released = pos
             if sv_flag_get(job.stop):
                 break
+            epoch += 1
+            pos = -1
+        if job.state != NULL:
+            job.state[0], job.state[1], job.state[2], job.state[3], job.state[4], job.state[5] = (
+                epoch, pos, sent, <int64_t>rng, negpos, work_done)
     free(table)
     free(hidden)
     free(grad)
@@ -405,7 +422,7 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
                 const float[::1] shift, const int32_t[::1] neg_table, const float[::1] keep,
                 bint sg, int window, int negative, int epochs, float alpha, int64_t total_words,
                 int64_t[::1] progress, int32_t[::1] stop, int thread_id, uint64_t seed,
-                bint release=False, int32_t[::1] diverged=None):
+                bint release=False, int32_t[::1] diverged=None, int64_t[::1] state=None):
     """Train on ids[start:end] (a share cut at sentence ends) for `epochs` passes, with the
     learning rate falling linearly from `alpha` to 0 as all threads together work through
     `total_words` (every share's tokens times epochs). The words this thread has done are
@@ -414,7 +431,10 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     (from 1) to diverged[0] if it is still 0 and sets stop[0]. The random
     stream is seeded from (seed, thread_id). Releases the GIL for the whole run.
     ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped from
-    the resident set (they are re-read from the page cache next epoch)."""
+    the resident set (they are re-read from the page cache next epoch).
+    ``state`` (``initial_state``): where this thread is, read at the start and written back
+    on return, so a run stopped by ``stop`` (at a line boundary) or ended at epoch ``epochs``
+    continues in another call with a larger ``epochs`` exactly as if never stopped."""
     cdef Job job
     cdef int status
     cdef int64_t w, max_rows = 1
@@ -422,7 +442,12 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
         raise ValueError("inconsistent arguments")
     if thread_id < 0 or thread_id >= progress.shape[0] // SV_PROGRESS_STRIDE:
         raise ValueError("thread id out of range")
+    if state is not None and (state.shape[0] != FT_STATE or state[0] < 0
+                              or not (state[1] == -1 or start <= state[1] <= end)):
+        raise ValueError("not a state of this share")
     if end <= start:
+        if state is not None and state[0] < epochs:
+            state[0] = epochs  # nothing to train: every epoch of an empty share is done
         return
     for w in range(indptr.shape[0] - 1):
         if indptr[w + 1] - indptr[w] > max_rows:
@@ -456,10 +481,19 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     job.diverged = &diverged[0]
     job.seed = seed
     job.release = release
+    job.state = &state[0] if state is not None else NULL
     with nogil:
         status = _run(&job, thread_id)
     if status:
         raise MemoryError()
+
+
+def initial_state(uint64_t seed, int thread_id, int64_t neg_size):
+    """A thread's state before its first line (see ``train_share``): its RNG seeded from
+    (seed, thread_id), its first noise-table position drawn from it, nothing done."""
+    cdef uint64_t rng = sv_splitmix64(seed + <uint64_t>thread_id)
+    cdef int64_t negpos = sv_rand_below(&rng, <uint32_t>neg_size)
+    return np.array([0, -1, 0, <int64_t>rng, negpos, 0, 0, 0], dtype=np.int64)
 
 
 def uniform_fill(float[::1] flat, float lo, float hi, uint64_t seed, int64_t start, int64_t stop):

@@ -79,13 +79,16 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
           float[:, ::1] W, float[:, ::1] C, float[::1] bw, float[::1] bc,
           float[:, ::1] GW, float[:, ::1] GC, float[::1] gbw, float[::1] gbc,
           float eta, float eta_bias, float clip, int64_t[::1] progress, int thread,
-          int32_t[::1] stop, int32_t[::1] diverged=None, int epoch=1):
+          int32_t[::1] stop, int32_t[::1] diverged=None, int epoch=1,
+          int64_t[::1] position=None):
     """One pass over recs[start:end]; returns (sum of 0.5 f(x) diff^2, records skipped).
 
     The records done are added to thread ``thread``'s progress slot (common.h) every few
     thousand records, for the progress display; a non-zero ``stop[0]`` (Ctrl-C) ends the pass
     early. A NaN/inf diff (diverged parameters) skips its record, writes ``epoch`` to
     ``diverged[0]`` if that is still 0, sets ``stop[0]`` and ends the pass.
+    ``position[0]`` (checkpoints): set on return to the first record not trained (``end``
+    unless stopped), where a later call continues the pass exactly.
     """
     cdef int d = W.shape[1]
     cdef Py_ssize_t r, since = 0
@@ -93,6 +96,7 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
     cdef float diff, fdiff, t1
     cdef double cost = 0.0
     cdef int64_t skipped = 0
+    cdef Py_ssize_t reached = end
     cdef float *w
     cdef float *c
     if diverged is None:
@@ -133,6 +137,9 @@ def train(const Rec[::1] recs, Py_ssize_t start, Py_ssize_t end,
                 sv_progress_add(slots, thread, since)
                 since = 0
                 if sv_flag_get(stopped):
+                    reached = r + 1
                     break
         sv_progress_add(slots, thread, since)
+    if position is not None:
+        position[0] = reached
     return cost, skipped

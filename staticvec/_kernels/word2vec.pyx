@@ -32,6 +32,7 @@ Deliberate differences from word2vec C, and why:
 """
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free
+from libc.string cimport memcpy
 
 from staticvec._kernels.common cimport (
     sv_dot, sv_dots, sv_prefetch_row, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64, sv_rand_next,
@@ -84,6 +85,9 @@ cdef extern from *:
 
 # words between two readings of the shared progress counter (word2vec C's 10,000)
 cdef int64_t ALPHA_EVERY = 10000
+# a thread's resumable state (int64 each): epoch, next sentence, RNG, words done, words done
+# when last published, words trained, the rate's float bits, (spare)
+W2V_STATE = 8
 
 
 cdef struct Cfg:
@@ -440,19 +444,24 @@ cdef class Word2VecKernel:
     def train(self, int thread, const uint32_t[::1] ids, const uint64_t[::1] ends,
               Py_ssize_t first_sentence, Py_ssize_t last_sentence, int epochs, uint64_t seed,
               double alpha, double min_alpha, int64_t total_words, int64_t max_sentence,
-              bint release=False):
+              bint release=False, int64_t[::1] state=None):
         """Train sentences [first_sentence, last_sentence) for ``epochs`` epochs; return the
         number of words trained after subsampling. Releases the GIL for the whole run.
 
         ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped
-        from the resident set as the share is walked (they are re-read next epoch)."""
+        from the resident set as the share is walked (they are re-read next epoch).
+        ``state`` (``initial_state``): where this thread is (epoch, next sentence, RNG,
+        counters, rate); read at the start, written back on return, so a call stopped by
+        ``stop`` (at a sentence boundary) or ended at epoch ``epochs`` can be continued by
+        another call with a larger ``epochs``, exactly as if never stopped."""
         cdef Scratch s
         cdef Cfg *c = &self.cfg
-        cdef uint64_t rng = sv_splitmix64(seed + <uint64_t>thread)
-        cdef int64_t done = 0, published = 0, trained = 0, total, start, end, released
-        cdef int epoch, n_threads = self.progress.shape[0] // SV_PROGRESS_STRIDE
+        cdef uint64_t rng
+        cdef int64_t done, published, trained, total, start, end, released
+        cdef int64_t epoch
+        cdef int n_threads = self.progress.shape[0] // SV_PROGRESS_STRIDE
         cdef Py_ssize_t si
-        cdef float a = alpha
+        cdef float a
         cdef int ok
         cdef int64_t *progress = &self.progress[0]
         cdef sv_flag *stop = &self.stop[0]
@@ -460,12 +469,21 @@ cdef class Word2VecKernel:
         cdef int max_rows = max(self.cfg.negative + 1, self.max_code, 1)
         if thread < 0 or thread >= n_threads:
             raise ValueError("thread id out of range")
+        # -- resumable position (checkpoints): state in, state out
+        if state is None:
+            state = self.initial_state(thread, seed, first_sentence, alpha)
+        if (state.shape[0] != W2V_STATE or state[0] < 0
+                or not first_sentence <= state[1] <= last_sentence):
+            raise ValueError("not a state of this share")
+        epoch, si, rng, done, published, trained = (state[0], state[1], <uint64_t>state[2],
+                                                    state[3], state[4], state[5])
+        memcpy(&a, &state[6], sizeof(float))
         with nogil:
             ok = scratch_alloc(&s, c.n, max_rows, max_sentence, c.window)
             if ok:
-                for epoch in range(epochs):
-                    released = <int64_t>ends[first_sentence - 1] if first_sentence > 0 else 0
-                    for si in range(first_sentence, last_sentence):
+                while epoch < epochs:
+                    released = <int64_t>ends[si - 1] if si > 0 else 0
+                    while si < last_sentence:
                         if sv_flag_get(stop):
                             break
                         if done - published >= ALPHA_EVERY:
@@ -479,19 +497,36 @@ cdef class Word2VecKernel:
                         end = <int64_t>ends[si]
                         trained += train_sentence(c, &ids[0] + start, end - start, a, &rng, &s)
                         done += end - start
+                        si += 1
                         if s.bad:
-                            sv_diverged(diverged, stop, epoch + 1)
+                            sv_diverged(diverged, stop, <int32_t>(epoch + 1))
                             break
                         if release and end - released >= SV_RELEASE_EVERY:
                             sv_release_pages(&ids[0] + released, &ids[0] + end)
                             released = end
                     if sv_flag_get(stop):
                         break
+                    epoch += 1
+                    si = first_sentence
                 sv_progress_set(progress, thread, done)
             scratch_free(&s)
         if not ok:
             raise MemoryError("word2vec: cannot allocate a worker's buffers")
+        state[0], state[1], state[2], state[3], state[4], state[5] = (
+            epoch, si, <int64_t>rng, done, published, trained)
+        memcpy(&state[6], &a, sizeof(float))
         return trained
+
+    def initial_state(self, int thread, uint64_t seed, Py_ssize_t first_sentence, double alpha):
+        """A thread's state before its first sentence (see ``train``): epoch 0, sentence
+        ``first_sentence``, its RNG seeded from (seed, thread), nothing done, the rate alpha."""
+        cdef float a = alpha
+        state = np.zeros(W2V_STATE, dtype=np.int64)
+        cdef int64_t[::1] st = state
+        st[1] = first_sentence
+        st[2] = <int64_t>sv_splitmix64(seed + <uint64_t>thread)
+        memcpy(&st[6], &a, sizeof(float))
+        return state
 
     # ---- single steps, for tests: the exact update of one centre word with given negatives
 

@@ -8,6 +8,24 @@ from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocab
 from staticvec.cli.display import reporting
 
 
+# ---------------------------------------------------------------- checkpoints (every trainer)
+CheckpointOption = typer.Option(
+    None, "--checkpoint", metavar="DIR",
+    help="Save the whole training state in DIR at every epoch end, every --checkpoint-every "
+         "minutes and on SIGTERM/Ctrl-C (atomically; removed once the output is written).")
+CheckpointEveryOption = typer.Option(
+    None, "--checkpoint-every", metavar="MINUTES",
+    help="Minutes between two checkpoints within an epoch (fractions allowed) [default: 10].")
+ResumeOption = typer.Option(
+    None, "--resume", metavar="DIR",
+    help="Continue from the latest checkpoint in DIR (same options and corpus; --threads 1 "
+         "gives the bytes of an uninterrupted run); goes on checkpointing there.")
+
+
+def _checkpoint_options(checkpoint, checkpoint_every, resume):
+    return dict(checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+
+
 # ---------------------------------------------------------------- training: word2vec
 # (train-skipgram, train-cbow)
 def _w2v_options():
@@ -58,6 +76,9 @@ def _w2v_options():
                                                         "(default cache: $XDG_CACHE_HOME/staticvec)."),
         encoding_errors=EncodingErrorsOption,
         max_sentence_length=MaxSentenceOption,
+        checkpoint=CheckpointOption,
+        checkpoint_every=CheckpointEveryOption,
+        resume=ResumeOption,
         quiet=QuietOption,
     )
 
@@ -69,7 +90,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
              init_scale=1.0, save_model=None, continue_from=None, init_vectors=None,
-             explicit=None):
+             explicit=None, checkpoints=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
@@ -78,7 +99,8 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                                   cbow_mean=cbow_mean, init_scale=init_scale,
                                   min_count=min_count, max_vocab_words=max_vocab_words,
                                   encoding_errors=encoding_errors,
-                                  max_sentence_length=max_sentence_length, cache=not no_cache)
+                                  max_sentence_length=max_sentence_length, cache=not no_cache,
+                                  **(checkpoints or {}))
     with reporting(quiet) as progress:
         w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
                            save_vocab=save_vocab, progress=progress, save_model=save_model,
@@ -148,13 +170,17 @@ def _word2vec_command(sg):
         no_cache: bool = _W2V["no_cache"],
         encoding_errors: str = _W2V["encoding_errors"],
         max_sentence_length: int = _W2V["max_sentence_length"],
+        checkpoint: Optional[str] = _W2V["checkpoint"],
+        checkpoint_every: Optional[float] = _W2V["checkpoint_every"],
+        resume: Optional[str] = _W2V["resume"],
         quiet: bool = _W2V["quiet"],
     ):
         _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
                  min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
                  no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
                  init_scale=init_scale, save_model=save_model, continue_from=continue_from,
-                 init_vectors=init_vectors, explicit=_explicit(ctx))
+                 init_vectors=init_vectors, explicit=_explicit(ctx),
+                 checkpoints=_checkpoint_options(checkpoint, checkpoint_every, resume))
 
     command.__doc__ = _W2V_DOCS[sg]
     return command
@@ -212,6 +238,9 @@ def train_glove(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
+    checkpoint: Optional[str] = CheckpointOption,
+    checkpoint_every: Optional[float] = CheckpointEveryOption,
+    resume: Optional[str] = ResumeOption,
     quiet: bool = QuietOption,
 ):
     """Train GloVe vectors: count co-occurrences (within --memory), shuffle, fit with AdaGrad.
@@ -230,7 +259,8 @@ def train_glove(
                                  epochs=epochs, threads=threads, seed=seed, memory=memory,
                                  vectors=vectors, min_count=min_count, max_size=max_size,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+                                 max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with reporting(quiet) as progress:
         glove.train_glove(corpus or [], output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, save_cooccur=save_cooccur, cooccur=cooccur,
@@ -285,6 +315,9 @@ def train_fasttext(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
+    checkpoint: Optional[str] = CheckpointOption,
+    checkpoint_every: Optional[float] = CheckpointEveryOption,
+    resume: Optional[str] = ResumeOption,
     quiet: bool = QuietOption,
 ):
     """Train fastText vectors: words plus character n-grams, so unseen words get vectors.
@@ -303,7 +336,8 @@ def train_fasttext(
                                  window=window, epochs=epochs, negative=negative, alpha=alpha,
                                  sample=sample, min_count=min_count, threads=threads, seed=seed,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+                                 max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with reporting(quiet) as progress:
         ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, progress=progress, continue_from=continue_from,

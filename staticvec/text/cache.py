@@ -174,7 +174,7 @@ def _seal_record(kind, record):
     return seal(kind, json.dumps(record, sort_keys=True).encode("utf-8"))
 
 
-def _unseal(kind, data):
+def unseal(kind, data):
     """The JSON object that ``seal`` wrapped in ``data``; CacheDamaged unless it is whole."""
     head, newline, body = bytes(data).partition(b"\n")
     fields = head.split(b" ")
@@ -222,7 +222,7 @@ def parse_manifest(data):
     """
     if len(data) > MANIFEST_MAX_BYTES:
         raise CacheDamaged("the manifest is too large")
-    raw = _unseal("manifest", data)
+    raw = unseal("manifest", data)
     record = {name: _count_field(raw, name, "manifest") for name in _MANIFEST_COUNTS}
     record["key"] = _hex_field(raw, "key", 32, "manifest")
     for name in ("ids_sample", "ends_sample"):
@@ -250,7 +250,7 @@ def parse_counts(data):
     ``count_words`` stats (ints in [0, 2**63)). Raises CacheDamaged (a FormatError) for any
     other content.
     """
-    raw = _unseal("counts", data)
+    raw = unseal("counts", data)
     key = _hex_field(raw, "key", 32, "counts")
     stats, counts = raw.get("stats"), raw.get("counts")
     if not isinstance(stats, dict) or set(stats) != set(_COUNT_STATS):

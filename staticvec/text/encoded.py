@@ -132,3 +132,24 @@ def _report(encoded, max_sentence_length):
         line += (f"; {encoded.splits:,} sentences longer than {max_sentence_length:,} tokens "
                  f"were split (--max-sentence-length)")
     log.info(line)
+
+
+FINGERPRINT_BLOCK = 1 << 22  # elements hashed at a time (a bounded slice of the mapping)
+
+
+def corpus_fingerprint(words, counts, ids, sentence_ends):
+    """sha256 (hex) of a vocabulary (words, counts) and every byte of an encoded corpus: what a
+    training checkpoint was trained on. Content only (not paths, times or the cache), so a
+    corpus moved, copied or re-encoded after a reboot matches, and any edit that changes the
+    tokens, the sentence ends or the vocabulary does not."""
+    import hashlib
+
+    digest = hashlib.sha256(b"staticvec-corpus 1\n")
+    digest.update("\n".join(words).encode("utf-8") + b"\n")
+    digest.update(np.ascontiguousarray(counts, dtype="<i8").tobytes())
+    for array in (ids, sentence_ends):  # (any arrays: GloVe's --cooccur gives its file's bytes)
+        array = np.asarray(array)
+        digest.update(f"\n{array.dtype.str} {len(array)}\n".encode())
+        for lo in range(0, len(array), FINGERPRINT_BLOCK):
+            digest.update(np.ascontiguousarray(array[lo:lo + FINGERPRINT_BLOCK]))
+    return digest.hexdigest()

@@ -120,11 +120,12 @@ def init_input(rows, dim, seed, threads=1):
     return wi
 
 
-def train(vocab, encoded, options, progress=None, start=None):
+def train(vocab, encoded, options, progress=None, start=None, checkpoints=None):
     """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords) (the
     job checks the matrices for NaN/inf before writing them). ``start``: called as
     start(wi, wo) once the matrices are initialised, to put saved or pretrained rows in
-    (``train/start.py``)."""
+    (``train/start.py``). ``checkpoints``: train/checkpoint.py's ``Checkpoints`` (bound to
+    this corpus) to resume from and write."""
     from staticvec import _kernels
     from staticvec.model import subwords
 
@@ -154,13 +155,23 @@ def train(vocab, encoded, options, progress=None, start=None):
     counters = runner.Counters(len(shares))
     diverged = np.zeros(1, dtype=np.int32)
     sg = options.model == "skipgram"
+    session, states = None, None
+    if checkpoints is not None:
+        # each thread's position (epoch, token, RNG, noise position, words); an epoch a round
+        states = np.stack([kernel.initial_state(options.seed, t, len(table))
+                           for t in range(len(shares))])
+        arrays = {"wi": wi, "wo": wo, "state": states}
+        checkpoints.restore(arrays)
+        counters.progress[::runner.PROGRESS_STRIDE] = states[:, 5]
+        session = checkpoints.session(arrays, lambda: bool((states[:, 0] >= options.epochs).all()))
 
     def work(t):
         start, end = shares[t]
+        until = options.epochs if states is None else min(int(states[t, 0]) + 1, options.epochs)
         kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
-                           sg, options.window, options.negative, options.epochs, options.alpha,
+                           sg, options.window, options.negative, until, options.alpha,
                            total, counters.progress, counters.stop, t, options.seed, release,
-                           diverged)
+                           diverged, None if states is None else states[t])
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
 
@@ -172,7 +183,7 @@ def train(vocab, encoded, options, progress=None, start=None):
 
     runner.run_workers(work, len(shares), counters, total=total,
                        description=f"fasttext {options.model}", progress=progress,
-                       fields=fields)
+                       fields=fields, checkpoint=session)
     return wi, wo, (indptr, indices)
 
 
@@ -253,6 +264,8 @@ class FastTextJob(Job):
     def outputs(self):
         return [("--output", f"{self.stem}.bin"), ("--output", f"{self.stem}.vec")]
 
+    trainer = "train-fasttext"
+
     def train(self, vocab, corpus, progress):
         from staticvec.train.start import FastTextStart, VectorsStart
 
@@ -262,7 +275,8 @@ class FastTextJob(Job):
             begin = FastTextStart(self.record, self.options.n_buckets)
         elif self.pretrained is not None:
             begin = VectorsStart(self.init_vectors, self.pretrained, vocab.words)
-        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress, begin)
+        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress, begin,
+                                             self.checkpoints)
         if self.record is not None:
             from staticvec.model.subwords import subword_csr
             from staticvec.train.start import in_frequency_order

@@ -16,6 +16,7 @@ import logging
 from staticvec.atomic import check_outputs, outputs_together
 from staticvec.errors import BadOptionError
 from staticvec.text.prepare import prepare
+from staticvec.train.checkpoint import Checkpoints
 from staticvec.train.runner import check_finite
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ class Job:
 
     #: the option named when the weights diverge
     rate_option = "--alpha"
+    #: the command, as a checkpoint records it (None: this job cannot checkpoint)
+    trainer = None
+    #: train/checkpoint.py's ``Checkpoints`` of a run with --checkpoint or --resume
+    checkpoints = None
 
     def __init__(self, paths, output, options, *, vocab_path=None, save_vocab=None):
         self.paths = list(paths)
@@ -82,16 +87,21 @@ class VectorsJob(Job):
 def run_job(job, progress=None):
     """Run ``job`` (see the module docstring); returns the vocabulary it trained on."""
     job.check()
+    job.checkpoints = Checkpoints.of(job.trainer, job.options)  # a bad --resume: refused now
     check_outputs(job.outputs() + [("--save-vocab", job.save_vocab)],
                   [("the input", job.paths), ("--vocab", job.vocab_path)] + job.inputs())
     # side outputs (--save-vocab, --save-cooccur) appear only beside the model, all or none
     with outputs_together(), job.workspace():
         vocab, corpus = job.prepare(progress)
+        if job.checkpoints is not None and corpus is not None:
+            job.checkpoints.bind(vocab.words, vocab.counts, corpus.ids, corpus.sentence_ends)
         weights = job.train(vocab, corpus, progress)
         check_finite(weights, job.options.epochs, job.rate_option)
         job.write(vocab)
         if job.save_vocab is not None:
             vocab.save(job.save_vocab)
+    if job.checkpoints is not None:
+        job.checkpoints.remove()  # the outputs are the result now
     line = job.summary(vocab)
     if line:
         log.info(line)

@@ -78,6 +78,10 @@ class TrainOptions:
     encoding_errors: str = "strict"
     max_sentence_length: int = 10000
     cache: object = True         # True (the default folder), False, or a folder path
+    # checkpoints (train/checkpoint.py): where, how often (minutes), and where to resume from
+    checkpoint: object = None        # a folder name (str or os.PathLike)
+    checkpoint_every: float = None   # 10 minutes when checkpointing
+    resume: object = None
 
     def resolved(self):
         """A checked copy, with the defaults that depend on other options filled in."""
@@ -98,8 +102,23 @@ class TrainOptions:
         check_int("--max-sentence-length", o.max_sentence_length, 1, INT_MAX)
         if not 0 <= o.seed < 2 ** 63:
             raise BadOptionError(f"--seed must be an integer in [0, 2^63) (got {o.seed})")
+        o.check_checkpoints()
         o.check_model()
         return o
+
+    def check_checkpoints(self):
+        """--resume DIR goes on writing checkpoints in DIR unless --checkpoint names another."""
+        for name in ("checkpoint", "resume"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, (str, os.PathLike)):
+                raise BadOptionError(f"--{name} must be a folder name (got {value!r})")
+            setattr(self, name, None if value is None else os.fspath(value))
+        if self.resume is not None and self.checkpoint is None:
+            self.checkpoint = self.resume
+        if self.checkpoint_every is not None:
+            if self.checkpoint is None:
+                raise BadOptionError("--checkpoint-every needs --checkpoint DIR")
+            check_positive("--checkpoint-every", self.checkpoint_every)
 
     def check_choices(self):
         """Options with a fixed set of values, checked first (as the CLI's parser would)."""

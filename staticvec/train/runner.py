@@ -16,6 +16,13 @@ written afterwards).
     run_workers(work, threads, counters, total=epochs * corpus.n_tokens,
                 description="skip-gram", fields=lambda done: {"alpha": ...}, progress=progress)
 
+With ``--checkpoint`` (``run_workers(checkpoint=...)``, see ``train/checkpoint.py``) training
+runs in rounds: each worker trains from its saved state to the end of the epoch, or until
+``stop[0]`` is ``PAUSE`` (a checkpoint is due, or Ctrl-C/SIGTERM), and returns at a sentence
+boundary with its state (position, RNG, counters) written back; with every worker stopped the
+main thread writes a checkpoint and starts the next round. With ``--threads 1`` the rounds
+change nothing: the output is byte for byte that of one uninterrupted call.
+
 ``sentence_shares`` is the one way work is cut between threads (sentences of the encoded
 corpus, or GloVe's records); ``check_memory(needed, what)`` refuses early, with one clear line,
 a job that cannot fit (naming the option behind its largest buffers); a kernel that meets a NaN/inf dot product writes the epoch to the
@@ -28,7 +35,6 @@ leave all of it resident, 4 bytes per token, on top of the model).
 import logging
 import os
 import threading
-import time
 
 import numpy as np
 
@@ -80,16 +86,30 @@ def sentence_shares(sentence_ends, n, *, tokens=False):
     return [(start_of(lo), start_of(hi)) for lo, hi in shares]
 
 
+# stop[0] values: 1 stops the run (Ctrl-C, a diverged worker); PAUSE asks every worker to
+# return at its next sentence with its state saved, for a checkpoint (kernels stop on either)
+PAUSE = 2
+
+
 def run_workers(work, threads, counters, *, total, description, progress=None, fields=None,
-                poll=0.1):
+                poll=0.1, checkpoint=None):
     """Run ``work(t)`` for t in range(threads) on threads; show progress; handle Ctrl-C/SIGTERM.
 
     ``total``: words the whole run will process (for the bar and ETA). ``fields(done)``: extra
     values to show (e.g. epoch, alpha). Re-raises the first worker exception. Returns the list
     of the workers' return values.
+
+    ``checkpoint`` (``train/checkpoint.py``'s ``Checkpointing``): ``work(t)`` then trains from
+    its thread's saved state to the end of the current epoch, or until ``stop[0]`` is PAUSE,
+    and is called again, round after round, until ``checkpoint.finished()``. Between rounds
+    (every thread stopped) ``checkpoint.save()`` writes a checkpoint: at each epoch end and
+    when ``checkpoint.due()``; on Ctrl-C/SIGTERM too, before ``Interrupted``/``Terminated``.
     """
     results = [None] * threads
     errors = []
+    # "worker t has returned", set by the worker itself: Thread.join is not used, since after
+    # a KeyboardInterrupt inside it (Python < 3.13) it may return while the thread still runs
+    returned = []
 
     def target(t):
         try:
@@ -97,24 +117,42 @@ def run_workers(work, threads, counters, *, total, description, progress=None, f
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             errors.append(exc)
             counters.stop[0] = 1
+        finally:
+            returned[t].set()
 
-    pool = [threading.Thread(target=target, args=(t,), name=f"staticvec-worker-{t}", daemon=True)
-            for t in range(threads)]
+    pool = []
     try:
         with Stage(progress, description, total, unit="words") as bar:
-            for thread in pool:
-                thread.start()
-            while any(thread.is_alive() for thread in pool):
-                pool[0].join(poll) if pool[0].is_alive() else time.sleep(poll)
-                done = counters.done()
-                bar.update(min(done, total), **(fields(done) if fields else {}))
+            while True:
+                returned[:] = [threading.Event() for _ in range(threads)]
+                pool = [threading.Thread(target=target, args=(t,), daemon=True,
+                                         name=f"staticvec-worker-{t}") for t in range(threads)]
+                for thread in pool:
+                    thread.start()
+                while not all(event.is_set() for event in returned):
+                    next(e for e in returned if not e.is_set()).wait(poll)
+                    done = counters.done()
+                    bar.update(min(done, total), **(fields(done) if fields else {}))
+                    if checkpoint is not None and checkpoint.due() and counters.stop[0] == 0:
+                        counters.stop[0] = PAUSE
+                if checkpoint is None or errors or counters.stop[0] not in (0, PAUSE):
+                    break
+                counters.stop[0] = 0
+                if checkpoint.finished():
+                    break
+                checkpoint.save()
             if not errors and counters.stop[0] == 0:
                 bar.update(total, **(fields(total) if fields else {}))
     except KeyboardInterrupt as exc:
-        counters.stop[0] = 1
-        for thread in pool:
-            thread.join()
-        raise (Terminated() if isinstance(exc, SigTerm) else Interrupted()) from None
+        stopped = Terminated() if isinstance(exc, SigTerm) else Interrupted()
+        counters.stop[0] = PAUSE if checkpoint is not None else 1
+        for thread, event in zip(pool, returned):
+            if thread.ident is not None:
+                event.wait()
+        if checkpoint is not None and not errors and counters.stop[0] == PAUSE:
+            checkpoint.save()
+            stopped = type(stopped)(f"{stopped.args[0]}; {checkpoint.describe()}")
+        raise stopped from None
     if errors:
         raise errors[0]
     if counters.stop[0]:

@@ -298,12 +298,14 @@ def build_kernel(counts, options, counters, diverged=None, start=None):
 
 
 def train_arrays(counts, ids, sentence_ends, options, progress=None, description=None,
-                 check_ram=True, start=None, weights=None):
+                 check_ram=True, start=None, weights=None, checkpoints=None):
     """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array
     (the job checks them for NaN/inf before writing them).
 
     ``start``: see ``build_kernel``; ``weights``: a dict that receives every trained matrix
     (``model_file`` section names: input, output_negative, output_hs), for --save-model.
+    ``checkpoints``: train/checkpoint.py's ``Checkpoints`` (bound to this corpus) to resume
+    from and write.
 
     ``counts``: vocabulary counts in the ids' order (most frequent first, except in a continued
     model, whose old words come first); ``ids``: uint32 token
@@ -340,11 +342,22 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     shares = runner.sentence_shares(ends, threads)
     n_tokens = int(ends[-1]) if len(ends) else 0
     total = o.epochs * n_tokens
+    session, states = None, None
+    if checkpoints is not None:
+        # each thread's position (epoch, sentence, RNG, counters, rate); one epoch per round
+        states = np.stack([kernel.initial_state(t, o.seed, shares[t][0], o.alpha)
+                           for t in range(threads)])
+        arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "state": states}
+        checkpoints.restore(arrays)
+        counters.progress[::runner.PROGRESS_STRIDE] = states[:, 3]
+        session = checkpoints.session(arrays, lambda: bool((states[:, 0] >= o.epochs).all()))
 
     def work(t):
         lo, hi = shares[t]
-        trained = kernel.train(t, ids, ends, lo, hi, o.epochs, o.seed, o.alpha, o.min_alpha,
-                               total, max(max_sentence, 1), release)
+        until = o.epochs if states is None else min(int(states[t, 0]) + 1, o.epochs)
+        trained = kernel.train(t, ids, ends, lo, hi, until, o.seed, o.alpha, o.min_alpha,
+                               total, max(max_sentence, 1), release,
+                               None if states is None else states[t])
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
         return trained
@@ -356,7 +369,7 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
 
     started = time.perf_counter()
     runner.run_workers(work, threads, counters, total=total, description=name,
-                       progress=progress, fields=fields)
+                       progress=progress, fields=fields, checkpoint=session)
     seconds = time.perf_counter() - started
     log.info(f"{name}: trained {total:,} words in {seconds:.2f} s "
              f"({total / max(seconds, 1e-9):,.0f} words/s, "
@@ -417,6 +430,10 @@ class Word2VecJob(VectorsJob):
 
         return prepare_continued(self, self.model["words"], self.model["counts"], progress)
 
+    @property
+    def trainer(self):
+        return "train-skipgram" if self.options.sg else "train-cbow"
+
     def train(self, vocab, corpus, progress):
         from staticvec.train.start import ModelStart, VectorsStart
 
@@ -427,7 +444,8 @@ class Word2VecJob(VectorsJob):
             begin = VectorsStart(self.init_vectors, self.pretrained, vocab.words)
         self.weights = {}
         self.vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, self.options,
-                                    progress=progress, start=begin, weights=self.weights)
+                                    progress=progress, start=begin, weights=self.weights,
+                                    checkpoints=self.checkpoints)
         if self.model is not None:
             from staticvec.train.start import in_frequency_order
 

@@ -25,6 +25,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from staticvec.atomic import atomic_output, refuse_compressed, writes_in_place
 from staticvec.errors import BadOptionError, InputError
 from staticvec.train import runner
@@ -73,6 +75,7 @@ class GloveJob(VectorsJob):
     sizes."""
 
     rate_option = "--eta"
+    trainer = "train-glove"
 
     def __init__(self, paths, output, options, *, vocab_path=None, save_vocab=None,
                  save_cooccur=None, cooccur=None, tmp_dir=None, fan_in=FAN_IN):
@@ -126,6 +129,8 @@ class GloveJob(VectorsJob):
     def train(self, vocab, corpus, progress):
         opts, stats, temp = self.options, self.stats, self.temp
         v = len(vocab)
+        if corpus is None and self.checkpoints is not None:  # --cooccur: its bytes, then
+            self.checkpoints.bind(vocab.words, vocab.counts, _file_bytes(self.cooccur), [])
         t1 = time.monotonic()
         stats["vocab_s"] = t1 - self.started
         stats["vocab_size"] = v
@@ -178,7 +183,7 @@ class GloveJob(VectorsJob):
         runner.check_memory(param_bytes, "glove parameters (vectors and AdaGrad state)",
                             hint="a smaller --dim or --max-size")
         params = init_params(v, opts.dim, opts.seed)
-        cost, skipped = fit.fit(records, params, opts, progress)
+        cost, skipped = fit.fit(records, params, opts, progress, self.checkpoints)
         del records
         stats["train_s"] = time.monotonic() - t3
         stats["cost"] = [float(c) for c in cost]
@@ -189,6 +194,16 @@ class GloveJob(VectorsJob):
     def write(self, vocab):
         super().write(vocab)
         self.stats["total_s"] = time.monotonic() - self.started
+
+
+def _file_bytes(path):
+    """The bytes of ``path`` as a read-only uint8 mapping (what a --cooccur run trains on)."""
+    try:
+        if os.path.getsize(path) == 0:
+            return np.zeros(0, dtype=np.uint8)
+        return np.memmap(path, dtype=np.uint8, mode="r")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def train_glove(paths, output, options, *, vocab_path=None, save_vocab=None, save_cooccur=None,

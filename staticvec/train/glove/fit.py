@@ -35,10 +35,11 @@ def init_params(vocab_size, dim, seed):
     return params
 
 
-def fit(records, params, opts, progress=None):
+def fit(records, params, opts, progress=None, checkpoints=None):
     """Epochs of hogwild AdaGrad; returns the cost per epoch (mean 0.5 f(x) diff^2) and skips
     (0: a NaN/inf diff means diverged parameters and ends training with an error, naming
-    the epoch; the job checks the final parameters for NaN/inf too)."""
+    the epoch; the job checks the final parameters for NaN/inf too). ``checkpoints``:
+    train/checkpoint.py's ``Checkpoints`` to resume from and write."""
     k = _kernels.load("glove")
     threads = max(1, min(opts.threads, max(records.n, 1)))
     epochs = opts.epochs
@@ -56,36 +57,52 @@ def fit(records, params, opts, progress=None):
     reported = [0]
     shares = runner.sentence_shares(records.n, threads)  # a record is its own unit
     start_time = time.monotonic()
+    # each thread's position: [epoch, next record]; a checkpointed run trains an epoch a round
+    states = np.array([[0, lo] for lo, _ in shares], dtype=np.int64)
+    session = None
+    if checkpoints is not None:
+        arrays = dict(p, costs=costs, skipped=skipped, state=states)
+        checkpoints.restore(arrays)
+        finished[:] = states[:, 0]
+        counters.progress[::runner.PROGRESS_STRIDE] = (
+            states[:, 0] * [hi - lo for lo, hi in shares] + states[:, 1] - [lo for lo, _ in shares])
+        session = checkpoints.session(arrays, lambda: bool((states[:, 0] >= epochs).all()))
 
-    def one_pass(t, recs, lo, hi, e):
+    def one_pass(t, recs, lo, hi, e, reached):
         return k.train(recs, lo, hi, p["W"], p["C"], p["bw"], p["bc"], p["GW"], p["GC"],
                        p["gbw"], p["gbc"], eta, eta_bias, clip, counters.progress, t,
-                       counters.stop, diverged, e + 1)
+                       counters.stop, diverged, e + 1, reached)
 
     def work(t):
         lo, hi = shares[t]
-        for e in range(epochs):
-            cost = 0.0
-            skips = 0
+        reached = np.zeros(1, dtype=np.int64)
+        until = epochs if session is None else min(int(states[t, 0]) + 1, epochs)
+        while states[t, 0] < until:
+            e, pos = int(states[t, 0]), int(states[t, 1])
             if records.array is not None:
-                cost, skips = one_pass(t, records.array, lo, hi, e)
+                cost, skips = one_pass(t, records.array, pos, hi, e, reached)
+                pos = int(reached[0])
             else:
+                cost, skips = 0.0, 0
                 with open(records.path, "rb") as handle:
-                    handle.seek(lo * REC.itemsize)
-                    pos = lo
+                    handle.seek(pos * REC.itemsize)
                     step = max(records.chunk // threads, 1)
                     while pos < hi and not counters.stop[0]:
                         block = np.fromfile(handle, dtype=REC, count=min(step, hi - pos))
-                        c, s = one_pass(t, block, 0, len(block), e)
+                        c, s = one_pass(t, block, 0, len(block), e, reached)
                         cost += c
                         skips += s
-                        pos += len(block)
+                        pos += int(reached[0])
+                        if reached[0] < len(block):
+                            break
             if diverged[0]:
                 raise runner.diverged_error(int(diverged[0]), "--eta")
+            costs[t, e] += cost
+            skipped[t, e] += skips
+            states[t, 1] = pos
             if counters.stop[0]:
                 return
-            costs[t, e] = cost
-            skipped[t, e] = skips
+            states[t] = e + 1, lo
             finished[t] = e + 1
 
     def fields(done):
@@ -102,7 +119,8 @@ def fit(records, params, opts, progress=None):
         return out
 
     runner.run_workers(work, threads, counters, total=epochs * records.n,
-                       description="training glove", progress=progress, fields=fields)
+                       description="training glove", progress=progress, fields=fields,
+                       checkpoint=session)
     fields(epochs * records.n)
     return costs.sum(axis=0) / max(records.n, 1), int(skipped.sum())
 
