@@ -1,4 +1,7 @@
 """The training commands: train-skipgram, train-cbow, train-glove, train-fasttext."""
+import contextlib
+import logging
+import sys
 from typing import List, Optional
 
 import typer
@@ -6,6 +9,52 @@ import typer
 from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocabWordsOption,
                                QuietOption, app)
 from staticvec.cli.display import reporting
+
+JsonSummaryOption = typer.Option(
+    None, "--json-summary", metavar="FILE",
+    help="Also write a JSON record of the run to FILE (- : one line on stderr): options, "
+         "corpus tokens, vocabulary size, loss per epoch, words/s, seconds per stage, peak "
+         "memory, outputs. A run that fails after its outputs were checked writes one too, "
+         "with \"status\": \"error\".")
+
+
+@contextlib.contextmanager
+def json_summary(path, command):
+    """The ``RunSummary`` a training command fills (None without --json-summary), written
+    when the command ends: atomically to ``path``, or as one line on stderr for ``-``. A
+    failure writes it with the error only once the path has passed the output checks (a
+    path refused as an output is never written); a failure to write it then is logged, and
+    the run's own error is the one reported."""
+    if path is None:
+        yield None
+        return
+    from staticvec import __version__
+    from staticvec.cli.main import failure
+    from staticvec.train.summary import RunSummary
+
+    summary = RunSummary(path, command=command, version=__version__)
+    try:
+        yield summary
+    except BaseException as exc:
+        if summary.checked:
+            summary.finish(*failure(exc))
+            try:
+                _write_summary(summary)
+            except Exception as err:  # noqa: BLE001 - the run's own error comes first
+                logging.getLogger("staticvec").warning(f"--json-summary: {failure(err)[1]}")
+        raise
+    summary.finish(0)
+    _write_summary(summary)
+
+
+def _write_summary(summary):
+    from staticvec.atomic import atomic_output
+
+    if summary.path == "-":
+        print(summary.as_json(), file=sys.stderr, flush=True)
+        return
+    with atomic_output(summary.path, "w") as out:
+        out.write(summary.as_json() + "\n")
 
 
 # ---------------------------------------------------------------- training: word2vec
@@ -49,6 +98,7 @@ def _w2v_options():
         encoding_errors=EncodingErrorsOption,
         max_sentence_length=MaxSentenceOption,
         quiet=QuietOption,
+        json_summary=JsonSummaryOption,
     )
 
 
@@ -58,7 +108,7 @@ _W2V = _w2v_options()
 def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
              min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
-             init_scale=1.0):
+             init_scale=1.0, summary_path=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
@@ -68,9 +118,10 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                                   min_count=min_count, max_vocab_words=max_vocab_words,
                                   encoding_errors=encoding_errors,
                                   max_sentence_length=max_sentence_length, cache=not no_cache)
-    with reporting(quiet) as progress:
+    command = "train-skipgram" if sg else "train-cbow"
+    with json_summary(summary_path, command) as summary, reporting(quiet) as progress:
         w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
-                           save_vocab=save_vocab, progress=progress)
+                           save_vocab=save_vocab, progress=progress, summary=summary)
 
 
 _W2V_DOCS = {
@@ -124,11 +175,12 @@ def _word2vec_command(sg):
         encoding_errors: str = _W2V["encoding_errors"],
         max_sentence_length: int = _W2V["max_sentence_length"],
         quiet: bool = _W2V["quiet"],
+        json_summary_path: Optional[str] = _W2V["json_summary"],
     ):
         _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
                  min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
                  no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
-                 init_scale=init_scale)
+                 init_scale=init_scale, summary_path=json_summary_path)
 
     command.__doc__ = _W2V_DOCS[sg]
     return command
@@ -187,6 +239,7 @@ def train_glove(
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
     quiet: bool = QuietOption,
+    json_summary_path: Optional[str] = JsonSummaryOption,
 ):
     """Train GloVe vectors: count co-occurrences (within --memory), shuffle, fit with AdaGrad.
 
@@ -205,10 +258,11 @@ def train_glove(
                                  vectors=vectors, min_count=min_count, max_size=max_size,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache)
-    with reporting(quiet) as progress:
+    with json_summary(json_summary_path, "train-glove") as summary, \
+            reporting(quiet) as progress:
         glove.train_glove(corpus or [], output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, save_cooccur=save_cooccur, cooccur=cooccur,
-                          tmp_dir=tmp_dir, progress=progress)
+                          tmp_dir=tmp_dir, progress=progress, summary=summary)
 
 
 # ---------------------------------------------------------------- training: fasttext
@@ -250,6 +304,7 @@ def train_fasttext(
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
     quiet: bool = QuietOption,
+    json_summary_path: Optional[str] = JsonSummaryOption,
 ):
     """Train fastText vectors: words plus character n-grams, so unseen words get vectors.
 
@@ -268,6 +323,7 @@ def train_fasttext(
                                  sample=sample, min_count=min_count, threads=threads, seed=seed,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache)
-    with reporting(quiet) as progress:
+    with json_summary(json_summary_path, "train-fasttext") as summary, \
+            reporting(quiet) as progress:
         ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
-                          save_vocab=save_vocab, progress=progress)
+                          save_vocab=save_vocab, progress=progress, summary=summary)

@@ -120,9 +120,10 @@ def init_input(rows, dim, seed, threads=1):
     return wi
 
 
-def train(vocab, encoded, options, progress=None):
+def train(vocab, encoded, options, progress=None, report=None):
     """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords) (the
-    job checks the matrices for NaN/inf before writing them)."""
+    job checks the matrices for NaN/inf before writing them). ``report``: a dict that
+    receives ``loss`` (the mean loss per prediction of each epoch) and ``predictions``."""
     from staticvec import _kernels
     from staticvec.model import subwords
 
@@ -147,7 +148,8 @@ def train(vocab, encoded, options, progress=None):
     release = runner.file_backed(ids)
 
     shares = runner.sentence_shares(encoded.sentence_ends, options.threads, tokens=True)
-    counters = runner.Counters(len(shares))
+    counters = runner.Counters(len(shares), options.epochs)
+    losses = runner.EpochLoss(counters, f"fasttext {options.model}")
     diverged = np.zeros(1, dtype=np.int32)
     sg = options.model == "skipgram"
 
@@ -156,19 +158,23 @@ def train(vocab, encoded, options, progress=None):
         kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
                            sg, options.window, options.negative, options.epochs, options.alpha,
                            total, counters.progress, counters.stop, t, options.seed, release,
-                           diverged)
+                           diverged, loss=counters.loss)
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
 
     total = encoded.n_tokens * options.epochs
 
     def fields(done):
-        return {"epoch": min(options.epochs, 1 + options.epochs * done // max(total, 1)),
-                "alpha": options.alpha * max(0.0, 1.0 - done / max(total, 1))}
+        epoch = min(options.epochs, 1 + options.epochs * done // max(total, 1))
+        return {"epoch": epoch, "alpha": options.alpha * max(0.0, 1.0 - done / max(total, 1)),
+                **losses.fields(epoch - 1)}
 
     runner.run_workers(work, len(shares), counters, total=total,
                        description=f"fasttext {options.model}", progress=progress,
                        fields=fields)
+    if report is not None:
+        report.update(loss=counters.epoch_losses(), loss_unit="prediction",
+                      predictions=counters.predictions())
     return wi, wo, (indptr, indices)
 
 
@@ -218,8 +224,10 @@ class FastTextJob(Job):
 
     def train(self, vocab, corpus, progress):
         started = time.monotonic()
-        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress)
-        self.rate = corpus.n_tokens * self.options.epochs / max(time.monotonic() - started, 1e-9)
+        self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress, self.report)
+        seconds = max(time.monotonic() - started, 1e-9)
+        self.rate = corpus.n_tokens * self.options.epochs / seconds
+        self.report.update(words=corpus.n_tokens * self.options.epochs, seconds=seconds)
         return [self.wi, self.wo]
 
     def write(self, vocab):
@@ -232,9 +240,10 @@ class FastTextJob(Job):
                 f"{self.rate / 1e3:,.0f}k words/s; wrote {self.stem}.bin and {self.stem}.vec")
 
 
-def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None):
+def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None,
+                   summary=None):
     """What `staticvec train-fasttext` does: prepare the corpus, train, write STEM.bin/.vec;
-    returns the stem."""
+    returns the stem. ``summary``: a ``RunSummary`` to fill (see ``run_job``)."""
     job = FastTextJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab)
-    run_job(job, progress)
+    run_job(job, progress, summary)
     return job.stem

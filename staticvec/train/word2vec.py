@@ -276,12 +276,14 @@ def build_kernel(counts, options, counters, diverged=None):
 
 
 def train_arrays(counts, ids, sentence_ends, options, progress=None, description=None,
-                 check_ram=True):
+                 check_ram=True, report=None):
     """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array
     (the job checks them for NaN/inf before writing them).
 
     ``counts``: vocabulary counts (most frequent first, the ids' order); ``ids``: uint32 token
-    ids; ``sentence_ends``: uint64 exclusive end offset of each sentence.
+    ids; ``sentence_ends``: uint64 exclusive end offset of each sentence. ``report``: a dict
+    that receives ``loss`` (the mean loss per prediction of each epoch), ``predictions``,
+    ``words`` (trained, all epochs, before subsampling) and ``seconds``.
     """
     o = options.resolved()
     counts = np.asarray(counts, dtype=np.int64)
@@ -306,7 +308,8 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
         log.info(f"--window {o.window} is longer than the longest sentence ({max_sentence} "
                  f"tokens): every context reaches the whole sentence")
     threads = o.threads
-    counters = runner.Counters(threads)
+    counters = runner.Counters(threads, o.epochs)
+    losses = runner.EpochLoss(counters, name)
     diverged = np.zeros(1, dtype=np.int32)
     kernel, syn0, _, _ = build_kernel(counts, o, counters, diverged)
     shares = runner.sentence_shares(ends, threads)
@@ -316,7 +319,7 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     def work(t):
         lo, hi = shares[t]
         trained = kernel.train(t, ids, ends, lo, hi, o.epochs, o.seed, o.alpha, o.min_alpha,
-                               total, max(max_sentence, 1), release)
+                               total, max(max_sentence, 1), release, loss=counters.loss)
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
         return trained
@@ -324,7 +327,8 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     def fields(done):
         alpha = max(o.alpha * (1.0 - done / (total + 1.0)), o.min_alpha)
         epoch = min(done * o.epochs // max(total, 1) + 1, o.epochs)
-        return {"epoch": f"{epoch}/{o.epochs}", "alpha": round(alpha, 6)}
+        return {"epoch": f"{epoch}/{o.epochs}", "alpha": round(alpha, 6),
+                **losses.fields(epoch - 1)}
 
     started = time.perf_counter()
     runner.run_workers(work, threads, counters, total=total, description=name,
@@ -333,6 +337,9 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     log.info(f"{name}: trained {total:,} words in {seconds:.2f} s "
              f"({total / max(seconds, 1e-9):,.0f} words/s, "
              f"{threads} thread{'s' if threads > 1 else ''})")
+    if report is not None:
+        report.update(loss=counters.epoch_losses(), loss_unit="prediction",
+                      predictions=counters.predictions(), words=total, seconds=seconds)
     return syn0[:, :o.dim]
 
 
@@ -341,17 +348,18 @@ class Word2VecJob(VectorsJob):
 
     def train(self, vocab, corpus, progress):
         self.vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, self.options,
-                                    progress=progress)
+                                    progress=progress, report=self.report)
         return [self.vectors]
 
     def summary(self, vocab):
         return f"wrote {len(vocab.words):,} vectors of {self.options.dim} dims to {self.output}"
 
 
-def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None):
+def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None,
+                   summary=None):
     """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
     (cached), training, and the vectors written atomically to ``output``; returns
-    (vocab, vectors)."""
+    (vocab, vectors). ``summary``: a ``RunSummary`` to fill (see ``run_job``)."""
     job = Word2VecJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab)
-    vocab = run_job(job, progress)
+    vocab = run_job(job, progress, summary)
     return vocab, job.vectors
