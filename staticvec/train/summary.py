@@ -17,7 +17,8 @@ import time
 # every field of the record, in the order written, with its meaning (the README lists these)
 SCHEMA = {
     "staticvec": "version of staticvec that ran (null in the Python API's record)",
-    "command": "the command: train-skipgram, train-cbow, train-glove or train-fasttext",
+    "command": "train-skipgram, train-cbow, train-glove or train-fasttext (Python: "
+               "train_skipgram, ...)",
     "status": '"ok", or "error" (then "error" holds the message)',
     "exit_code": "the process's exit status (0 when ok)",
     "error": "the error line without its 'staticvec: error: ' prefix, or null",
@@ -26,8 +27,10 @@ SCHEMA = {
     "corpus_tokens": "tokens read from the corpus (all words, before --min-count), or null",
     "trained_tokens": "in-vocabulary tokens of the corpus: what one epoch trains on, or null",
     "vocab_size": "words in the vocabulary (= the vectors file's count), or null",
-    "loss": "mean loss of each epoch, one number per epoch (null where none was measured)",
-    "loss_unit": "what a loss is the mean of (see the README's 'Loss')",
+    "loss": "the mean loss of each epoch, a list of --epochs numbers (null where none was "
+            "measured: the whole list when the run failed before training ended)",
+    "loss_unit": '"prediction" (word2vec, fastText) or "record" (GloVe): what each loss is '
+                 "the mean over",
     "words_per_second": "trained tokens x epochs / training seconds (null for GloVe)",
     "records_per_second": "GloVe: co-occurrence records x epochs / fitting seconds",
     "seconds": "wall seconds per stage: prepare, train, write, total (GloVe: also cooccur, "
