@@ -108,3 +108,25 @@ def test_summary_to_dev_null_and_to_stdout_target(folder):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stderr)["outputs"] == ["-"]
     assert result.stdout.split("\n", 1)[0].split()[1] == "8"
+
+
+def test_a_record_that_cannot_be_written_never_hides_the_runs_own_error(tmp_path, caplog):
+    """The folder vanishes during the run: after a failure the run's error is the one raised
+    (the record's is a warning); after a success, the record's failure is the error."""
+    from staticvec.cli.train import json_summary
+    from staticvec.errors import InputError, OutputError
+
+    folder = tmp_path / "gone"
+    for failing in (True, False):
+        folder.mkdir()
+        with pytest.raises(InputError if failing else OutputError) as caught:
+            with json_summary(str(folder / "run.json"), "train-skipgram") as summary:
+                summary.checked = True
+                folder.rmdir()
+                if failing:
+                    raise InputError("corpus.txt: damaged")
+        if failing:
+            assert str(caught.value) == "corpus.txt: damaged"
+            assert f"--json-summary: cannot write {folder}/run.json" in caplog.text
+        else:
+            assert str(caught.value).startswith(f"cannot write {folder}/run.json")
