@@ -9,6 +9,8 @@ the project's exceptions (``staticvec.errors``), never ``SystemExit``; nothing i
 
 Training without ``output=`` trains into a private temporary folder, loads the result and
 removes the folder, so the vectors returned are exactly those the CLI would have written.
+The vectors a trainer returns carry ``training``: the record ``--json-summary`` writes (the
+loss of every epoch, words/s, seconds per stage, sizes, the resolved options).
 A corpus given as token lists is written once to a private temporary file (one sentence a
 line) and read from there like any file; it is never cached.
 """
@@ -115,8 +117,10 @@ def train_fasttext(corpus: Corpus, *, output: Optional[PathLike] = None,
     opts, job_kw = _split("train_fasttext", ft.FastTextOptions, options,
                           dict(_JOB_OPTIONS, **_START_OPTIONS))
     with _CorpusPaths(corpus, opts) as paths, _Output(output, "model") as target:
-        ft.train_fasttext(paths, target, opts, progress=progress, **job_kw)
-        return load_vectors(f"{ft.stem_of(target)}.bin", fmt="fasttext")
+        summary = _summary("train_fasttext")
+        ft.train_fasttext(paths, target, opts, progress=progress, summary=summary, **job_kw)
+        return _with_record(load_vectors(f"{ft.stem_of(target)}.bin", fmt="fasttext"), summary,
+                            output)
 
 
 def train_glove(corpus: Optional[Corpus], *, output: Optional[PathLike] = None,
@@ -130,8 +134,9 @@ def train_glove(corpus: Optional[Corpus], *, output: Optional[PathLike] = None,
                           dict(_JOB_OPTIONS, **_GLOVE_OPTIONS))
     with _CorpusPaths(corpus if corpus is not None else [], opts) as paths, \
             _Output(output, "vectors.bin") as target:
-        glove.train_glove(paths, target, opts, progress=progress, **job_kw)
-        return load_vectors(target)
+        summary = _summary("train_glove")
+        glove.train_glove(paths, target, opts, progress=progress, summary=summary, **job_kw)
+        return _with_record(load_vectors(target), summary, output)
 
 
 def _train_word2vec(sg, name, corpus, output, progress, options):
@@ -141,8 +146,25 @@ def _train_word2vec(sg, name, corpus, output, progress, options):
                           dict(_JOB_OPTIONS, save_model="save_model", **_START_OPTIONS),
                           fixed={"sg": sg})
     with _CorpusPaths(corpus, opts) as paths, _Output(output, "vectors.bin") as target:
-        w2v.train_word2vec(paths, target, opts, progress=progress, **job_kw)
-        return load_vectors(target)
+        summary = _summary(name)
+        w2v.train_word2vec(paths, target, opts, progress=progress, summary=summary, **job_kw)
+        return _with_record(load_vectors(target), summary, output)
+
+
+def _summary(name):
+    from staticvec.train.summary import RunSummary
+
+    return RunSummary(command=name)   # (the version is staticvec.__version__)
+
+
+def _with_record(vectors, summary, output):
+    """``vectors`` with ``training``: the run's record (as --json-summary writes it; without
+    ``output`` the files were temporary, so it lists none)."""
+    record = summary.finish(0)
+    if output is None:
+        record["outputs"] = []
+    vectors.training = record
+    return vectors
 
 
 # ---------------------------------------------------------------- options from keywords

@@ -32,11 +32,13 @@ def sigmoid_ref(f):
     return TABLE[int((f + 6) * 83)]
 
 
-def fasttext_replay(sentences, rows_of, wi, wo, *, sg, alpha, epochs, negative):
+def fasttext_replay(sentences, rows_of, wi, wo, *, sg, alpha, epochs, negative, losses=None):
     """fastText's update rule, literally: for every (input, target) pair recompute the input
     as the mean of its rows, update the output rows, then add the whole gradient to every
     input row. Two-word vocabulary and window 1, so the context and the noise word (the
-    other word) are fixed and the replay needs no random numbers."""
+    other word) are fixed and the replay needs no random numbers. ``losses``: a list that
+    receives each epoch's mean loss per prediction (-log sigmoid of the target's dot product,
+    -log sigmoid(-f) of each noise word's)."""
     wi = wi.astype(np.float64)
     wo = wo.astype(np.float64)
     total = sum(len(s) for s in sentences) * epochs
@@ -45,7 +47,9 @@ def fasttext_replay(sentences, rows_of, wi, wo, *, sg, alpha, epochs, negative):
     def update(rows, target, lr):
         hidden = wi[rows].mean(axis=0)
         grad = np.zeros_like(hidden)
+        loss[0] += 1
         for t, label in [(target, 1.0)] + [(1 - target, 0.0)] * negative:
+            loss[1] += np.logaddexp(0.0, -(hidden @ wo[t]) if label else hidden @ wo[t])
             g = lr * (label - sigmoid_ref(hidden @ wo[t]))
             grad += g * wo[t]
             wo[t] += g * hidden
@@ -53,6 +57,7 @@ def fasttext_replay(sentences, rows_of, wi, wo, *, sg, alpha, epochs, negative):
             wi[r] += grad
 
     for _ in range(epochs):
+        loss = [0, 0.0]   # predictions, summed loss
         for line in sentences:
             lr = alpha * (1.0 - done / total)
             done += len(line)
@@ -63,6 +68,8 @@ def fasttext_replay(sentences, rows_of, wi, wo, *, sg, alpha, epochs, negative):
                         update(rows_of[word], target, lr)
                 elif context:
                     update([r for c in context for r in rows_of[c]], word, lr)
+        if losses is not None:
+            losses.append(loss[1] / loss[0])
     return wi, wo
 
 

@@ -22,6 +22,8 @@ cpu = _import("staticvec._kernels.cpu")
 
 # thread t publishes its progress at progress[t * PROGRESS_STRIDE] (defined in common.h)
 PROGRESS_STRIDE = cpu.PROGRESS_STRIDE
+# the loss of epoch e is at loss[t, LOSS_SLOTS * e:...]: sum, predictions, finished (common.h)
+LOSS_SLOTS = cpu.LOSS_SLOTS
 
 
 def _pick_variant():

@@ -184,6 +184,43 @@ static inline float sv_sigmoid(const float *table, float f) {
     return table[(int)((f + SV_MAX_EXP) * (SV_SIGMOID_SIZE / SV_MAX_EXP / 2))];
 }
 
+/* ---- the training loss: softplus(x) = log(1 + e^x) = -log sigma(-x), the loss of a dot
+ * product x whose label is 0 (label 1: softplus(-x)). The true value at every x (no clipping
+ * at +-SV_MAX_EXP): max(x, 0) + log1p(e^-|x|), the second term from a table over
+ * [0, SV_SOFTPLUS_MAX] read with linear interpolation (error < 1e-5; beyond the table it is
+ * < 1.2e-7 and taken as 0). Measured on skip-gram (dim 100, 5 negatives): +7% instructions,
+ * a time difference within the noise; log1pf(expf()) instead: +36% instructions, +26-33%
+ * time. NaN gives 0 and never indexes the table. */
+#define SV_SOFTPLUS_SIZE 1024
+#define SV_SOFTPLUS_MAX 16
+
+static inline void sv_softplus_fill(float *table) {   /* SV_SOFTPLUS_SIZE + 1 entries */
+    for (int i = 0; i <= SV_SOFTPLUS_SIZE; i++)
+        table[i] = (float)log1p(exp(-(double)i * SV_SOFTPLUS_MAX / SV_SOFTPLUS_SIZE));
+}
+
+static inline float sv_softplus(const float *table, float x) {
+    float u = fabsf(x), pos = x > 0 ? x : 0.0f;
+    if (!(u < SV_SOFTPLUS_MAX)) return pos;
+    float s = u * ((float)SV_SOFTPLUS_SIZE / SV_SOFTPLUS_MAX);
+    int i = (int)s;
+    return pos + table[i] + (s - (float)i) * (table[i + 1] - table[i]);
+}
+
+/* Loss slots: thread t owns row t of a float64 (threads, stride) array; epoch e (from 0) has
+ * the three doubles at 3e: the loss summed so far, the predictions it was summed over, and 1
+ * once the thread has finished the epoch. Written with relaxed atomic stores (never torn) for
+ * the Python thread's running mean; only the owner writes its row. */
+#define SV_LOSS_SLOTS 3
+
+static inline void sv_loss_set(double *loss, int64_t stride, int thread, int epoch,
+                               double sum, double predictions, double finished) {
+    double *slot = loss + (size_t)thread * stride + (size_t)SV_LOSS_SLOTS * epoch;
+    __atomic_store(slot, &sum, __ATOMIC_RELAXED);
+    __atomic_store(slot + 1, &predictions, __ATOMIC_RELAXED);
+    __atomic_store(slot + 2, &finished, __ATOMIC_RELAXED);
+}
+
 /* non-zero when f is NaN or +-inf: the kernels' divergence test, one compare per dot product */
 static inline int sv_nonfinite(float f) { return !(f - f == 0.0f); }
 

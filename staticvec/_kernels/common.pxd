@@ -10,6 +10,8 @@ cdef extern from "common.h" nogil:
         SV_MAX_EXP
         SV_RELEASE_EVERY
         SV_PROGRESS_STRIDE
+        SV_SOFTPLUS_SIZE
+        SV_LOSS_SLOTS
     ctypedef int32_t sv_flag
     float sv_dot(const float *x, const float *y, int n)
     void sv_dots(const float *x, float **rows, int k, int n, float *out)
@@ -20,6 +22,10 @@ cdef extern from "common.h" nogil:
     void sv_sigmoid_fill(float *table)
     float sv_sigmoid(const float *table, float f)
     int sv_nonfinite(float f)
+    void sv_softplus_fill(float *table)
+    float sv_softplus(const float *table, float x)
+    void sv_loss_set(double *loss, int64_t stride, int thread, int epoch, double sum,
+                     double predictions, double finished)
     uint64_t sv_splitmix64(uint64_t x)
     uint64_t sv_rand_next(uint64_t *state)
     uint32_t sv_rand_below(uint64_t *state, uint32_t n)

@@ -18,7 +18,8 @@ from staticvec._kernels.common cimport (
     SV_SIGMOID_SIZE, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE, sv_dot, sv_dots, sv_axpy, sv_scale,
     sv_zero, sv_prefetch_row, sv_sigmoid_fill, sv_sigmoid, sv_splitmix64, sv_rand_below,
     sv_rand_uniform, sv_release_pages, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged,
-    sv_progress_set, sv_progress_total)
+    sv_progress_set, sv_progress_total, sv_softplus, sv_softplus_fill, sv_loss_set,
+    SV_SOFTPLUS_SIZE, SV_LOSS_SLOTS)
 
 import numpy as np
 
@@ -170,6 +171,8 @@ cdef struct Job:
     sv_flag *diverged           # 0, or the epoch (from 1) in which a dot product was NaN/inf
     uint64_t seed
     int release                 # ids is a read-only file mapping: drop consumed pages
+    double *loss                # NULL, or float64 rows of loss slots (common.h sv_loss_set)
+    int64_t loss_stride
     int64_t *state              # this thread's resumable state (FT_STATE int64), or NULL
 
 
@@ -191,6 +194,9 @@ cdef struct Step:
     int32_t *words
     float **rows
     float *dots
+    const float *softplus   # the loss: -log sigma(f) of the target, -log sigma(-f) of a noise
+    double loss             # word, summed over this epoch's `predictions` steps (float64)
+    double predictions
 
 
 cdef inline int _negative_step(const Job *job, const float *table, const float *hidden,
@@ -205,7 +211,7 @@ cdef inline int _negative_step(const Job *job, const float *table, const float *
     change another's); a repeated noise word takes fastText's strictly sequential order.
     Returns non-zero when a dot product was NaN/inf (the weights diverged)."""
     cdef int d, e, k = 1, tries, dim = job.dim, bad = 0, distinct = 1
-    cdef float f, g
+    cdef float f, g, loss = 0
     cdef int32_t neg
     cdef int64_t ahead = negpos[0] + job.negative
     for d in range(job.negative):
@@ -238,8 +244,11 @@ cdef inline int _negative_step(const Job *job, const float *table, const float *
             g = lr * (1.0 - sv_sigmoid(table, f))
         else:
             g = -lr * sv_sigmoid(table, f)
+        loss += sv_softplus(step.softplus, -f if d == 0 else f)
         sv_axpy(dim, g, step.rows[d], grad)
         sv_axpy(dim, g, hidden, step.rows[d])
+    step.loss += loss
+    step.predictions += 1
     return bad
 
 
@@ -315,6 +324,13 @@ cdef int _cbow_line(const Job *job, const float *table, const int32_t *line, int
     return bad
 
 
+cdef inline void _publish_loss(const Job *job, int thread_id, int epoch, const Step *step,
+                               bint finished) noexcept nogil:
+    if job.loss != NULL:
+        sv_loss_set(job.loss, job.loss_stride, thread_id, epoch, step.loss, step.predictions,
+                    finished)
+
+
 cdef int _run(const Job *job, int thread_id) noexcept nogil:
     # -- resumable position (checkpoints): job.state in, job.state out
     cdef int dim = job.dim
@@ -329,6 +345,8 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
     step.words = <int32_t *>malloc((job.negative + 1) * sizeof(int32_t))
     step.rows = <float **>malloc((job.negative + 1) * sizeof(float *))
     step.dots = <float *>malloc((job.negative + 1) * sizeof(float))
+    cdef float *softplus = <float *>malloc((SV_SOFTPLUS_SIZE + 1) * sizeof(float))
+    step.softplus = softplus
     cdef int32_t line[CHUNK]
     cdef uint64_t rng = sv_splitmix64(job.seed + <uint64_t>thread_id)
     cdef int64_t negpos = sv_rand_below(&rng, <uint32_t>job.neg_size)
@@ -339,10 +357,11 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
     cdef float lr
     cdef int status = 0
     if (table == NULL or hidden == NULL or grad == NULL or total == NULL or bag == NULL
-            or step.words == NULL or step.rows == NULL or step.dots == NULL):
+            or step.words == NULL or step.rows == NULL or step.dots == NULL or softplus == NULL):
         status = 1
     else:
         sv_sigmoid_fill(table)
+        sv_softplus_fill(softplus)
         if job.state != NULL:
             epoch, pos, sent, rng, negpos, work_done = (
                 job.state[0], job.state[1], job.state[2], <uint64_t>job.state[3], job.state[4],
@@ -360,6 +379,12 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
                         hi = mid
                 sent = lo
                 pos = job.start
+                step.loss = step.predictions = 0
+            elif job.loss != NULL:  # resumed inside the epoch: go on from its sums
+                step.loss = job.loss[thread_id * job.loss_stride + SV_LOSS_SLOTS * epoch]
+                step.predictions = job.loss[thread_id * job.loss_stride + SV_LOSS_SLOTS * epoch + 1]
+            else:
+                step.loss = step.predictions = 0
             released = pos
             while pos < job.end:
                 if sv_flag_get(job.stop):
@@ -392,12 +417,14 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
                     bad = _cbow_line(job, table, line, L, lr, &rng, &negpos, hidden, grad, bag,
                                      &step)
                 sv_progress_set(job.progress, thread_id, work_done)
+                _publish_loss(job, thread_id, epoch, &step, False)
                 if bad:
                     sv_diverged(job.diverged, job.stop, <int32_t>(epoch + 1))
                     break
                 if job.release and pos - released >= SV_RELEASE_EVERY:
                     sv_release_pages(job.ids + released, job.ids + pos)
                     released = pos
+            _publish_loss(job, thread_id, epoch, &step, not sv_flag_get(job.stop))
             if sv_flag_get(job.stop):
                 break
             epoch += 1
@@ -413,6 +440,7 @@ cdef int _run(const Job *job, int thread_id) noexcept nogil:
     free(step.words)
     free(step.rows)
     free(step.dots)
+    free(softplus)
     return status
 
 
@@ -422,7 +450,8 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
                 const float[::1] shift, const int32_t[::1] neg_table, const float[::1] keep,
                 bint sg, int window, int negative, int epochs, float alpha, int64_t total_words,
                 int64_t[::1] progress, int32_t[::1] stop, int thread_id, uint64_t seed,
-                bint release=False, int32_t[::1] diverged=None, int64_t[::1] state=None):
+                bint release=False, int32_t[::1] diverged=None, int64_t[::1] state=None,
+                double[:, ::1] loss=None):
     """Train on ids[start:end] (a share cut at sentence ends) for `epochs` passes, with the
     learning rate falling linearly from `alpha` to 0 as all threads together work through
     `total_words` (every share's tokens times epochs). The words this thread has done are
@@ -434,7 +463,10 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     the resident set (they are re-read from the page cache next epoch).
     ``state`` (``initial_state``): where this thread is, read at the start and written back
     on return, so a run stopped by ``stop`` (at a line boundary) or ended at epoch ``epochs``
-    continues in another call with a larger ``epochs`` exactly as if never stopped."""
+    continues in another call with a larger ``epochs`` exactly as if never stopped.
+    ``loss``: float64 (threads, stride >= 3 * epochs): row ``thread_id`` receives each epoch's
+    summed loss, its number of predictions and 1 once finished (common.h sv_loss_set); a call resumed inside an epoch goes on from the sums its
+    row holds for it."""
     cdef Job job
     cdef int status
     cdef int64_t w, max_rows = 1
@@ -445,6 +477,11 @@ def train_share(float[:, ::1] wi, float[:, ::1] wo, const uint32_t[::1] ids,
     if state is not None and (state.shape[0] != FT_STATE or state[0] < 0
                               or not (state[1] == -1 or start <= state[1] <= end)):
         raise ValueError("not a state of this share")
+    job.loss, job.loss_stride = NULL, 0
+    if loss is not None:
+        if loss.shape[0] <= thread_id or loss.shape[1] < SV_LOSS_SLOTS * epochs:
+            raise ValueError("the loss array needs a row per thread, 3 slots per epoch")
+        job.loss, job.loss_stride = &loss[0, 0], loss.shape[1]
     if end <= start:
         if state is not None and state[0] < epochs:
             state[0] = epochs  # nothing to train: every epoch of an empty share is done

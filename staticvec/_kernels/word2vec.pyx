@@ -14,6 +14,10 @@ The algorithm is word2vec C's (Mikolov et al. 2013), step for step:
 - negative sampling draws from count^0.75; a negative equal to the positive is skipped;
 - hierarchical softmax walks the Huffman path; |f| >= 6 skips that node, as word2vec C does;
 - sigmoid by word2vec C's 1000-entry table over [-6, 6] (see common.h), NS clipped beyond it;
+- the loss (not in word2vec C) is summed per thread in float64: per prediction (a skip-gram
+  pair, a CBOW centre word) -log sigma(f) of the positive and -log sigma(-f) of each
+  negative, plus -log P(word) along the Huffman path with --hs, at the true f even where the
+  gradient is clipped (common.h sv_softplus);
 - the learning rate decays linearly with the words processed by all threads (a shared counter
   every thread publishes to and sums every 10,000 words), floored at min_alpha.
 
@@ -37,7 +41,8 @@ from libc.string cimport memcpy
 from staticvec._kernels.common cimport (
     sv_dot, sv_dots, sv_prefetch_row, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64, sv_rand_next,
     sv_release_pages, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged, sv_progress_set,
-    sv_progress_total, SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE)
+    sv_progress_total, SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE,
+    sv_softplus, sv_softplus_fill, sv_loss_set, SV_SOFTPLUS_SIZE, SV_LOSS_SLOTS)
 
 import numpy as np
 
@@ -108,6 +113,7 @@ cdef struct Cfg:
     const uint8_t *codes
     const uint32_t *points
     const float *table
+    const float *softplus     # the loss (common.h sv_softplus)
 
 
 cdef struct Scratch:
@@ -122,6 +128,8 @@ cdef struct Scratch:
     int *window_k
     uint32_t *sentence
     int bad                    # set when a dot product came out NaN/inf: the weights diverged
+    double loss                # this epoch's loss so far, over `predictions` predictions
+    double predictions
 
 
 cdef inline uint32_t draw_negative(const Cfg *c, uint64_t *rng) noexcept nogil:
@@ -158,7 +166,7 @@ cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int 
     """Negative-sampling step of input vector l1 against targets[0] (label 1) and the rest
     (label 0): word2vec C's loop, with the dots first when the rows are distinct."""
     cdef int d, e, distinct = 1
-    cdef float f, label
+    cdef float f, label, loss = 0
     cdef float *row
     for d in range(1, k):
         for e in range(d):
@@ -173,6 +181,8 @@ cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int 
                 s.bad = 1
             label = 1.0 if d == 0 else 0.0
             s.g[d] = (label - sv_sigmoid(c.table, s.f[d])) * alpha
+            loss += sv_softplus(c.softplus, -s.f[d] if d == 0 else s.f[d])
+        s.loss += loss
         w2v_update(l1, s.rows, s.g, k, c.n, acc)
         return
     # a repeated row: the strictly sequential loop, its error gathered apart so l1 stays fixed
@@ -185,8 +195,10 @@ cdef inline void ns_apply(const Cfg *c, float *l1, const uint32_t *targets, int 
             s.bad = 1
         label = 1.0 if d == 0 else 0.0
         s.g[0] = (label - sv_sigmoid(c.table, f)) * alpha
+        loss += sv_softplus(c.softplus, -f if d == 0 else f)
         s.rows[0] = row
         w2v_update(l1, s.rows, s.g, 1, c.n, s.tmp)
+    s.loss += loss
     w2v_add(acc, s.tmp, c.n)
 
 
@@ -195,7 +207,7 @@ cdef inline void hs_apply(const Cfg *c, float *l1, uint32_t word, float alpha, f
     """Hierarchical-softmax step of l1 along word's Huffman path (nodes on a path are distinct)."""
     cdef int64_t lo = c.code_off[word], hi = c.code_off[word + 1]
     cdef int k = <int>(hi - lo), d
-    cdef float f
+    cdef float f, loss = 0
     for d in range(k):
         s.rows[d] = c.syn1 + <size_t>c.points[lo + d] * c.n
     sv_dots(l1, s.rows, k, c.n, s.f)
@@ -207,6 +219,8 @@ cdef inline void hs_apply(const Cfg *c, float *l1, uint32_t word, float alpha, f
             s.g[d] = 0
         else:
             s.g[d] = (1.0 - c.codes[lo + d] - sv_sigmoid(c.table, f)) * alpha
+        loss += sv_softplus(c.softplus, f if c.codes[lo + d] else -f)   # label 1 - code
+    s.loss += loss
     w2v_update(l1, s.rows, s.g, k, c.n, acc)
 
 
@@ -215,6 +229,7 @@ cdef inline void sg_pair(const Cfg *c, uint32_t context, const uint32_t *targets
     """Skip-gram: the context word's input vector predicts the centre word."""
     cdef float *l1 = c.syn0 + <size_t>context * c.n
     cdef int i
+    s.predictions += 1
     if c.hs and c.negative:
         for i in range(c.n):
             s.neu1e[i] = 0
@@ -231,6 +246,7 @@ cdef inline void cbow_word(const Cfg *c, const uint32_t *ctx, int cw, const uint
                            int k, uint32_t word, float alpha, Scratch *s) noexcept nogil:
     """CBOW: the mean (or sum) of the cw context input vectors predicts the centre word."""
     cdef int i, j
+    s.predictions += 1
     for i in range(c.n):
         s.neu1[i] = 0
         s.neu1e[i] = 0
@@ -319,6 +335,8 @@ cdef int scratch_alloc(Scratch *s, int n, int max_rows, int64_t max_sentence, in
     if span > max_sentence:
         span = max_sentence
     s.bad = 0
+    s.loss = 0
+    s.predictions = 0
     s.neu1 = <float *>w2v_alloc(n * sizeof(float))
     s.neu1e = <float *>w2v_alloc(n * sizeof(float))
     s.tmp = <float *>w2v_alloc(n * sizeof(float))
@@ -353,6 +371,20 @@ def sigmoid(float f):
     cdef float table[SV_SIGMOID_SIZE]
     sv_sigmoid_fill(table)
     return sv_sigmoid(table, f)
+
+
+def softplus(float x):
+    """The kernels' loss function (common.h sv_softplus) of one value: log(1 + e^x) (for
+    tests)."""
+    cdef float table[SV_SOFTPLUS_SIZE + 1]
+    sv_softplus_fill(table)
+    return sv_softplus(table, x)
+
+
+cdef inline void publish_loss(double *loss, int64_t stride, int thread, int epoch,
+                              const Scratch *s, bint finished) noexcept nogil:
+    if loss != NULL:
+        sv_loss_set(loss, stride, thread, epoch, s.loss, s.predictions, finished)
 
 
 def padded_width(int dim):
@@ -393,6 +425,7 @@ cdef class Word2VecKernel:
     cdef Cfg cfg
     cdef object _keep_alive
     cdef float table[SV_SIGMOID_SIZE]
+    cdef float softplus[SV_SOFTPLUS_SIZE + 1]
     cdef int64_t[::1] progress
     cdef int32_t[::1] stop
     cdef int32_t[::1] diverged
@@ -417,6 +450,8 @@ cdef class Word2VecKernel:
             raise ValueError("the alias table must have one entry per word")
         self._keep_alive = (syn0, syn1neg, syn1, keep, alias, code_off, codes, points)
         sv_sigmoid_fill(self.table)
+        sv_softplus_fill(self.softplus)
+        self.cfg.softplus = self.softplus
         self.cfg.syn0 = &m0[0, 0]
         self.cfg.syn1neg = &m1[0, 0]
         self.cfg.syn1 = &m2[0, 0]
@@ -444,7 +479,7 @@ cdef class Word2VecKernel:
     def train(self, int thread, const uint32_t[::1] ids, const uint64_t[::1] ends,
               Py_ssize_t first_sentence, Py_ssize_t last_sentence, int epochs, uint64_t seed,
               double alpha, double min_alpha, int64_t total_words, int64_t max_sentence,
-              bint release=False, int64_t[::1] state=None):
+              bint release=False, int64_t[::1] state=None, double[:, ::1] loss=None):
         """Train sentences [first_sentence, last_sentence) for ``epochs`` epochs; return the
         number of words trained after subsampling. Releases the GIL for the whole run.
 
@@ -453,7 +488,11 @@ cdef class Word2VecKernel:
         ``state`` (``initial_state``): where this thread is (epoch, next sentence, RNG,
         counters, rate); read at the start, written back on return, so a call stopped by
         ``stop`` (at a sentence boundary) or ended at epoch ``epochs`` can be continued by
-        another call with a larger ``epochs``, exactly as if never stopped."""
+        another call with a larger ``epochs``, exactly as if never stopped.
+        ``loss``: float64 (threads, stride >= 3 * epochs): row ``thread`` receives each
+        epoch's summed loss, its number of predictions and 1 once finished (common.h
+        sv_loss_set), published with the progress; a call resumed inside an epoch goes on
+        from the sums its row holds for it."""
         cdef Scratch s
         cdef Cfg *c = &self.cfg
         cdef uint64_t rng
@@ -467,6 +506,8 @@ cdef class Word2VecKernel:
         cdef sv_flag *stop = &self.stop[0]
         cdef sv_flag *diverged = &self.diverged[0]
         cdef int max_rows = max(self.cfg.negative + 1, self.max_code, 1)
+        cdef double *lossp = NULL
+        cdef int64_t loss_stride = 0
         if thread < 0 or thread >= n_threads:
             raise ValueError("thread id out of range")
         # -- resumable position (checkpoints): state in, state out
@@ -478,10 +519,18 @@ cdef class Word2VecKernel:
         epoch, si, rng, done, published, trained = (state[0], state[1], <uint64_t>state[2],
                                                     state[3], state[4], state[5])
         memcpy(&a, &state[6], sizeof(float))
+        if loss is not None:
+            if loss.shape[0] <= thread or loss.shape[1] < SV_LOSS_SLOTS * epochs:
+                raise ValueError("the loss array needs a row per thread, 3 slots per epoch")
+            lossp, loss_stride = &loss[0, 0], loss.shape[1]
         with nogil:
             ok = scratch_alloc(&s, c.n, max_rows, max_sentence, c.window)
             if ok:
                 while epoch < epochs:
+                    s.loss = s.predictions = 0
+                    if lossp != NULL and si > first_sentence:  # resumed inside the epoch
+                        s.loss = lossp[thread * loss_stride + SV_LOSS_SLOTS * epoch]
+                        s.predictions = lossp[thread * loss_stride + SV_LOSS_SLOTS * epoch + 1]
                     released = <int64_t>ends[si - 1] if si > 0 else 0
                     while si < last_sentence:
                         if sv_flag_get(stop):
@@ -489,6 +538,7 @@ cdef class Word2VecKernel:
                         if done - published >= ALPHA_EVERY:
                             published = done
                             sv_progress_set(progress, thread, done)
+                            publish_loss(lossp, loss_stride, thread, epoch, &s, False)
                             total = sv_progress_total(progress, n_threads)
                             a = alpha * (1.0 - <double>total / (total_words + 1.0))
                             if a < min_alpha:
@@ -504,6 +554,7 @@ cdef class Word2VecKernel:
                         if release and end - released >= SV_RELEASE_EVERY:
                             sv_release_pages(&ids[0] + released, &ids[0] + end)
                             released = end
+                    publish_loss(lossp, loss_stride, thread, epoch, &s, not sv_flag_get(stop))
                     if sv_flag_get(stop):
                         break
                     epoch += 1
@@ -531,11 +582,13 @@ cdef class Word2VecKernel:
     # ---- single steps, for tests: the exact update of one centre word with given negatives
 
     def step_sg(self, uint32_t context, uint32_t word, negatives, double alpha):
-        """One skip-gram update: context's input vector predicts word, against ``negatives``."""
+        """One skip-gram update: context's input vector predicts word, against ``negatives``;
+        returns its loss (as the training loop sums it)."""
         return self._step(True, np.asarray([context], dtype=np.uint32), word, negatives, alpha)
 
     def step_cbow(self, contexts, uint32_t word, negatives, double alpha):
-        """One CBOW update of the window ``contexts`` predicting word, against ``negatives``."""
+        """One CBOW update of the window ``contexts`` predicting word, against ``negatives``;
+        returns its loss."""
         return self._step(False, np.ascontiguousarray(contexts, dtype=np.uint32), word, negatives,
                           alpha)
 
@@ -561,6 +614,7 @@ cdef class Word2VecKernel:
             cbow_word(&self.cfg, s.targets, ctx.shape[0], s.targets + ctx.shape[0], k, word,
                       alpha, &s)
         scratch_free(&s)
+        return s.loss
 
     def draw_negatives(self, Py_ssize_t count, uint64_t seed):
         """``count`` draws from the noise distribution, as the training loop makes them."""

@@ -79,22 +79,31 @@ def main(argv=None):
         # line or a failing exit status (a pipeline's real failures are its reader's)
         _silence_stdout()
         code = 0
-    except MemoryError:
+    except (MemoryError, OSError) as exc:
         if debug:
             raise
-        _print_error("out of memory (try a smaller --dim, --max-size or --memory)")
-        code = 1
-    except OSError as exc:
-        if debug:
-            raise
-        _print_error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
-        code = 1
+        code, message = failure(exc)
+        _print_error(message)
     _terminate_like_ctrl_c(settled=True)
     try:
         sys.stdout.flush()
     except (OSError, _StdoutFailed):  # the failure that ended the run was reported already
         _silence_stdout()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def failure(exc):
+    """(exit code, error message) of an exception that ends a command, as ``main`` reports it
+    (also for the --json-summary record of a failed run)."""
+    if isinstance(exc, (KeyboardInterrupt, _Abort)):
+        exc = Terminated() if isinstance(exc, SigTerm) else Interrupted()
+    if isinstance(exc, StaticvecError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, MemoryError):
+        return 1, "out of memory (try a smaller --dim, --max-size or --memory)"
+    if isinstance(exc, OSError):
+        return 1, f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+    return 1, f"{type(exc).__name__}: {exc}"
 
 
 def _silence_stdout():

@@ -1,4 +1,7 @@
 """The training commands: train-skipgram, train-cbow, train-glove, train-fasttext."""
+import contextlib
+import logging
+import sys
 from typing import List, Optional
 
 import typer
@@ -6,6 +9,52 @@ import typer
 from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocabWordsOption,
                                QuietOption, app)
 from staticvec.cli.display import reporting
+
+JsonSummaryOption = typer.Option(
+    None, "--json-summary", metavar="FILE",
+    help="Also write a JSON record of the run to FILE (- : one line on stderr): options, "
+         "corpus tokens, vocabulary size, loss per epoch, words/s, seconds per stage, peak "
+         "memory, outputs. A run that fails after its outputs were checked writes one too, "
+         "with \"status\": \"error\".")
+
+
+@contextlib.contextmanager
+def json_summary(path, command):
+    """The ``RunSummary`` a training command fills (None without --json-summary), written
+    when the command ends: atomically to ``path``, or as one line on stderr for ``-``. A
+    failure writes it with the error only once the path has passed the output checks (a
+    path refused as an output is never written); a failure to write it then is logged, and
+    the run's own error is the one reported."""
+    if path is None:
+        yield None
+        return
+    from staticvec import __version__
+    from staticvec.cli.main import failure
+    from staticvec.train.summary import RunSummary
+
+    summary = RunSummary(path, command=command, version=__version__)
+    try:
+        yield summary
+    except BaseException as exc:
+        if summary.checked:
+            summary.finish(*failure(exc))
+            try:
+                _write_summary(summary)
+            except Exception as err:  # noqa: BLE001 - the run's own error comes first
+                logging.getLogger("staticvec").warning(f"--json-summary: {failure(err)[1]}")
+        raise
+    summary.finish(0)
+    _write_summary(summary)
+
+
+def _write_summary(summary):
+    from staticvec.atomic import atomic_output
+
+    if summary.path == "-":
+        print(summary.as_json(), file=sys.stderr, flush=True)
+        return
+    with atomic_output(summary.path, "w") as out:
+        out.write(summary.as_json() + "\n")
 
 
 # ---------------------------------------------------------------- checkpoints (every trainer)
@@ -80,6 +129,7 @@ def _w2v_options():
         checkpoint_every=CheckpointEveryOption,
         resume=ResumeOption,
         quiet=QuietOption,
+        json_summary=JsonSummaryOption,
     )
 
 
@@ -90,7 +140,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
              init_scale=1.0, save_model=None, continue_from=None, init_vectors=None,
-             explicit=None, checkpoints=None):
+             explicit=None, checkpoints=None, summary_path=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
@@ -101,11 +151,12 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                                   encoding_errors=encoding_errors,
                                   max_sentence_length=max_sentence_length, cache=not no_cache,
                                   **(checkpoints or {}))
-    with reporting(quiet) as progress:
+    command = "train-skipgram" if sg else "train-cbow"
+    with json_summary(summary_path, command) as summary, reporting(quiet) as progress:
         w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
                            save_vocab=save_vocab, progress=progress, save_model=save_model,
                            continue_from=continue_from, init_vectors=init_vectors,
-                           explicit=explicit)
+                           explicit=explicit, summary=summary)
 
 
 def _explicit(ctx):
@@ -174,13 +225,15 @@ def _word2vec_command(sg):
         checkpoint_every: Optional[float] = _W2V["checkpoint_every"],
         resume: Optional[str] = _W2V["resume"],
         quiet: bool = _W2V["quiet"],
+        json_summary_path: Optional[str] = _W2V["json_summary"],
     ):
         _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
                  min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
                  no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
                  init_scale=init_scale, save_model=save_model, continue_from=continue_from,
                  init_vectors=init_vectors, explicit=_explicit(ctx),
-                 checkpoints=_checkpoint_options(checkpoint, checkpoint_every, resume))
+                 checkpoints=_checkpoint_options(checkpoint, checkpoint_every, resume),
+                 summary_path=json_summary_path)
 
     command.__doc__ = _W2V_DOCS[sg]
     return command
@@ -242,6 +295,7 @@ def train_glove(
     checkpoint_every: Optional[float] = CheckpointEveryOption,
     resume: Optional[str] = ResumeOption,
     quiet: bool = QuietOption,
+    json_summary_path: Optional[str] = JsonSummaryOption,
 ):
     """Train GloVe vectors: count co-occurrences (within --memory), shuffle, fit with AdaGrad.
 
@@ -261,10 +315,11 @@ def train_glove(
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache,
                                  **_checkpoint_options(checkpoint, checkpoint_every, resume))
-    with reporting(quiet) as progress:
+    with json_summary(json_summary_path, "train-glove") as summary, \
+            reporting(quiet) as progress:
         glove.train_glove(corpus or [], output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, save_cooccur=save_cooccur, cooccur=cooccur,
-                          tmp_dir=tmp_dir, progress=progress)
+                          tmp_dir=tmp_dir, progress=progress, summary=summary)
 
 
 # ---------------------------------------------------------------- training: fasttext
@@ -319,6 +374,7 @@ def train_fasttext(
     checkpoint_every: Optional[float] = CheckpointEveryOption,
     resume: Optional[str] = ResumeOption,
     quiet: bool = QuietOption,
+    json_summary_path: Optional[str] = JsonSummaryOption,
 ):
     """Train fastText vectors: words plus character n-grams, so unseen words get vectors.
 
@@ -338,7 +394,8 @@ def train_fasttext(
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache,
                                  **_checkpoint_options(checkpoint, checkpoint_every, resume))
-    with reporting(quiet) as progress:
+    with json_summary(json_summary_path, "train-fasttext") as summary, \
+            reporting(quiet) as progress:
         ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, progress=progress, continue_from=continue_from,
-                          init_vectors=init_vectors, explicit=_explicit(ctx))
+                          init_vectors=init_vectors, explicit=_explicit(ctx), summary=summary)

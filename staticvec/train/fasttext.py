@@ -120,12 +120,14 @@ def init_input(rows, dim, seed, threads=1):
     return wi
 
 
-def train(vocab, encoded, options, progress=None, start=None, checkpoints=None):
+def train(vocab, encoded, options, progress=None, start=None, checkpoints=None,
+          report=None):
     """Train on an encoded corpus; returns (input matrix, output matrix, CSR subwords) (the
     job checks the matrices for NaN/inf before writing them). ``start``: called as
     start(wi, wo) once the matrices are initialised, to put saved or pretrained rows in
     (``train/start.py``). ``checkpoints``: train/checkpoint.py's ``Checkpoints`` (bound to
-    this corpus) to resume from and write."""
+    this corpus) to resume from and write. ``report``: a dict that receives ``loss`` (the
+    mean loss per prediction of each epoch) and ``predictions``."""
     from staticvec import _kernels
     from staticvec.model import subwords
 
@@ -152,7 +154,8 @@ def train(vocab, encoded, options, progress=None, start=None, checkpoints=None):
     release = runner.file_backed(ids)
 
     shares = runner.sentence_shares(encoded.sentence_ends, options.threads, tokens=True)
-    counters = runner.Counters(len(shares))
+    counters = runner.Counters(len(shares), options.epochs)
+    losses = runner.EpochLoss(counters, f"fasttext {options.model}")
     diverged = np.zeros(1, dtype=np.int32)
     sg = options.model == "skipgram"
     session, states = None, None
@@ -160,7 +163,7 @@ def train(vocab, encoded, options, progress=None, start=None, checkpoints=None):
         # each thread's position (epoch, token, RNG, noise position, words); an epoch a round
         states = np.stack([kernel.initial_state(options.seed, t, len(table))
                            for t in range(len(shares))])
-        arrays = {"wi": wi, "wo": wo, "state": states}
+        arrays = {"wi": wi, "wo": wo, "state": states, "loss": counters.loss}
         checkpoints.restore(arrays)
         counters.progress[::runner.PROGRESS_STRIDE] = states[:, 5]
         session = checkpoints.session(arrays, lambda: bool((states[:, 0] >= options.epochs).all()))
@@ -171,19 +174,23 @@ def train(vocab, encoded, options, progress=None, start=None, checkpoints=None):
         kernel.train_share(wi, wo, ids, ends, start, end, indptr, indices, shift, table, keep,
                            sg, options.window, options.negative, until, options.alpha,
                            total, counters.progress, counters.stop, t, options.seed, release,
-                           diverged, None if states is None else states[t])
+                           diverged, None if states is None else states[t], loss=counters.loss)
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
 
     total = encoded.n_tokens * options.epochs
 
     def fields(done):
-        return {"epoch": min(options.epochs, 1 + options.epochs * done // max(total, 1)),
-                "alpha": options.alpha * max(0.0, 1.0 - done / max(total, 1))}
+        epoch = min(options.epochs, 1 + options.epochs * done // max(total, 1))
+        return {"epoch": epoch, "alpha": options.alpha * max(0.0, 1.0 - done / max(total, 1)),
+                **losses.fields(epoch - 1)}
 
     runner.run_workers(work, len(shares), counters, total=total,
                        description=f"fasttext {options.model}", progress=progress,
                        fields=fields, checkpoint=session)
+    if report is not None:
+        report.update(loss=counters.epoch_losses(), loss_unit="prediction",
+                      predictions=counters.predictions())
     return wi, wo, (indptr, indices)
 
 
@@ -276,7 +283,7 @@ class FastTextJob(Job):
         elif self.pretrained is not None:
             begin = VectorsStart(self.init_vectors, self.pretrained, vocab.words)
         self.wi, self.wo, self.lists = train(vocab, corpus, self.options, progress, begin,
-                                             self.checkpoints)
+                                             self.checkpoints, self.report)
         if self.record is not None:
             from staticvec.model.subwords import subword_csr
             from staticvec.train.start import in_frequency_order
@@ -285,7 +292,9 @@ class FastTextJob(Job):
             words, self.wo = in_frequency_order(vocab, [self.wi[:n], self.wo])
             self.wi[:n] = words    # the bucket rows stay where they are
             self.lists = subword_csr(vocab.words, o.minn, o.maxn, o.n_buckets)
-        self.rate = corpus.n_tokens * self.options.epochs / max(time.monotonic() - started, 1e-9)
+        seconds = max(time.monotonic() - started, 1e-9)
+        self.rate = corpus.n_tokens * self.options.epochs / seconds
+        self.report.update(words=corpus.n_tokens * self.options.epochs, seconds=seconds)
         return [self.wi, self.wo]
 
     def write(self, vocab):
@@ -299,11 +308,12 @@ class FastTextJob(Job):
 
 
 def train_fasttext(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None,
-                   continue_from=None, init_vectors=None, explicit=None):
+                   continue_from=None, init_vectors=None, explicit=None, summary=None):
     """What `staticvec train-fasttext` does: prepare the corpus, train, write STEM.bin/.vec;
     returns the stem. ``continue_from``/``init_vectors``: --continue/--init-vectors
-    (``explicit``: the option fields the user set; see train/start.py)."""
+    (``explicit``: the option fields the user set; see train/start.py). ``summary``: a
+    ``RunSummary`` to fill (see ``run_job``)."""
     job = FastTextJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
                       continue_from=continue_from, init_vectors=init_vectors, explicit=explicit)
-    run_job(job, progress)
+    run_job(job, progress, summary)
     return job.stem

@@ -7,16 +7,21 @@
     write every output together                     (atomic.outputs_together)
     summary                                         (one INFO line on the ``staticvec`` logger)
 
+``run_job(job, progress, summary)`` also fills ``summary``, a ``train.summary.RunSummary`` (the
+``--json-summary`` record), as it goes; its path is checked with the other outputs.
+
 A trainer subclasses ``Job`` with its model-specific steps (``train``, ``write`` and, where it
 differs, ``check``, ``outputs``, ``prepare``, ``workspace``) and calls ``run_job``.
 """
 import contextlib
 import logging
+import time
 
 from staticvec.atomic import check_outputs, outputs_together
 from staticvec.errors import BadOptionError
 from staticvec.text.prepare import prepare
 from staticvec.train.checkpoint import Checkpoints
+from staticvec.train.summary import RunSummary
 from staticvec.train.runner import check_finite
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,9 @@ class Job:
         self.options = options.resolved()
         self.vocab_path = vocab_path
         self.save_vocab = save_vocab
+        # what ``train`` measured, for the summary: loss (per epoch), loss_unit, words or
+        # records (processed, all epochs), seconds (of training proper), stages (extra times)
+        self.report = {}
 
     def check(self):
         """Refusals that need no work, beyond the options and the outputs."""
@@ -84,22 +92,35 @@ class VectorsJob(Job):
         save_vectors((vocab.words, self.vectors), self.output)
 
 
-def run_job(job, progress=None):
-    """Run ``job`` (see the module docstring); returns the vocabulary it trained on."""
+def run_job(job, progress=None, summary=None):
+    """Run ``job`` (see the module docstring); returns the vocabulary it trained on.
+    ``summary``: a ``RunSummary`` to fill (its path, unless ``-``, is checked as an output)."""
+    summary = summary if summary is not None else RunSummary()
+    summary.job(job)
     job.check()
     job.checkpoints = Checkpoints.of(job.trainer, job.options)  # a bad --resume: refused now
-    check_outputs(job.outputs() + [("--save-vocab", job.save_vocab)],
+    outputs = job.outputs() + [("--save-vocab", job.save_vocab)]
+    side = [("--json-summary", summary.path)] if summary.path not in (None, "-") else []
+    check_outputs(outputs + side,
                   [("the input", job.paths), ("--vocab", job.vocab_path)] + job.inputs())
+    summary.checked = True
     # side outputs (--save-vocab, --save-cooccur) appear only beside the model, all or none
     with outputs_together(), job.workspace():
+        since = time.monotonic()
         vocab, corpus = job.prepare(progress)
         if job.checkpoints is not None and corpus is not None:
             job.checkpoints.bind(vocab.words, vocab.counts, corpus.ids, corpus.sentence_ends)
+        summary.prepared(vocab, corpus)
+        since = summary.stage("prepare", since)
         weights = job.train(vocab, corpus, progress)
+        summary.trained(job.report)
+        since = summary.stage("train", since)
         check_finite(weights, job.options.epochs, job.rate_option)
         job.write(vocab)
         if job.save_vocab is not None:
             vocab.save(job.save_vocab)
+    summary.stage("write", since)
+    summary.wrote([path for _, path in outputs])
     if job.checkpoints is not None:
         job.checkpoints.remove()  # the outputs are the result now
     line = job.summary(vocab)

@@ -38,7 +38,7 @@ import threading
 
 import numpy as np
 
-from staticvec._kernels import PROGRESS_STRIDE
+from staticvec._kernels import LOSS_SLOTS, PROGRESS_STRIDE
 from staticvec.errors import Interrupted, ResourceError, SigTerm, StaticvecError, Terminated
 from staticvec.reporting import Stage
 
@@ -46,16 +46,49 @@ log = logging.getLogger(__name__)
 
 
 class Counters:
-    """Shared, kernel-visible state of one run: per-thread progress and the stop flag."""
+    """Shared, kernel-visible state of one run: per-thread progress, the stop flag, and the
+    loss slots (``loss[t, LOSS_SLOTS * e:]``: thread t's summed float64 loss in epoch e, the
+    predictions it was summed over, 1 once finished; common.h ``sv_loss_set``)."""
 
-    def __init__(self, threads):
+    def __init__(self, threads, epochs=1):
         self.threads = int(threads)
+        self.epochs = int(epochs)
         self.progress = np.zeros(self.threads * PROGRESS_STRIDE, dtype=np.int64)
         self.stop = np.zeros(1, dtype=np.int32)
+        # rows a whole number of cache lines apart (8 doubles), plus one: no false sharing
+        self.loss = np.zeros((self.threads, -(-LOSS_SLOTS * self.epochs // 8) * 8 + 8),
+                             dtype=np.float64)
 
     def done(self):
         """Words processed so far by all threads (a racy but monotone read, fine for display)."""
         return int(self.progress[::PROGRESS_STRIDE].sum())
+
+    def _slots(self, k):
+        return self.loss[:, k:LOSS_SLOTS * self.epochs:LOSS_SLOTS]   # (threads, epochs)
+
+    def epoch_loss(self, epoch):
+        """Mean loss per prediction of ``epoch`` (from 0) over all threads, so far (racy
+        reads, fine for display); None before any prediction."""
+        sums, predictions = self._slots(0)[:, epoch].sum(), self._slots(1)[:, epoch].sum()
+        return float(sums / predictions) if predictions else None
+
+    def epoch_losses(self):
+        """[mean loss per prediction] of every epoch (None where nothing was predicted)."""
+        return [self.epoch_loss(e) for e in range(self.epochs)]
+
+    def predictions(self):
+        """[predictions] of every epoch, summed over the threads."""
+        return [int(n) for n in self._slots(1).sum(axis=0)]
+
+    def epochs_finished(self):
+        """How many epochs every thread has finished."""
+        done = self._slots(2).min(axis=0) if self.threads else np.ones(self.epochs)
+        return int(np.argmin(done)) if (done == 0).any() else self.epochs
+
+    def finish(self, thread):
+        """A worker returned without a stop: it has finished every epoch (a thread with an
+        empty share may never have written its row)."""
+        self._slots(2)[thread] = 1
 
 
 def sentence_shares(sentence_ends, n, *, tokens=False):
@@ -114,6 +147,8 @@ def run_workers(work, threads, counters, *, total, description, progress=None, f
     def target(t):
         try:
             results[t] = work(t)
+            if not counters.stop[0]:
+                counters.finish(t)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             errors.append(exc)
             counters.stop[0] = 1
@@ -158,6 +193,32 @@ def run_workers(work, threads, counters, *, total, description, progress=None, f
     if counters.stop[0]:
         raise Interrupted()
     return results
+
+
+class EpochLoss:
+    """The loss a trainer shows and logs: ``fields()`` gives the running mean of the epoch
+    under way (``loss``) for the progress display, and an INFO line is logged once every
+    thread has finished an epoch (``{name}: epoch E/N  loss L  (S s)``)."""
+
+    def __init__(self, counters, name):
+        self.counters, self.name = counters, name
+        self.reported = 0
+        self.started = time.monotonic()
+
+    def fields(self, epoch=None):
+        """Log the epochs finished since the last call; the display's ``loss`` field: the
+        running mean of ``epoch`` (from 0; default: the first one some thread is still in)."""
+        c = self.counters
+        finished = c.epochs_finished()
+        while self.reported < finished:
+            e = self.reported
+            value = c.epoch_loss(e)
+            log.info(f"{self.name}: epoch {e + 1}/{c.epochs}  loss "
+                     f"{'-' if value is None else f'{value:.6f}'}"
+                     f"  ({time.monotonic() - self.started:.1f}s)")
+            self.reported += 1
+        current = c.epoch_loss(min(finished if epoch is None else epoch, c.epochs - 1))
+        return {} if current is None else {"loss": round(current, 6)}
 
 
 def file_backed(array):

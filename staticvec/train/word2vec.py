@@ -298,14 +298,16 @@ def build_kernel(counts, options, counters, diverged=None, start=None):
 
 
 def train_arrays(counts, ids, sentence_ends, options, progress=None, description=None,
-                 check_ram=True, start=None, weights=None, checkpoints=None):
+                 check_ram=True, start=None, weights=None, checkpoints=None, report=None):
     """Train on an encoded corpus; return the input vectors as a (V, dim) float32 array
     (the job checks them for NaN/inf before writing them).
 
     ``start``: see ``build_kernel``; ``weights``: a dict that receives every trained matrix
     (``model_file`` section names: input, output_negative, output_hs), for --save-model.
     ``checkpoints``: train/checkpoint.py's ``Checkpoints`` (bound to this corpus) to resume
-    from and write.
+    from and write. ``report``: a dict that receives ``loss`` (the mean loss per prediction
+    of each epoch), ``predictions``, ``words`` (trained, all epochs, before subsampling) and
+    ``seconds``.
 
     ``counts``: vocabulary counts in the ids' order (most frequent first, except in a continued
     model, whose old words come first); ``ids``: uint32 token
@@ -334,7 +336,8 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
         log.info(f"--window {o.window} is longer than the longest sentence ({max_sentence} "
                  f"tokens): every context reaches the whole sentence")
     threads = o.threads
-    counters = runner.Counters(threads)
+    counters = runner.Counters(threads, o.epochs)
+    losses = runner.EpochLoss(counters, name)
     diverged = np.zeros(1, dtype=np.int32)
     kernel, syn0, syn1neg, syn1 = build_kernel(counts, o, counters, diverged, start)
     if weights is not None:
@@ -347,7 +350,8 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
         # each thread's position (epoch, sentence, RNG, counters, rate); one epoch per round
         states = np.stack([kernel.initial_state(t, o.seed, shares[t][0], o.alpha)
                            for t in range(threads)])
-        arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "state": states}
+        arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "state": states,
+                  "loss": counters.loss}
         checkpoints.restore(arrays)
         counters.progress[::runner.PROGRESS_STRIDE] = states[:, 3]
         session = checkpoints.session(arrays, lambda: bool((states[:, 0] >= o.epochs).all()))
@@ -357,7 +361,7 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
         until = o.epochs if states is None else min(int(states[t, 0]) + 1, o.epochs)
         trained = kernel.train(t, ids, ends, lo, hi, until, o.seed, o.alpha, o.min_alpha,
                                total, max(max_sentence, 1), release,
-                               None if states is None else states[t])
+                               None if states is None else states[t], loss=counters.loss)
         if diverged[0]:
             raise runner.diverged_error(int(diverged[0]))
         return trained
@@ -365,7 +369,8 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     def fields(done):
         alpha = max(o.alpha * (1.0 - done / (total + 1.0)), o.min_alpha)
         epoch = min(done * o.epochs // max(total, 1) + 1, o.epochs)
-        return {"epoch": f"{epoch}/{o.epochs}", "alpha": round(alpha, 6)}
+        return {"epoch": f"{epoch}/{o.epochs}", "alpha": round(alpha, 6),
+                **losses.fields(epoch - 1)}
 
     started = time.perf_counter()
     runner.run_workers(work, threads, counters, total=total, description=name,
@@ -374,6 +379,9 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     log.info(f"{name}: trained {total:,} words in {seconds:.2f} s "
              f"({total / max(seconds, 1e-9):,.0f} words/s, "
              f"{threads} thread{'s' if threads > 1 else ''})")
+    if report is not None:
+        report.update(loss=counters.epoch_losses(), loss_unit="prediction",
+                      predictions=counters.predictions(), words=total, seconds=seconds)
     return syn0[:, :o.dim]
 
 
@@ -445,7 +453,7 @@ class Word2VecJob(VectorsJob):
         self.weights = {}
         self.vectors = train_arrays(vocab.counts, corpus.ids, corpus.sentence_ends, self.options,
                                     progress=progress, start=begin, weights=self.weights,
-                                    checkpoints=self.checkpoints)
+                                    checkpoints=self.checkpoints, report=self.report)
         if self.model is not None:
             from staticvec.train.start import in_frequency_order
 
@@ -470,14 +478,16 @@ class Word2VecJob(VectorsJob):
 
 
 def train_word2vec(paths, output, options, *, vocab_path=None, save_vocab=None, progress=None,
-                   save_model=None, continue_from=None, init_vectors=None, explicit=None):
+                   save_model=None, continue_from=None, init_vectors=None, explicit=None,
+                   summary=None):
     """The whole job behind ``train-skipgram`` / ``train-cbow``: vocabulary, encoded corpus
     (cached), training, and the vectors written atomically to ``output``; returns
     (vocab, vectors). ``save_model``, ``continue_from``, ``init_vectors``: --save-model,
     --continue, --init-vectors (``explicit``: the option fields the user set, which a
-    continued model's stored options do not replace; see train/start.py)."""
+    continued model's stored options do not replace; see train/start.py). ``summary``: a
+    ``RunSummary`` to fill (see ``run_job``)."""
     job = Word2VecJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
                       save_model=save_model, continue_from=continue_from,
                       init_vectors=init_vectors, explicit=explicit)
-    vocab = run_job(job, progress)
+    vocab = run_job(job, progress, summary)
     return vocab, job.vectors

@@ -188,6 +188,11 @@ class GloveJob(VectorsJob):
         stats["train_s"] = time.monotonic() - t3
         stats["cost"] = [float(c) for c in cost]
         stats["skipped"] = skipped
+        self.report.update(loss=stats["cost"], loss_unit="record", seconds=stats["train_s"],
+                           records=records.n * opts.epochs,
+                           stages={"cooccur": stats["cooccur_s"], "shuffle": stats["shuffle_s"],
+                                   "fit": stats["train_s"]})
+        del records
         self.vectors = output_matrix(params, opts.vectors)
         return [params["W"], params["C"], params["bw"], params["bc"]]
 
@@ -207,9 +212,10 @@ def _file_bytes(path):
 
 
 def train_glove(paths, output, options, *, vocab_path=None, save_vocab=None, save_cooccur=None,
-                cooccur=None, tmp_dir=None, fan_in=FAN_IN, progress=None):
-    """The whole pipeline; writes ``output`` and returns a dict of stage times and sizes."""
+                cooccur=None, tmp_dir=None, fan_in=FAN_IN, progress=None, summary=None):
+    """The whole pipeline; writes ``output`` and returns a dict of stage times and sizes.
+    ``summary``: a ``RunSummary`` to fill (see ``run_job``)."""
     job = GloveJob(paths, output, options, vocab_path=vocab_path, save_vocab=save_vocab,
                    save_cooccur=save_cooccur, cooccur=cooccur, tmp_dir=tmp_dir, fan_in=fan_in)
-    run_job(job, progress)
+    run_job(job, progress, summary)
     return job.stats
