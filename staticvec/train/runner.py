@@ -35,6 +35,7 @@ leave all of it resident, 4 bytes per token, on top of the model).
 import logging
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -147,8 +148,8 @@ def run_workers(work, threads, counters, *, total, description, progress=None, f
     def target(t):
         try:
             results[t] = work(t)
-            if not counters.stop[0]:
-                counters.finish(t)
+            if not counters.stop[0] and checkpoint is None:
+                counters.finish(t)  # (in rounds, the kernels flag each epoch they finish)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             errors.append(exc)
             counters.stop[0] = 1
@@ -177,6 +178,8 @@ def run_workers(work, threads, counters, *, total, description, progress=None, f
                     break
                 checkpoint.save()
             if not errors and counters.stop[0] == 0:
+                for t in range(threads):
+                    counters.finish(t)
                 bar.update(total, **(fields(total) if fields else {}))
     except KeyboardInterrupt as exc:
         stopped = Terminated() if isinstance(exc, SigTerm) else Interrupted()
