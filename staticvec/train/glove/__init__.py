@@ -184,7 +184,6 @@ class GloveJob(VectorsJob):
                             hint="a smaller --dim or --max-size")
         params = init_params(v, opts.dim, opts.seed)
         cost, skipped = fit.fit(records, params, opts, progress, self.checkpoints)
-        del records
         stats["train_s"] = time.monotonic() - t3
         stats["cost"] = [float(c) for c in cost]
         stats["skipped"] = skipped
