@@ -4,7 +4,7 @@ from typing import List, Optional
 import typer
 
 from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocabWordsOption,
-                               QuietOption, app)
+                               PhrasesOption, QuietOption, app)
 from staticvec.cli.display import reporting
 
 
@@ -48,6 +48,7 @@ def _w2v_options():
                                                         "(default cache: $XDG_CACHE_HOME/staticvec)."),
         encoding_errors=EncodingErrorsOption,
         max_sentence_length=MaxSentenceOption,
+        phrases=PhrasesOption,
         quiet=QuietOption,
     )
 
@@ -58,7 +59,7 @@ _W2V = _w2v_options()
 def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
              min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
-             init_scale=1.0):
+             init_scale=1.0, phrases=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
@@ -67,7 +68,8 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                                   cbow_mean=cbow_mean, init_scale=init_scale,
                                   min_count=min_count, max_vocab_words=max_vocab_words,
                                   encoding_errors=encoding_errors,
-                                  max_sentence_length=max_sentence_length, cache=not no_cache)
+                                  max_sentence_length=max_sentence_length, cache=not no_cache,
+                                  phrases=phrases)
     with reporting(quiet) as progress:
         w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
                            save_vocab=save_vocab, progress=progress)
@@ -123,12 +125,13 @@ def _word2vec_command(sg):
         no_cache: bool = _W2V["no_cache"],
         encoding_errors: str = _W2V["encoding_errors"],
         max_sentence_length: int = _W2V["max_sentence_length"],
+        phrases: Optional[str] = _W2V["phrases"],
         quiet: bool = _W2V["quiet"],
     ):
         _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
                  min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
                  no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
-                 init_scale=init_scale)
+                 init_scale=init_scale, phrases=phrases)
 
     command.__doc__ = _W2V_DOCS[sg]
     return command
@@ -186,6 +189,7 @@ def train_glove(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
+    phrases: Optional[str] = PhrasesOption,
     quiet: bool = QuietOption,
 ):
     """Train GloVe vectors: count co-occurrences (within --memory), shuffle, fit with AdaGrad.
@@ -204,7 +208,8 @@ def train_glove(
                                  epochs=epochs, threads=threads, seed=seed, memory=memory,
                                  vectors=vectors, min_count=min_count, max_size=max_size,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+                                 max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 phrases=phrases)
     with reporting(quiet) as progress:
         glove.train_glove(corpus or [], output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, save_cooccur=save_cooccur, cooccur=cooccur,
@@ -249,6 +254,7 @@ def train_fasttext(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not cache the encoded corpus."),
     encoding_errors: str = EncodingErrorsOption,
     max_sentence_length: int = MaxSentenceOption,
+    phrases: Optional[str] = PhrasesOption,
     quiet: bool = QuietOption,
 ):
     """Train fastText vectors: words plus character n-grams, so unseen words get vectors.
@@ -267,7 +273,8 @@ def train_fasttext(
                                  window=window, epochs=epochs, negative=negative, alpha=alpha,
                                  sample=sample, min_count=min_count, threads=threads, seed=seed,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-                                 max_sentence_length=max_sentence_length, cache=not no_cache)
+                                 max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 phrases=phrases)
     with reporting(quiet) as progress:
         ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, progress=progress)

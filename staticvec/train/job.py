@@ -83,7 +83,8 @@ def run_job(job, progress=None):
     """Run ``job`` (see the module docstring); returns the vocabulary it trained on."""
     job.check()
     check_outputs(job.outputs() + [("--save-vocab", job.save_vocab)],
-                  [("the input", job.paths), ("--vocab", job.vocab_path)] + job.inputs())
+                  [("the input", job.paths), ("--vocab", job.vocab_path),
+                   ("--phrases", job.options.phrases)] + job.inputs())
     # side outputs (--save-vocab, --save-cooccur) appear only beside the model, all or none
     with outputs_together(), job.workspace():
         vocab, corpus = job.prepare(progress)
