@@ -44,7 +44,6 @@ from staticvec.atomic import atomic_output, outputs_together
 from staticvec.errors import BadOptionError, FormatError, InputError
 from staticvec.reporting import Stage
 from staticvec.text import corpus
-from staticvec.text.prepare import _SpoolWriter
 from staticvec.text.vocab import _size, count_in_threads, counting_tables
 
 log = logging.getLogger(__name__)
@@ -257,7 +256,7 @@ def find_phrases(paths, output, *, min_count=5, threshold=100.0, passes=1,
     joiners, summary = [], {"passes": []}
     try:
         for number in range(1, passes + 1):
-            tee = _SpoolWriter(spool) if spool is not None and number == 1 else None
+            tee = corpus.SpoolWriter(spool) if spool is not None and number == 1 else None
             chunks = join_chunks(corpus.iter_chunks(paths, encoding_errors, tee=tee), joiners)
             table, tokens, lines, pruned = count_pairs(
                 chunks, max_vocab_words, threads, progress, total_bytes,

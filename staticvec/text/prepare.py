@@ -10,7 +10,7 @@ import logging
 import os
 import tempfile
 
-from staticvec.errors import InputError, OutputError
+from staticvec.errors import InputError
 from staticvec.text import corpus
 from staticvec.text.cache import CountsEntry, Store
 from staticvec.text.encoded import encode_corpus
@@ -72,7 +72,7 @@ def prepare(paths, *, vocab_path=None, min_count=5, max_size=None,
                 # stdin, a FIFO, /dev/stdin, <(...): they can be read only once
                 spool = tempfile.NamedTemporaryFile(prefix="staticvec-stdin-", suffix=".txt",
                                                     delete=False)
-                tee = _SpoolWriter(spool)
+                tee = corpus.SpoolWriter(spool)
             vocab = counted_vocab(paths, min_count=min_count, max_size=max_size,
                                   max_vocab_words=max_vocab_words,
                                   encoding_errors=encoding_errors, cache=cache, tee=tee,
@@ -94,18 +94,3 @@ def prepare(paths, *, vocab_path=None, min_count=5, max_size=None,
             spool.close()
             with contextlib.suppress(OSError):
                 os.unlink(spool.name)
-
-
-class _SpoolWriter:
-    """Copies every validated chunk of every input to the spool file, so stdin or a pipe
-    (and the files named beside it) are read only once."""
-
-    def __init__(self, spool):
-        self.spool = spool
-
-    def write(self, chunk):
-        try:
-            self.spool.write(chunk)
-        except OSError as exc:
-            raise OutputError(f"cannot spool the input to {self.spool.name}: "
-                              f"{exc.strerror or exc}") from None
