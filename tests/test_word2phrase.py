@@ -201,11 +201,11 @@ def test_phrase_table_joins_as_the_pass_did(tmp_path):
     assert lines[0] == "# pass 1" and "# pass 2" in lines
     # every phrase line: phrase score count, scores best first within a pass
     first = [line.split() for line in lines[1:lines.index("# pass 2")]]
-    scores = [float(s) for _, s, _ in first]
+    scores = [float(fields[1]) for fields in first]
     assert scores == sorted(scores, reverse=True)
     # the count column is the pair's count in the text the pass read
     words = text.split()  # pairs run across line ends, as word2phrase counts them
-    assert dict((p, int(c)) for p, _, c in first)["new_york"] == \
+    assert dict((f[0], int(f[2])) for f in first)["new_york"] == \
         sum(pair == ("new", "york") for pair in zip(words, words[1:]))
     joined = b"".join(table.join_chunks(corpus_mod.iter_chunks([str(src)])))
     assert joined == out.read_bytes()

@@ -305,22 +305,6 @@ cdef class WordTable:
                 found = self.slots[found]
             self.counts[found] += other.counts[w]
 
-    def kept(self, uint64_t min_count):
-        """A new table of the entries counted at least ``min_count`` times (smaller: the
-        lookups of a joining pass stay in cache)."""
-        cdef WordTable table = WordTable()
-        cdef uint32_t w
-        cdef int64_t found
-        for w in range(self.n_words):
-            if self.counts[w] >= min_count:
-                found = table._find(self.arena + self.offsets[w], self.lengths[w], self.hashes[w])
-                found = table._insert(self.arena + self.offsets[w], self.lengths[w],
-                                      self.hashes[w], found)
-                if found < 0:
-                    raise MemoryError()
-                table.counts[found] = self.counts[w]
-        return table
-
     def items(self):
         """(list of word bytes, int64 counts) in insertion order."""
         cdef uint32_t i
@@ -382,11 +366,34 @@ cdef class WordTable:
         return n_ids, n_ends, tokens, splits, last_end, sentence_len
 
     # ------------------------------------------------------------------ phrases
-    def count_pairs(self, const uint8_t[::1] chunk, uint64_t max_words=0, bytes prev=None):
-        """Count the words of ``chunk`` and every pair of consecutive words as the one
-        string ``a_b``, in this table, as word2phrase counts them: pairs run on across
-        line ends, ``</s>`` is a line end, and ``prev`` is the word before the chunk
-        (None: none). Prunes as ``count`` does. Returns (tokens, lines)."""
+    cdef int _bound_with(self, WordTable other, uint64_t max_words) noexcept nogil:
+        """``_bound`` over this table and ``other`` together (one limit, one min_reduce),
+        as word2phrase prunes its one table of words and pairs; -1 on failure."""
+        cdef uint64_t lowest, lowest_other
+        if not max_words or <uint64_t> self.n_words + other.n_words <= max_words:
+            return 0
+        while <uint64_t> self.n_words + other.n_words > max_words:
+            lowest = self._lowest_count()
+            lowest_other = other._lowest_count()
+            if lowest_other < lowest:
+                lowest = lowest_other
+            if lowest > self.min_reduce:
+                self.min_reduce = lowest
+            if self._prune(self.min_reduce + 1) != 0 or \
+                    other._prune(self.min_reduce + 1) != 0:
+                return -1
+            self.min_reduce += 1
+            self.prunes += 1
+        return 0
+
+    def count_pairs(self, WordTable pairs, const uint8_t[::1] chunk, uint64_t max_words=0,
+                    bytes prev=None):
+        """Count the words of ``chunk`` in this table and every pair of consecutive words,
+        as the string ``a_b``, in ``pairs``, as word2phrase counts them: pairs run on across
+        line ends, ``</s>`` is a line end, and ``prev`` is the word before the chunk (None:
+        none). Its one table is the two together: the count of a string is its count here
+        plus its count in ``pairs``, and --max-vocab-words bounds the two together.
+        Returns (tokens, lines)."""
         cdef Py_ssize_t n = chunk.shape[0], i = 0, start
         cdef uint64_t tokens = 0, lines = 0, h
         cdef uint32_t wlen, plen = 0
@@ -417,7 +424,7 @@ cdef class WordTable:
                 if is_mark(base + start, wlen):
                     lines += 1
                     continue
-                if self._bump(base + start, wlen, h) != 0 or self._bound(max_words) != 0:
+                if self._bump(base + start, wlen, h) != 0:
                     failed = 1
                     break
                 tokens += 1
@@ -427,12 +434,11 @@ cdef class WordTable:
                         break
                     pair.data[plen] = 95  # '_'
                     memcpy(pair.data + plen + 1, base + start, wlen)
-                    if self._bump(pair.data, plen + 1 + wlen,
-                                  hash_bytes(pair.data, plen + 1 + wlen)) != 0 or \
-                            self._bound(max_words) != 0:
+                    if pairs._bump(pair.data, plen + 1 + wlen,
+                                   hash_bytes(pair.data, plen + 1 + wlen)) != 0:
                         failed = 1
                         break
-                if pair.fit(wlen) != 0:
+                if self._bound_with(pairs, max_words) != 0 or pair.fit(wlen) != 0:
                     failed = 1
                     break
                 memcpy(pair.data, base + start, wlen)
@@ -497,20 +503,19 @@ cdef enum:
 
 
 cdef class Joiner(WordTable):
-    """One pass of phrase joining over a stream of chunks.
+    """The phrases of one pass, and joining them over a stream of chunks.
 
-    Scoring (``counts`` given: a table filled by ``count_pairs``): consecutive words a b of
-    a line join as ``a_b`` when a, b and ``a_b`` were each counted at least ``min_count``
-    times, a is not itself the second half of a phrase, and the score is above the
+    The table holds each phrase as its two words separated by a space (``a b``: no word
+    holds a space, so the split is never ambiguous), with the pair's count and its score.
+    ``fill`` finds them from the counts of ``count_pairs``: a and b join when a, b and
+    ``a_b`` were each counted at least ``min_count`` times and the score is above the
     threshold: word2phrase's ``(count(ab) - min_count) / count(a) / count(b) * total`` in
     single precision as word2phrase computes it, or npmi
-    ``ln(p(ab) / (p(a) p(b))) / -ln(p(ab))`` (gensim's). Every pair scoring above it
-    (joined or not) is kept in this table with its count and score: the phrase table.
-    Applying (no ``counts``): this table holds the phrases, and a b join when ``a_b`` is
-    one of them (and a is not the second half of a phrase).
-    Output: words separated by one space, ``_`` inside phrases, one newline per line end.
+    ``ln(p(ab) / (p(a) p(b))) / -ln(p(ab))`` (gensim's). ``add`` loads them from a file.
+    ``join``: consecutive words a b of a line join as ``a_b`` when ``a b`` is a phrase and a
+    is not itself the second half of a phrase. Output: words separated by one space, ``_``
+    inside phrases, one newline per line end.
     """
-    cdef WordTable source
     cdef uint64_t min_count, total
     cdef float threshold_f
     cdef double threshold_d
@@ -519,16 +524,13 @@ cdef class Joiner(WordTable):
     cdef uint64_t scores_cap
     cdef Scratch prev
     cdef uint32_t prev_len
-    cdef uint64_t prev_count
-    cdef bint prev_free, prev_known, line_start
+    cdef bint prev_free, line_start
     cdef public uint64_t joins
 
-    def __init__(self, WordTable counts=None, uint64_t min_count=5, double threshold=100.0,
-                 str scorer="word2phrase", uint64_t total=0):
+    def __init__(self, uint64_t min_count=5, double threshold=100.0, str scorer="word2phrase",
+                 uint64_t total=0):
         if scorer not in ("word2phrase", "npmi"):
             raise ValueError(f"unknown scorer {scorer!r}")
-        # only what can score: lookups of rare words and pairs then miss in a small table
-        self.source = counts.kept(min_count) if counts is not None else None
         self.min_count = min_count
         self.threshold_f = <float> threshold
         self.threshold_d = threshold
@@ -543,8 +545,7 @@ cdef class Joiner(WordTable):
     def reset(self):
         """Forget the stream position: the next chunk starts a new stream."""
         self.prev_len = 0
-        self.prev_count = 0
-        self.prev_free = self.prev_known = False
+        self.prev_free = False
         self.line_start = True
         self.joins = 0
 
@@ -586,19 +587,65 @@ cdef class Joiner(WordTable):
             return <float> score > self.threshold_f
         return score > self.threshold_d
 
+    def fill(self, WordTable words, WordTable pairs):
+        """Add every pair of ``pairs`` that scores above the threshold (each way of cutting
+        a pair string with several ``_`` into two counted words is scored on its own)."""
+        cdef uint32_t k, n, i
+        cdef uint64_t cab, ca, cb
+        cdef const uint8_t *p
+        cdef double score
+        cdef int failed = 0
+        cdef Scratch key = Scratch()
+        with nogil:
+            for k in range(pairs.n_words):
+                p = pairs.arena + pairs.offsets[k]
+                n = pairs.lengths[k]
+                cab = pairs.counts[k] + words.count_of(p, n)
+                if cab < self.min_count or n < 3:
+                    continue
+                for i in range(1, n - 1):
+                    if p[i] != 95:
+                        continue
+                    # a cut whose halves were never words of the text never joins
+                    ca = words.count_of(p, i)
+                    if ca == 0:
+                        continue
+                    ca += pairs.count_of(p, i)
+                    if ca < self.min_count:
+                        continue
+                    cb = words.count_of(p + i + 1, n - i - 1)
+                    if cb == 0:
+                        continue
+                    cb += pairs.count_of(p + i + 1, n - i - 1)
+                    if cb < self.min_count:
+                        continue
+                    score = self._score(ca, cb, cab)
+                    if not self._above(score):
+                        continue
+                    if key.fit(n) != 0:
+                        failed = 1
+                        break
+                    memcpy(key.data, p, n)
+                    key.data[i] = 32
+                    if self._record(key.data, n, cab, score) != 0:
+                        failed = 1
+                        break
+                if failed:
+                    break
+        if failed:
+            raise MemoryError()
+
     def join(self, const uint8_t[::1] chunk, uint8_t[::1] out):
         """Join the phrases of ``chunk`` (continuing the stream) into ``out``, which must
         hold len(chunk) * 3 // 2 + 8 bytes; returns the number of bytes written. The last
         word written may still get a phrase's second half from the next chunk."""
         cdef Py_ssize_t n = chunk.shape[0], i = 0, start
-        cdef uint64_t o = 0, cw, cab
+        cdef uint64_t o = 0
         cdef uint32_t wlen, plen
         cdef const uint8_t *base
         cdef const uint8_t *w
-        cdef bint known, joined, scoring = self.source is not None
+        cdef bint joined
         cdef int failed = 0
-        cdef double score
-        cdef WordTable source = self.source
         if <uint64_t> out.shape[0] < <uint64_t> (n + n // 2 + 8):
             raise ValueError("output buffer too small")
         if n == 0:
@@ -611,7 +658,7 @@ cdef class Joiner(WordTable):
                         out[o] = 10
                         o += 1
                         self.line_start = True
-                        self.prev_free = self.prev_known = False
+                        self.prev_free = False
                     i += 1
                     continue
                 start = i
@@ -623,33 +670,18 @@ cdef class Joiner(WordTable):
                     out[o] = 10
                     o += 1
                     self.line_start = True
-                    self.prev_free = self.prev_known = False
+                    self.prev_free = False
                     continue
-                joined = False
-                cw = 0
-                known = True
-                if scoring:
-                    cw = source.count_of(w, wlen)
-                    known = cw >= self.min_count
                 plen = self.prev_len
                 if self.prev.fit(<uint64_t> plen + 1 + wlen) != 0:
                     failed = 1
                     break
-                if not self.line_start and self.prev_known and known:
-                    self.prev.data[plen] = 95  # '_'
+                joined = False
+                if self.prev_free and self.n_words:
+                    self.prev.data[plen] = 32
                     memcpy(self.prev.data + plen + 1, w, wlen)
-                    if scoring:
-                        cab = source.count_of(self.prev.data, plen + 1 + wlen)
-                        if cab >= self.min_count:
-                            score = self._score(self.prev_count, cw, cab)
-                            if self._above(score):
-                                if self._record(self.prev.data, plen + 1 + wlen, cab, score) != 0:
-                                    failed = 1
-                                    break
-                                joined = self.prev_free
-                    elif self.prev_free:
-                        joined = self._find(self.prev.data, plen + 1 + wlen,
-                                            hash_bytes(self.prev.data, plen + 1 + wlen)) >= 0
+                    joined = self._find(self.prev.data, plen + 1 + wlen,
+                                        hash_bytes(self.prev.data, plen + 1 + wlen)) >= 0
                 if not self.line_start:
                     out[o] = 95 if joined else 32
                     o += 1
@@ -659,17 +691,15 @@ cdef class Joiner(WordTable):
                     self.joins += 1
                 memcpy(self.prev.data, w, wlen)
                 self.prev_len = wlen
-                self.prev_count = cw
-                self.prev_known = known
-                self.prev_free = known and not joined
+                self.prev_free = not joined
                 self.line_start = False
         if failed:
             raise MemoryError()
         return o
 
     def phrases(self):
-        """(list of phrase bytes, int64 counts of the pair, float64 scores) in the order
-        they were found."""
+        """(list of phrases as ``a b`` bytes, int64 counts of the pair, float64 scores) in
+        the order they were found (scores 0 for phrases added from a file)."""
         words, counts = self.items()
         scores = np.zeros(len(words), dtype=np.float64)
         cdef double[::1] s = scores

@@ -5,7 +5,7 @@ from typing import List, Optional
 import typer
 
 from staticvec.atomic import check_outputs
-from staticvec.cli.app import EncodingErrorsOption, MaxVocabWordsOption, QuietOption, app
+from staticvec.cli.app import EncodingErrorsOption, QuietOption, app
 from staticvec.cli.display import reporting
 from staticvec.text.corpus import check_encoding_errors
 
@@ -31,7 +31,10 @@ def phrases(
                                                help="Also write the phrase table (`phrase "
                                                     "score count` lines) for the trainers' "
                                                     "--phrases."),
-    max_vocab_words: int = MaxVocabWordsOption,
+    max_vocab_words: int = typer.Option(
+        30_000_000, "--max-vocab-words", min=1, max=2 ** 31 - 1,
+        help="Prune the rarest words and pairs while counting once this many are held "
+             "(bounds memory; word2phrase prunes past 350M, with 2 GB of hash table)."),
     encoding_errors: str = EncodingErrorsOption,
     quiet: bool = QuietOption,
 ):

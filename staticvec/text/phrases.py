@@ -1,34 +1,42 @@
 """Phrase detection as word2phrase does it: count words and word pairs, score, join, tables.
 
-One pass counts every word and every pair of consecutive words (as the one string ``a_b``,
-in one table, pairs running on across line ends) in C over byte chunks, on two threads,
-pruning the rarest entries as word2vec C does when more than --max-vocab-words are held.
-Then the text is read again and consecutive words ``a b`` of a line are joined as ``a_b``
-when a, b and ``a_b`` were each seen at least --min-count times, ``a`` is not itself the
-second half of a phrase, and the score is above --threshold:
+One pass counts every word and every pair of consecutive words (as the string ``a_b``;
+pairs run on across line ends) in C over byte chunks, on two threads, pruning the rarest
+entries as word2vec C does when more than --max-vocab-words words and pairs are held. The
+words and the pairs are two tables, but a string's count is the sum of the two, as in
+word2phrase's one table (a token ``a_b`` of the text and the pair ``a b`` share a count).
+A pair ``a b`` is a phrase when a, b and ``a_b`` were each counted at least --min-count
+times and its score is above --threshold:
 
 - ``word2phrase``: ``(count(ab) - min_count) / count(a) / count(b) * total_words``, in
   single precision as word2phrase computes it;
 - ``npmi`` (gensim's): ``ln(p(ab) / (p(a) p(b))) / -ln(p(ab))``, in [-1, 1].
 
-``--passes N`` repeats it on its own output, so later passes build longer phrases (each
-pass is counted on the text the passes before it joined; the corpus is read N + 1 times,
-stdin spooled once to a temporary file). The output keeps the lines and the words,
-separated by one space, phrases joined with ``_``; a line never joins to the next.
+Then the text is read again and consecutive words ``a b`` of a line are joined as ``a_b``
+when ``a b`` is a phrase and ``a`` is not itself the second half of a phrase (so one pass
+makes phrases of two words). ``--passes N`` repeats it on its own output, so later passes
+build longer phrases (each pass is counted on the text the passes before it joined; the
+corpus is read N + 1 times, stdin spooled once to a temporary file). The output keeps the
+lines and the words, separated by one space, phrases joined with ``_``; a line never joins
+to the next.
 
-The phrase table (``PhraseTable``) is every pair that scored above the threshold where it
-occurred: ``phrase score count`` lines, best first, and with several passes a ``# pass N``
-line before the phrases of each. Joining by the table (``--phrases FILE`` of the trainers)
-gives the same text as the pass that found it, without the counts.
+The phrase table (``PhraseTable``) is those phrases: ``phrase score count`` lines, best
+first (a pair counted across a line end is listed but never joins), and with several
+passes a ``# pass N`` line before the phrases of each. A phrase holding more than one
+``_`` (``new_york_city``, from a later pass) names its first word in a fourth field
+(``new_york``), since the pass scored ``new_york city`` and ``new york_city`` apart.
+Joining by the table (``--phrases FILE`` of the trainers) gives the text the passes gave.
 
-Deliberate differences from word2phrase C: words are never truncated (it cuts words at 59
-bytes and pairs at 59 bytes, even mid-character), its hash table is fixed (500M slots, 2 GB
-touched at start-up) where this one grows, the last word of a file with no newline after
-it is kept (word2phrase drops it), ``\\r``, ``\\v`` and ``\\f`` separate words (word2phrase
-drops ``\\r`` and keeps the others inside words), --min-count must be >= 1 and the
-threshold >= 0 (word2phrase divides by zero or joins every word below that), and every
-entry seen --min-count times is kept (word2phrase's sort drops one entry of the lowest count
-when no entry is below --min-count).
+Deliberate differences from word2phrase C: words are never truncated (it cuts words of
+59 bytes or more to 58 and pair strings to 59, even mid-character); its hash table is
+fixed (500M slots, 2 GB touched at start-up, pruning only past 350M entries) where these
+grow and prune past --max-vocab-words; the last word of a file with no newline after it
+is kept (word2phrase drops it); ``\r``, ``\v`` and ``\f`` separate words (word2phrase
+drops ``\r`` and keeps the others inside words); the first word of the text starts no
+pair (word2phrase pairs it with an uninitialised buffer); --min-count must be >= 1 and
+the threshold >= 0 (below, word2phrase divides by zero or joins every word, across lines
+too); and every entry seen --min-count times is kept (word2phrase's sort also drops one
+entry of the lowest count when no entry is below --min-count).
 """
 import contextlib
 import hashlib
@@ -110,10 +118,15 @@ def join_chunks(chunks, joiners):
 
 # ---------------------------------------------------------------- the phrase table
 class PhraseTable:
-    """The phrases of each pass: lists of (phrase, score, count), best first."""
+    """The phrases of each pass: lists of (phrase, score, count, first), best first.
+
+    ``first`` is the phrase's first word where the phrase holds more than one ``_`` (None
+    elsewhere, and in tables written by hand): ``a_b_c`` may join ``a_b c`` or ``a b_c``, and
+    a pass scores the two apart. Without it, a phrase joins at any of its ``_``."""
 
     def __init__(self, passes):
-        self.passes = [sorted(p, key=lambda e: (-e[1], e[0])) for p in passes] or [[]]
+        self.passes = [sorted(p, key=lambda e: (-e[1], e[0], e[3] or "")) for p in passes] \
+            or [[]]
         self.source = None  # the file it was read from
 
     def __len__(self):
@@ -123,9 +136,14 @@ class PhraseTable:
     def from_joiners(cls, joiners):
         passes = []
         for joiner in joiners:
-            words, counts, scores = joiner.phrases()
-            passes.append([(w.decode("utf-8"), float(s), int(c))
-                           for w, c, s in zip(words, counts, scores)])
+            keys, counts, scores = joiner.phrases()
+            found = []
+            for key, count, score in zip(keys, counts, scores):
+                first, second = key.decode("utf-8").split(" ")
+                phrase = f"{first}_{second}"
+                found.append((phrase, float(score), int(count),
+                              first if phrase.count("_") > 1 else None))
+            passes.append(found)
         return cls(passes)
 
     @property
@@ -134,7 +152,8 @@ class PhraseTable:
         h = hashlib.sha256(b"staticvec-phrases-1\n")
         for number, phrases in enumerate(self.passes, 1):
             h.update(f"# pass {number}\n".encode())
-            h.update("".join(sorted(f"{p}\n" for p, _, _ in phrases)).encode("utf-8"))
+            h.update("".join(sorted(f"{p} {first or ''}\n" for p, _, _, first in phrases))
+                     .encode("utf-8"))
         return h.hexdigest()
 
     def joiners(self):
@@ -143,7 +162,8 @@ class PhraseTable:
         made = []
         for phrases in self.passes:
             joiner = Joiner()
-            joiner.add(list(dict.fromkeys(p.encode("utf-8") for p, _, _ in phrases)))
+            joiner.add(list(dict.fromkeys(key for p, _, _, first in phrases
+                                          for key in _cuts(p, first))))
             made.append(joiner)
         return made
 
@@ -155,7 +175,8 @@ class PhraseTable:
         for number, phrases in enumerate(self.passes, 1):
             if len(self.passes) > 1:
                 lines.append(f"# pass {number}\n")
-            lines.extend(f"{p} {s:.6g} {c}\n" for p, s, c in phrases)
+            lines.extend(f"{p} {s:.6g} {c}" + (f" {first}\n" if first else "\n")
+                         for p, s, c, first in phrases)
         return "".join(lines)
 
     def save(self, path):
@@ -198,25 +219,45 @@ def _parse_line(path, number, raw, state):
                 state["passes"].append([])
         return
     fields = line.split()
-    if len(fields) != 3 or not _COUNT.fullmatch(fields[2]) or "_" not in fields[0][1:-1]:
-        raise FormatError(f"{where}: expected 'phrase score count' (a phrase is words "
-                          f"joined by _), got {line[:60]!r}")
+    if len(fields) not in (3, 4) or not _COUNT.fullmatch(fields[2]) or \
+            "_" not in fields[0][1:-1]:
+        raise FormatError(f"{where}: expected 'phrase score count [first word]' (a phrase "
+                          f"is words joined by _), got {line[:60]!r}")
+    first = fields[3] if len(fields) == 4 else None
+    if first is not None and not (fields[0].startswith(first + "_") and
+                                  len(first) + 1 < len(fields[0])):
+        raise FormatError(f"{where}: {first[:30]!r} is not the first word of the phrase "
+                          f"{fields[0][:60]!r}")
     try:
         score = float(fields[1])
     except ValueError:
         score = math.nan
     if math.isnan(score):
         raise FormatError(f"{where}: the score {fields[1][:30]!r} is not a number")
-    state["passes"][-1].append((fields[0], score, int(fields[2])))
+    state["passes"][-1].append((fields[0], score, int(fields[2]), first))
+
+
+def _cuts(phrase, first=None):
+    """The joiner's keys of a phrase: its two words separated by a space; without its
+    ``first`` word, one for each ``_`` it could have been joined at (a word may hold ``_``
+    itself, e.g. after an earlier pass)."""
+    data = phrase.encode("utf-8")
+    if first is not None:
+        cut = len(first.encode("utf-8"))
+        return [data[:cut] + b" " + data[cut + 1:]]
+    return [data[:i] + b" " + data[i + 1:] for i in range(1, len(data) - 1)
+            if data[i] == 0x5F]
 
 
 # ---------------------------------------------------------------- counting and finding
 def count_pairs(chunks, max_vocab_words, threads=2, progress=None, total_bytes=0,
                 stage_name="counting words and pairs"):
-    """Count the words and pairs of ``chunks``; returns (table, tokens, lines, pruned_below)."""
-    from staticvec._kernels.tokenize import last_word
+    """Count the words and pairs of ``chunks``; returns (words table, pairs table, tokens,
+    lines, pruned_below)."""
+    from staticvec._kernels.tokenize import WordTable, last_word
 
-    tables, limit = counting_tables(threads, max_vocab_words)
+    words, limit = counting_tables(threads, max_vocab_words)
+    tables = [(table, WordTable()) for table in words]
 
     def items():
         prev = None
@@ -224,15 +265,17 @@ def count_pairs(chunks, max_vocab_words, threads=2, progress=None, total_bytes=0
             yield len(chunk), (chunk, prev)
             prev = last_word(chunk, prev)
 
-    totals = count_in_threads(items(), tables,
-                              lambda table, item: table.count_pairs(item[0], limit, item[1]),
-                              progress, stage_name, total_bytes)
-    table = tables[0]
-    for other in tables[1:]:
-        table.merge(other)
+    totals = count_in_threads(
+        items(), tables, lambda table, item: table[0].count_pairs(table[1], item[0], limit,
+                                                                  item[1]),
+        progress, stage_name, total_bytes)
+    words, pairs = tables[0]
+    for other_words, other_pairs in tables[1:]:
+        words.merge(other_words)
+        pairs.merge(other_pairs)
     tokens, lines = totals or (0, 0)
-    pruned = max(t.min_reduce for t in tables) if sum(t.prunes for t in tables) else 0
-    return table, tokens, lines, pruned
+    pruned = max(t.min_reduce for t, _ in tables) if sum(t.prunes for t, _ in tables) else 0
+    return words, pairs, tokens, lines, pruned
 
 
 def find_phrases(paths, output, *, min_count=5, threshold=100.0, passes=1,
@@ -258,7 +301,7 @@ def find_phrases(paths, output, *, min_count=5, threshold=100.0, passes=1,
         for number in range(1, passes + 1):
             tee = corpus.SpoolWriter(spool) if spool is not None and number == 1 else None
             chunks = join_chunks(corpus.iter_chunks(paths, encoding_errors, tee=tee), joiners)
-            table, tokens, lines, pruned = count_pairs(
+            words, pairs, tokens, lines, pruned = count_pairs(
                 chunks, max_vocab_words, threads, progress, total_bytes,
                 f"pass {number}/{passes}: counting words and pairs")
             if number == 1:
@@ -272,8 +315,12 @@ def find_phrases(paths, output, *, min_count=5, threshold=100.0, passes=1,
             if pruned:
                 log.info(f"pass {number}: words and pairs seen fewer than {pruned} times were "
                          f"pruned while counting to bound memory (--max-vocab-words)")
-            summary["passes"].append({"entries": len(table), "pruned_below": pruned})
-            joiners.append(Joiner(table, min_count, threshold, scorer, tokens))
+            summary["passes"].append({"entries": len(words) + len(pairs),
+                                      "pruned_below": pruned})
+            joiner = Joiner(min_count, threshold, scorer, tokens)
+            joiner.fill(words, pairs)
+            joiners.append(joiner)
+            del words, pairs  # the counts of a pass are done with once its phrases are known
         with outputs_together():
             with atomic_output(output, "wb") as out, \
                     Stage(progress, "joining phrases", total_bytes, unit="bytes") as stage:

@@ -96,12 +96,14 @@ def test_save_phrases_is_the_input_or_the_output(refused, tmp_path, corpus):
 
 
 @pytest.mark.parametrize("content,line,what", [
-    ("new_york 10 5\nnew york 10\n", 2, "expected 'phrase score count'"),
-    ("newyork 10 5\n", 1, "expected 'phrase score count'"),
+    ("new_york 10 5\nnew york 10\n", 2, "expected 'phrase score count"),
+    ("newyork 10 5\n", 1, "expected 'phrase score count"),
     ("new_york ten 5\n", 1, "the score 'ten' is not a number"),
     ("new_york nan 5\n", 1, "the score 'nan' is not a number"),
-    ("new_york 10 -5\n", 1, "expected 'phrase score count'"),
+    ("new_york 10 -5\n", 1, "expected 'phrase score count"),
     ("# pass 1\nnew_york 10 5\n# pass 3\n", 3, "expected '# pass 2'"),
+    ("new_york_city 10 5 york\n", 1, "'york' is not the first word of the phrase"),
+    ("new_york 10 5 new york\n", 1, "expected 'phrase score count"),
     ("new_york 10 5\n\xff\n", 2, "invalid UTF-8"),
 ])
 def test_malformed_phrases_file(refused, tmp_path, corpus, content, line, what):
