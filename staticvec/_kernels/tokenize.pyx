@@ -7,6 +7,10 @@ when it holds too many distinct words (word2vec C's ReduceVocab, so memory stays
 bounded on huge corpora), and, filled with a fixed vocabulary (``add``), turns chunks
 into uint32 id streams with sentence boundaries (``encode``). Words are split on ASCII
 whitespace; a newline ends a sentence. Words are never truncated.
+
+Phrases (word2phrase): ``count_pairs`` counts words and ``a_b`` pairs of consecutive words;
+a ``Joiner`` holds the phrases of one pass (``fill``: scored from those counts; ``add``: read
+from a table) and joins them over a stream of chunks (``join``).
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, realloc, free
