@@ -126,3 +126,14 @@ def test_output_is_the_phrases_file(refused, tmp_path, corpus):
     table.write_text("new_york 10 5\n")
     refused(2, "train-skipgram", corpus, "--phrases", table, "-o", table, *TRAIN,
              "-q", message=f"--output {table} is the same file as --phrases {table}")
+
+
+def test_phrases_with_cooccur(refused, tmp_path):
+    table, records, vocab = (tmp_path / n for n in ("phrases.txt", "c.bin", "vocab.txt"))
+    table.write_text("new_york 10 5\n")
+    records.write_bytes(b"")
+    vocab.write_text("new 5\n")
+    refused(2, "train-glove", "--cooccur", records, "--vocab", vocab, "--phrases", table,
+            "-o", tmp_path / "g.txt", "-q",
+            message="--phrases with --cooccur: the records were counted already (give "
+                    "--phrases when counting them)")
