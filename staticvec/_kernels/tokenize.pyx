@@ -7,10 +7,15 @@ when it holds too many distinct words (word2vec C's ReduceVocab, so memory stays
 bounded on huge corpora), and, filled with a fixed vocabulary (``add``), turns chunks
 into uint32 id streams with sentence boundaries (``encode``). Words are split on ASCII
 whitespace; a newline ends a sentence. Words are never truncated.
+
+Phrases (word2phrase): ``count_pairs`` counts words and ``a_b`` pairs of consecutive words;
+a ``Joiner`` holds the phrases of one pass (``fill``: scored from those counts; ``add``: read
+from a table) and joins them over a stream of chunks (``join``).
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memcmp, memset
+from libc.math cimport log
 
 import numpy as np
 
@@ -33,6 +38,15 @@ cdef inline uint64_t hash_bytes(const uint8_t *p, size_t n) noexcept nogil:
     cdef size_t i
     for i in range(n):
         h = (h ^ p[i]) * 1099511628211ULL
+    return h
+
+
+cdef inline uint64_t spread(uint64_t h) noexcept nogil:
+    # FNV-1a's low bits depend only on the low bits of the input: mix the high ones in
+    # before the table's mask keeps the low bits (fewer collisions, shorter probes)
+    h ^= h >> 33
+    h *= 0xff51afd7ed558ccdULL
+    h ^= h >> 33
     return h
 
 
@@ -109,7 +123,7 @@ cdef class WordTable:
             return -1
         memset(slots, 0xFF, n_slots * sizeof(uint32_t))
         for i in range(self.n_words):
-            s = self.hashes[i] & mask
+            s = spread(self.hashes[i]) & mask
             while slots[s] != EMPTY:
                 s = (s + 1) & mask
             slots[s] = i
@@ -121,7 +135,7 @@ cdef class WordTable:
     cdef int64_t _find(self, const uint8_t *p, uint32_t n, uint64_t h) noexcept nogil:
         """Slot index holding the word, or -(empty slot index) - 1."""
         cdef uint64_t mask = self.n_slots - 1
-        cdef uint64_t s = h & mask
+        cdef uint64_t s = spread(h) & mask
         cdef uint32_t w
         while True:
             w = self.slots[s]
@@ -192,6 +206,41 @@ cdef class WordTable:
             target *= 2
         return self._rehash(target if target < self.n_slots else self.n_slots)
 
+    cdef int _bump(self, const uint8_t *p, uint32_t n, uint64_t h) noexcept nogil:
+        """Count one more of the word; -1 on allocation failure."""
+        cdef int64_t found = self._find(p, n, h)
+        if found < 0:
+            found = self._insert(p, n, h, found)
+            if found < 0:
+                return -1
+            self.counts[found] += 1
+        else:
+            self.counts[self.slots[found]] += 1
+        return 0
+
+    cdef int _bound(self, uint64_t max_words) noexcept nogil:
+        """With ``max_words`` > 0, while more distinct words are held, drop the rarest
+        (count <= min_reduce, then min_reduce += 1), exactly like word2vec C; -1 on failure."""
+        cdef uint64_t lowest
+        if not max_words or self.n_words <= max_words:
+            return 0
+        while self.n_words > max_words:
+            # thresholds below the rarest count drop nothing: skip them at once
+            # (the same table and min_reduce as stepping through them one by one)
+            lowest = self._lowest_count()
+            if lowest > self.min_reduce:
+                self.min_reduce = lowest
+            if self._prune(self.min_reduce + 1) != 0:  # drop count <= min_reduce
+                return -1
+            self.min_reduce += 1
+            self.prunes += 1
+        return 0
+
+    cdef uint64_t count_of(self, const uint8_t *p, uint32_t n) noexcept nogil:
+        """The count of a word (0 when absent)."""
+        cdef int64_t found = self._find(p, n, hash_bytes(p, n))
+        return self.counts[self.slots[found]] if found >= 0 else 0
+
     # ------------------------------------------------------------------ API
     def add(self, words):
         """Insert ``words`` (bytes, in id order) with count 0; duplicates are an error."""
@@ -215,8 +264,7 @@ cdef class WordTable:
         dropped (count <= min_reduce, then min_reduce += 1), exactly like word2vec C.
         """
         cdef Py_ssize_t n = chunk.shape[0], i = 0, start
-        cdef uint64_t tokens = 0, lines = 0, long_words = 0, h, lowest
-        cdef int64_t found
+        cdef uint64_t tokens = 0, lines = 0, long_words = 0, h
         cdef int failed = 0
         cdef const uint8_t *base
         if n == 0:
@@ -234,32 +282,13 @@ cdef class WordTable:
                 while i < n and not SPACE[base[i]]:
                     h = (h ^ base[i]) * 1099511628211ULL
                     i += 1
-                found = self._find(base + start, <uint32_t> (i - start), h)
-                if found < 0:
-                    found = self._insert(base + start, <uint32_t> (i - start), h, found)
-                    if found < 0:
-                        failed = 1
-                        break
-                    self.counts[found] += 1
-                else:
-                    self.counts[self.slots[found]] += 1
+                if self._bump(base + start, <uint32_t> (i - start), h) != 0 or \
+                        self._bound(max_words) != 0:
+                    failed = 1
+                    break
                 tokens += 1
                 if <size_t> (i - start) > LONG_WORD:
                     long_words += 1
-                if max_words and self.n_words > max_words:
-                    while self.n_words > max_words:
-                        # thresholds below the rarest count drop nothing: skip them at once
-                        # (the same table and min_reduce as stepping through them one by one)
-                        lowest = self._lowest_count()
-                        if lowest > self.min_reduce:
-                            self.min_reduce = lowest
-                        if self._prune(self.min_reduce + 1) != 0:  # drop count <= min_reduce
-                            failed = 1
-                            break
-                        self.min_reduce += 1
-                        self.prunes += 1
-                    if failed:
-                        break
         if failed:
             raise MemoryError()
         return tokens, lines, long_words
@@ -339,3 +368,347 @@ cdef class WordTable:
                     ids[n_ids] = self.slots[found]
                     n_ids += 1
         return n_ids, n_ends, tokens, splits, last_end, sentence_len
+
+    # ------------------------------------------------------------------ phrases
+    cdef int _bound_with(self, WordTable other, uint64_t max_words) noexcept nogil:
+        """``_bound`` over this table and ``other`` together (one limit, one min_reduce),
+        as word2phrase prunes its one table of words and pairs; -1 on failure."""
+        cdef uint64_t lowest, lowest_other
+        if not max_words or <uint64_t> self.n_words + other.n_words <= max_words:
+            return 0
+        while <uint64_t> self.n_words + other.n_words > max_words:
+            lowest = self._lowest_count()
+            lowest_other = other._lowest_count()
+            if lowest_other < lowest:
+                lowest = lowest_other
+            if lowest > self.min_reduce:
+                self.min_reduce = lowest
+            if self._prune(self.min_reduce + 1) != 0 or \
+                    other._prune(self.min_reduce + 1) != 0:
+                return -1
+            self.min_reduce += 1
+            self.prunes += 1
+        return 0
+
+    def count_pairs(self, WordTable pairs, const uint8_t[::1] chunk, uint64_t max_words=0,
+                    bytes prev=None):
+        """Count the words of ``chunk`` in this table and every pair of consecutive words,
+        as the string ``a_b``, in ``pairs``, as word2phrase counts them: pairs run on across
+        line ends, ``</s>`` is a line end, and ``prev`` is the word before the chunk (None:
+        none). Its one table is the two together: the count of a string is its count here
+        plus its count in ``pairs``, and --max-vocab-words bounds the two together.
+        Returns (tokens, lines)."""
+        cdef Py_ssize_t n = chunk.shape[0], i = 0, start
+        cdef uint64_t tokens = 0, lines = 0, h
+        cdef uint32_t wlen, plen = 0
+        cdef int failed = 0
+        cdef const uint8_t *base
+        cdef Scratch pair = Scratch()
+        if prev is not None and len(prev):
+            plen = len(prev)
+            if pair.fit(plen) != 0:
+                raise MemoryError()
+            memcpy(pair.data, <const uint8_t *> prev, plen)
+        if n == 0:
+            return 0, 0
+        base = &chunk[0]
+        with nogil:
+            while i < n:
+                if is_space(base[i]):
+                    if base[i] == 10:
+                        lines += 1
+                    i += 1
+                    continue
+                start = i
+                h = 14695981039346656037ULL
+                while i < n and not SPACE[base[i]]:
+                    h = (h ^ base[i]) * 1099511628211ULL
+                    i += 1
+                wlen = <uint32_t> (i - start)
+                if is_mark(base + start, wlen):
+                    lines += 1
+                    continue
+                if self._bump(base + start, wlen, h) != 0:
+                    failed = 1
+                    break
+                tokens += 1
+                if plen:
+                    if pair.fit(plen + 1 + wlen) != 0:
+                        failed = 1
+                        break
+                    pair.data[plen] = 95  # '_'
+                    memcpy(pair.data + plen + 1, base + start, wlen)
+                    if pairs._bump(pair.data, plen + 1 + wlen,
+                                   hash_bytes(pair.data, plen + 1 + wlen)) != 0:
+                        failed = 1
+                        break
+                if self._bound_with(pairs, max_words) != 0 or pair.fit(wlen) != 0:
+                    failed = 1
+                    break
+                memcpy(pair.data, base + start, wlen)
+                plen = wlen
+        if failed:
+            raise MemoryError()
+        return tokens, lines
+
+
+cdef inline bint is_mark(const uint8_t *p, uint32_t n) noexcept nogil:
+    """``</s>`` in the text: a line end, as word2phrase and word2vec C read it."""
+    return n == 4 and p[0] == 60 and p[1] == 47 and p[2] == 115 and p[3] == 62
+
+
+cdef class Scratch:
+    """A growable byte buffer (the pair being looked up, the previous word)."""
+    cdef uint8_t *data
+    cdef uint64_t cap
+
+    def __cinit__(self):
+        self.cap = 256
+        self.data = <uint8_t *> malloc(self.cap)
+        if self.data == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.data)
+
+    cdef int fit(self, uint64_t n) noexcept nogil:
+        cdef uint64_t cap = self.cap
+        cdef void *a
+        if n <= cap:
+            return 0
+        while cap < n:
+            cap *= 2
+        a = realloc(self.data, cap)
+        if a == NULL:
+            return -1
+        self.data = <uint8_t *> a
+        self.cap = cap
+        return 0
+
+
+def last_word(const uint8_t[::1] chunk, bytes prev=None):
+    """The last word of ``chunk`` that is not ``</s>`` (``prev`` when there is none): the
+    word before the next chunk, for ``count_pairs``."""
+    cdef Py_ssize_t i = chunk.shape[0], end
+    while i > 0:
+        while i > 0 and SPACE[chunk[i - 1]]:
+            i -= 1
+        end = i
+        while i > 0 and not SPACE[chunk[i - 1]]:
+            i -= 1
+        if end > i and not is_mark(&chunk[i], <uint32_t> (end - i)):
+            return bytes(chunk[i:end])
+    return prev
+
+
+cdef enum:
+    SCORER_WORD2PHRASE = 0
+    SCORER_NPMI = 1
+
+
+cdef class Joiner(WordTable):
+    """The phrases of one pass, and joining them over a stream of chunks.
+
+    The table holds each phrase as its two words separated by a space (``a b``: no word
+    holds a space, so the split is never ambiguous), with the pair's count and its score.
+    ``fill`` finds them from the counts of ``count_pairs``: a and b join when a, b and
+    ``a_b`` were each counted at least ``min_count`` times and the score is above the
+    threshold: word2phrase's ``(count(ab) - min_count) / count(a) / count(b) * total`` in
+    single precision as word2phrase computes it, or npmi
+    ``ln(p(ab) / (p(a) p(b))) / -ln(p(ab))`` (gensim's). ``add`` loads them from a file.
+    ``join``: consecutive words a b of a line join as ``a_b`` when ``a b`` is a phrase and a
+    is not itself the second half of a phrase. Output: words separated by one space, ``_``
+    inside phrases, one newline per line end.
+    """
+    cdef uint64_t min_count, total
+    cdef float threshold_f
+    cdef double threshold_d
+    cdef int scorer
+    cdef double *scores
+    cdef uint64_t scores_cap
+    cdef Scratch prev
+    cdef uint32_t prev_len
+    cdef bint prev_free, line_start
+    cdef public uint64_t joins
+
+    def __init__(self, uint64_t min_count=5, double threshold=100.0, str scorer="word2phrase",
+                 uint64_t total=0):
+        if scorer not in ("word2phrase", "npmi"):
+            raise ValueError(f"unknown scorer {scorer!r}")
+        self.min_count = min_count
+        self.threshold_f = <float> threshold
+        self.threshold_d = threshold
+        self.scorer = SCORER_NPMI if scorer == "npmi" else SCORER_WORD2PHRASE
+        self.total = total
+        self.prev = Scratch()
+        self.reset()
+
+    def __dealloc__(self):
+        free(self.scores)
+
+    def reset(self):
+        """Forget the stream position: the next chunk starts a new stream."""
+        self.prev_len = 0
+        self.prev_free = False
+        self.line_start = True
+        self.joins = 0
+
+    cdef int _record(self, const uint8_t *p, uint32_t n, uint64_t count, double score) noexcept nogil:
+        cdef uint64_t h = hash_bytes(p, n)
+        cdef int64_t found = self._find(p, n, h)
+        cdef uint64_t cap
+        cdef void *a
+        if found >= 0:
+            return 0
+        found = self._insert(p, n, h, found)
+        if found < 0:
+            return -1
+        if <uint64_t> found >= self.scores_cap:
+            cap = self.scores_cap * 2 if self.scores_cap else 1024
+            a = realloc(self.scores, cap * sizeof(double))
+            if a == NULL:
+                return -1
+            self.scores = <double *> a
+            self.scores_cap = cap
+        self.scores[found] = score
+        self.counts[found] = count
+        return 0
+
+    cdef double _score(self, uint64_t ca, uint64_t cb, uint64_t cab) noexcept nogil:
+        cdef float sf
+        cdef double n, pab
+        if self.scorer == SCORER_WORD2PHRASE:
+            # word2phrase: real (float) arithmetic, left to right
+            sf = <float> (<int64_t> cab - <int64_t> self.min_count) / <float> ca / <float> cb \
+                * <float> self.total
+            return sf
+        n = <double> self.total
+        pab = cab / n
+        return log(pab / ((ca / n) * (cb / n))) / -log(pab)
+
+    cdef bint _above(self, double score) noexcept nogil:
+        if self.scorer == SCORER_WORD2PHRASE:
+            return <float> score > self.threshold_f
+        return score > self.threshold_d
+
+    def fill(self, WordTable words, WordTable pairs):
+        """Add every pair of ``pairs`` that scores above the threshold (each way of cutting
+        a pair string with several ``_`` into two counted words is scored on its own)."""
+        cdef uint32_t k, n, i
+        cdef uint64_t cab, ca, cb
+        cdef const uint8_t *p
+        cdef double score
+        cdef int failed = 0
+        cdef Scratch key = Scratch()
+        with nogil:
+            for k in range(pairs.n_words):
+                p = pairs.arena + pairs.offsets[k]
+                n = pairs.lengths[k]
+                cab = pairs.counts[k] + words.count_of(p, n)
+                if cab < self.min_count or n < 3:
+                    continue
+                for i in range(1, n - 1):
+                    if p[i] != 95:
+                        continue
+                    # a cut whose halves were never words of the text never joins
+                    ca = words.count_of(p, i)
+                    if ca == 0:
+                        continue
+                    ca += pairs.count_of(p, i)
+                    if ca < self.min_count:
+                        continue
+                    cb = words.count_of(p + i + 1, n - i - 1)
+                    if cb == 0:
+                        continue
+                    cb += pairs.count_of(p + i + 1, n - i - 1)
+                    if cb < self.min_count:
+                        continue
+                    score = self._score(ca, cb, cab)
+                    if not self._above(score):
+                        continue
+                    if key.fit(n) != 0:
+                        failed = 1
+                        break
+                    memcpy(key.data, p, n)
+                    key.data[i] = 32
+                    if self._record(key.data, n, cab, score) != 0:
+                        failed = 1
+                        break
+                if failed:
+                    break
+        if failed:
+            raise MemoryError()
+
+    def join(self, const uint8_t[::1] chunk, uint8_t[::1] out):
+        """Join the phrases of ``chunk`` (continuing the stream) into ``out``, which must
+        hold len(chunk) * 3 // 2 + 8 bytes; returns the number of bytes written. The last
+        word written may still get a phrase's second half from the next chunk."""
+        cdef Py_ssize_t n = chunk.shape[0], i = 0, start
+        cdef uint64_t o = 0
+        cdef uint32_t wlen, plen
+        cdef const uint8_t *base
+        cdef const uint8_t *w
+        cdef bint joined
+        cdef int failed = 0
+        if <uint64_t> out.shape[0] < <uint64_t> (n + n // 2 + 8):
+            raise ValueError("output buffer too small")
+        if n == 0:
+            return 0
+        base = &chunk[0]
+        with nogil:
+            while i < n:
+                if is_space(base[i]):
+                    if base[i] == 10:
+                        out[o] = 10
+                        o += 1
+                        self.line_start = True
+                        self.prev_free = False
+                    i += 1
+                    continue
+                start = i
+                while i < n and not SPACE[base[i]]:
+                    i += 1
+                w = base + start
+                wlen = <uint32_t> (i - start)
+                if is_mark(w, wlen):
+                    out[o] = 10
+                    o += 1
+                    self.line_start = True
+                    self.prev_free = False
+                    continue
+                plen = self.prev_len
+                if self.prev.fit(<uint64_t> plen + 1 + wlen) != 0:
+                    failed = 1
+                    break
+                joined = False
+                if self.prev_free and self.n_words:
+                    self.prev.data[plen] = 32
+                    memcpy(self.prev.data + plen + 1, w, wlen)
+                    joined = self._find(self.prev.data, plen + 1 + wlen,
+                                        hash_bytes(self.prev.data, plen + 1 + wlen)) >= 0
+                if not self.line_start:
+                    out[o] = 95 if joined else 32
+                    o += 1
+                memcpy(&out[o], w, wlen)
+                o += wlen
+                if joined:
+                    self.joins += 1
+                memcpy(self.prev.data, w, wlen)
+                self.prev_len = wlen
+                self.prev_free = not joined
+                self.line_start = False
+        if failed:
+            raise MemoryError()
+        return o
+
+    def phrases(self):
+        """(list of phrases as ``a b`` bytes, int64 counts of the pair, float64 scores) in
+        the order they were found (scores 0 for phrases added from a file)."""
+        words, counts = self.items()
+        scores = np.zeros(len(words), dtype=np.float64)
+        cdef double[::1] s = scores
+        cdef Py_ssize_t i
+        if self.scores != NULL:
+            for i in range(len(words)):
+                s[i] = self.scores[i]
+        return words, counts, scores

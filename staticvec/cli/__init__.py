@@ -7,6 +7,7 @@ one stderr line and an exit code: 0 ok, 1 runtime error, 2 usage error, 3 unknow
 """
 # importing the command modules registers their commands, in the order --help lists them
 from staticvec.cli import corpus  # noqa: F401,I001
+from staticvec.cli import phrases  # noqa: F401
 from staticvec.cli import train  # noqa: F401
 from staticvec.cli import query  # noqa: F401
 from staticvec.cli import evaluate  # noqa: F401

@@ -33,6 +33,10 @@ MaxVocabWordsOption = typer.Option(
     30_000_000, "--max-vocab-words", min=1, max=2 ** 31 - 1,
     help="Prune the rarest words while counting once this many distinct words are held "
          "(bounds memory; word2vec C's and fastText's 30M).")
+PhrasesOption = typer.Option(
+    None, "--phrases", metavar="FILE",
+    help="Join the phrases of this table (the `phrases` command's --save-phrases) while "
+         "reading the corpus, so phrases get vectors of their own.")
 
 
 def _version_callback(value: bool):

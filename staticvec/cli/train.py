@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocabWordsOption,
-                               QuietOption, app)
+                               PhrasesOption, QuietOption, app)
 from staticvec.cli.display import reporting
 
 JsonSummaryOption = typer.Option(
@@ -128,6 +128,7 @@ def _w2v_options():
         checkpoint=CheckpointOption,
         checkpoint_every=CheckpointEveryOption,
         resume=ResumeOption,
+        phrases=PhrasesOption,
         quiet=QuietOption,
         json_summary=JsonSummaryOption,
     )
@@ -140,7 +141,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
              init_scale=1.0, save_model=None, continue_from=None, init_vectors=None,
-             explicit=None, checkpoints=None, summary_path=None):
+             explicit=None, checkpoints=None, summary_path=None, phrases=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
@@ -150,7 +151,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                                   min_count=min_count, max_vocab_words=max_vocab_words,
                                   encoding_errors=encoding_errors,
                                   max_sentence_length=max_sentence_length, cache=not no_cache,
-                                  **(checkpoints or {}))
+                                  phrases=phrases, **(checkpoints or {}))
     command = "train-skipgram" if sg else "train-cbow"
     with json_summary(summary_path, command) as summary, reporting(quiet) as progress:
         w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
@@ -224,6 +225,7 @@ def _word2vec_command(sg):
         checkpoint: Optional[str] = _W2V["checkpoint"],
         checkpoint_every: Optional[float] = _W2V["checkpoint_every"],
         resume: Optional[str] = _W2V["resume"],
+        phrases: Optional[str] = _W2V["phrases"],
         quiet: bool = _W2V["quiet"],
         json_summary_path: Optional[str] = _W2V["json_summary"],
     ):
@@ -233,7 +235,7 @@ def _word2vec_command(sg):
                  init_scale=init_scale, save_model=save_model, continue_from=continue_from,
                  init_vectors=init_vectors, explicit=_explicit(ctx),
                  checkpoints=_checkpoint_options(checkpoint, checkpoint_every, resume),
-                 summary_path=json_summary_path)
+                 summary_path=json_summary_path, phrases=phrases)
 
     command.__doc__ = _W2V_DOCS[sg]
     return command
@@ -294,6 +296,7 @@ def train_glove(
     checkpoint: Optional[str] = CheckpointOption,
     checkpoint_every: Optional[float] = CheckpointEveryOption,
     resume: Optional[str] = ResumeOption,
+    phrases: Optional[str] = PhrasesOption,
     quiet: bool = QuietOption,
     json_summary_path: Optional[str] = JsonSummaryOption,
 ):
@@ -314,6 +317,7 @@ def train_glove(
                                  vectors=vectors, min_count=min_count, max_size=max_size,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 phrases=phrases,
                                  **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with json_summary(json_summary_path, "train-glove") as summary, \
             reporting(quiet) as progress:
@@ -373,6 +377,7 @@ def train_fasttext(
     checkpoint: Optional[str] = CheckpointOption,
     checkpoint_every: Optional[float] = CheckpointEveryOption,
     resume: Optional[str] = ResumeOption,
+    phrases: Optional[str] = PhrasesOption,
     quiet: bool = QuietOption,
     json_summary_path: Optional[str] = JsonSummaryOption,
 ):
@@ -393,6 +398,7 @@ def train_fasttext(
                                  sample=sample, min_count=min_count, threads=threads, seed=seed,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache,
+                                 phrases=phrases,
                                  **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with json_summary(json_summary_path, "train-fasttext") as summary, \
             reporting(quiet) as progress:

@@ -155,9 +155,16 @@ def _inputs_digest(kind, paths, *options, signature=None):
     return digest
 
 
-def _cache_key(paths, words, encoding_errors, max_sentence_length, signature=None):
+def _phrases_options(phrases):
+    """The key options a phrase table adds: its content's SHA-256 (none without one, so
+    the keys of runs without --phrases are unchanged)."""
+    return () if phrases is None else (f"phrases={phrases.digest}",)
+
+
+def _cache_key(paths, words, encoding_errors, max_sentence_length, signature=None,
+               phrases=None):
     digest = _inputs_digest("encoding", paths, encoding_errors, max_sentence_length,
-                            signature=signature)
+                            *_phrases_options(phrases), signature=signature)
     digest.update("\n".join(words).encode("utf-8"))
     return digest.hexdigest()[:32]
 
@@ -525,11 +532,12 @@ def _build_entry(store, key, signature, paths, vocab_size, encode):
 class CountsEntry:
     """The cached word counts of regular files ``paths`` under the counting options."""
 
-    def __init__(self, store, paths, encoding_errors, max_vocab_words):
+    def __init__(self, store, paths, encoding_errors, max_vocab_words, phrases=None):
         self.store = store
         self.paths = paths
         self.signature = _signatures(paths)
         self.key = _inputs_digest("counts", paths, encoding_errors, max_vocab_words,
+                                  *_phrases_options(phrases),
                                   signature=self.signature).hexdigest()[:32]
         self.path = os.path.join(store.path, self.key + _COUNTS_SUFFIX)
 
@@ -550,13 +558,14 @@ class CountsEntry:
 class EncodingEntry:
     """The cached encoding of regular files ``paths`` under a vocabulary and reading options."""
 
-    def __init__(self, store, paths, words, encoding_errors, max_sentence_length):
+    def __init__(self, store, paths, words, encoding_errors, max_sentence_length,
+                 phrases=None):
         self.store = store
         self.paths = paths
         self.vocab_size = len(words)
         self.signature = _signatures(paths)
         self.key = _cache_key(paths, words, encoding_errors, max_sentence_length,
-                              self.signature)
+                              self.signature, phrases)
 
     def read(self):
         """(ids, ends, counts, folder), or None when absent or damaged (reported once)."""

@@ -16,7 +16,7 @@ import sys
 import zlib
 
 from staticvec.atomic import COMPRESSED_SUFFIXES
-from staticvec.errors import BadOptionError, InputError
+from staticvec.errors import BadOptionError, InputError, OutputError
 
 STDIN = "-"
 CHUNK_BYTES = 1 << 22
@@ -196,6 +196,21 @@ def iter_sentences(paths, encoding_errors="strict", max_sentence_length=10000):
                 words = []
     if words:
         yield words
+
+
+class SpoolWriter:
+    """A ``tee`` for ``iter_chunks`` that copies every validated chunk of every input to the
+    spool file, so stdin or a pipe (and the files named beside it) are read only once."""
+
+    def __init__(self, spool):
+        self.spool = spool
+
+    def write(self, chunk):
+        try:
+            self.spool.write(chunk)
+        except OSError as exc:
+            raise OutputError(f"cannot spool the input to {self.spool.name}: "
+                              f"{exc.strerror or exc}") from None
 
 
 def iter_line_blocks(paths, encoding_errors="strict", block_lines=8192):

@@ -42,8 +42,10 @@ class EncodedCorpus:
         return int(len(self.sentence_ends))
 
 
-def encode_to(folder, paths, vocab, encoding_errors, max_sentence_length, progress=None):
-    """Encode ``paths`` into ``folder``/ids.u32 and ends.u64; returns their counts."""
+def encode_to(folder, paths, vocab, encoding_errors, max_sentence_length, progress=None,
+              phrases=None):
+    """Encode ``paths`` (with the phrases of the table ``phrases`` joined, if given) into
+    ``folder``/ids.u32 and ends.u64; returns their counts."""
     from staticvec._kernels.tokenize import WordTable
 
     table = WordTable()
@@ -54,7 +56,8 @@ def encode_to(folder, paths, vocab, encoding_errors, max_sentence_length, progre
     with open(os.path.join(folder, cache_store.IDS_FILE), "wb") as ids_out, \
             open(os.path.join(folder, cache_store.ENDS_FILE), "wb") as ends_out, \
             Stage(progress, "encoding corpus", total, unit="words") as stage:
-        for chunk in corpus.iter_chunks(paths, encoding_errors):
+        chunks = corpus.iter_chunks(paths, encoding_errors)
+        for chunk in chunks if phrases is None else phrases.join_chunks(chunks):
             size = len(chunk) // 2 + 2
             ids = np.empty(size, dtype=np.uint32)
             ends = np.empty(size, dtype=np.uint64)
@@ -92,7 +95,7 @@ def _encode_private(encode):
 
 
 def encode_corpus(paths, vocab, *, encoding_errors="strict", max_sentence_length=10000,
-                  cache=True, progress=None):
+                  cache=True, progress=None, phrases=None):
     """The encoded corpus of ``paths`` under ``vocab``, from the cache when it is there.
 
     ``cache``: True (the default folder), False, a folder path, or a ``cache.Store``. Inputs
@@ -103,12 +106,13 @@ def encode_corpus(paths, vocab, *, encoding_errors="strict", max_sentence_length
     store = cache_store.Store.open(cache if all(corpus.is_regular(p) for p in paths) else False)
 
     def encode(folder):
-        return encode_to(folder, paths, vocab, encoding_errors, max_sentence_length, progress)
+        return encode_to(folder, paths, vocab, encoding_errors, max_sentence_length, progress,
+                         phrases)
 
     found = None
     if store:
         entry = cache_store.EncodingEntry(store, paths, vocab.words, encoding_errors,
-                                          max_sentence_length)
+                                          max_sentence_length, phrases=phrases)
         found = entry.read()
         if found is not None:
             encoded = _from_arrays(*found)

@@ -119,52 +119,55 @@ _COUNT = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also takes 'Â
 MAX_COUNT = 2**63 - 1
 
 
-def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", tee=None,
-                threads=2, progress=None):
-    """Count every word of ``paths``; returns (counts dict, stats dict).
+def counting_tables(threads, max_vocab_words):
+    """One C table per counting thread (never more tables than --max-vocab-words: each
+    holds at least one word), and the share of --max-vocab-words each may hold."""
+    from staticvec._kernels.tokenize import WordTable
 
-    The reading thread validates chunks and deals them round-robin to ``threads`` counting
-    threads, each with its own C table (nogil), merged at the end: reading, UTF-8 checks
-    and counting overlap. With ``--max-vocab-words`` each table prunes on its own share.
-    """
+    threads = max(1, min(int(threads), max_vocab_words or int(threads)))
+    limit = max_vocab_words // threads if threads > 1 else max_vocab_words
+    return [WordTable() for _ in range(threads)], limit
+
+
+def count_in_threads(items, tables, count, progress=None, stage_name="counting words",
+                     total_bytes=0):
+    """Deal ``items`` ((bytes, item) pairs) round-robin to one thread per table, which
+    calls ``count(table, item)`` (nogil C) and sums the tuples it returns; reading (the
+    caller's generator) and counting overlap. Returns the summed tuple; the tables are
+    left as filled (the caller merges them)."""
     import queue
     import threading
 
-    from staticvec._kernels.tokenize import WordTable
-
-    # every counting table holds at least one word: never more tables than --max-vocab-words
-    threads = max(1, min(int(threads), max_vocab_words or int(threads)))
-    tables = [WordTable() for _ in range(threads)]
-    totals = [[0, 0, 0] for _ in range(threads)]
-    queues = [queue.Queue(maxsize=2) for _ in range(threads)]
+    totals = [None] * len(tables)
+    queues = [queue.Queue(maxsize=2) for _ in tables]
     failures = []
-    limit = max_vocab_words // threads if threads > 1 else max_vocab_words
 
     def work(k):
         while True:
-            chunk = queues[k].get()
-            if chunk is None:
+            item = queues[k].get()
+            if item is None:
                 return
             if failures:
                 continue
             try:
-                for j, value in enumerate(tables[k].count(chunk, limit)):
-                    totals[k][j] += value
+                done = count(tables[k], item)
+                totals[k] = done if totals[k] is None else tuple(
+                    a + b for a, b in zip(totals[k], done))
             except BaseException as exc:  # MemoryError: reported by the reading thread
                 failures.append(exc)
 
-    workers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
+    workers = [threading.Thread(target=work, args=(k,), daemon=True)
+               for k in range(len(tables))]
     for worker in workers:
         worker.start()
-    total_bytes = sum(_size(p) for p in paths)
     done_bytes = 0
     try:
-        with Stage(progress, "counting words", total_bytes, unit="bytes") as stage:
-            for i, chunk in enumerate(corpus.iter_chunks(paths, encoding_errors, tee=tee)):
+        with Stage(progress, stage_name, total_bytes, unit="bytes") as stage:
+            for i, (size, item) in enumerate(items):
                 if failures:
                     raise failures[0]
-                queues[i % threads].put(chunk)
-                done_bytes += len(chunk)
+                queues[i % len(tables)].put(item)
+                done_bytes += size
                 stage.update(min(done_bytes, total_bytes) if total_bytes else done_bytes)
     finally:
         for q in queues:
@@ -173,10 +176,30 @@ def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", tee
             worker.join()
     if failures:
         raise failures[0]
+    counted = [t for t in totals if t is not None]
+    return tuple(sum(column) for column in zip(*counted)) if counted else None
+
+
+def count_words(paths, max_vocab_words=30_000_000, encoding_errors="strict", tee=None,
+                threads=2, progress=None, phrases=None):
+    """Count every word of ``paths``; returns (counts dict, stats dict).
+
+    The reading thread validates chunks and deals them round-robin to ``threads`` counting
+    threads, each with its own C table (nogil), merged at the end: reading, UTF-8 checks
+    and counting overlap. With ``--max-vocab-words`` each table prunes on its own share.
+    ``phrases`` (a ``phrases.PhraseTable``): count the text with its phrases joined.
+    """
+    tables, limit = counting_tables(threads, max_vocab_words)
+    chunks = corpus.iter_chunks(paths, encoding_errors, tee=tee)
+    if phrases is not None:
+        chunks = phrases.join_chunks(chunks)
+    totals = count_in_threads(((len(c), c) for c in chunks), tables,
+                              lambda table, chunk: table.count(chunk, limit),
+                              progress, "counting words", sum(_size(p) for p in paths))
     table = tables[0]
     for other in tables[1:]:
         table.merge(other)
-    tokens, lines, long_words = (sum(t[j] for t in totals) for j in range(3))
+    tokens, lines, long_words = totals or (0, 0, 0)
     if tokens == 0:
         names = ", ".join(corpus.describe(p) for p in paths)
         raise InputError(f"{names}: no words found (empty input)")

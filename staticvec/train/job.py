@@ -102,7 +102,8 @@ def run_job(job, progress=None, summary=None):
     outputs = job.outputs() + [("--save-vocab", job.save_vocab)]
     side = [("--json-summary", summary.path)] if summary.path not in (None, "-") else []
     check_outputs(outputs + side,
-                  [("the input", job.paths), ("--vocab", job.vocab_path)] + job.inputs())
+                  [("the input", job.paths), ("--vocab", job.vocab_path),
+                   ("--phrases", job.options.phrases)] + job.inputs())
     summary.checked = True
     # side outputs (--save-vocab, --save-cooccur) appear only beside the model, all or none
     with outputs_together(), job.workspace():

@@ -78,6 +78,7 @@ class TrainOptions:
     encoding_errors: str = "strict"
     max_sentence_length: int = 10000
     cache: object = True         # True (the default folder), False, or a folder path
+    phrases: str = None          # a phrase table file: its phrases joined while reading
     # checkpoints (train/checkpoint.py): where, how often (minutes), and where to resume from
     checkpoint: object = None        # a folder name (str or os.PathLike)
     checkpoint_every: float = None   # 10 minutes when checkpointing
@@ -131,4 +132,5 @@ class TrainOptions:
         """The keyword arguments of ``text.prepare.prepare`` these options set."""
         return dict(min_count=self.min_count, max_size=self.max_size,
                     max_vocab_words=self.max_vocab_words, encoding_errors=self.encoding_errors,
-                    max_sentence_length=self.max_sentence_length, cache=self.cache)
+                    max_sentence_length=self.max_sentence_length, cache=self.cache,
+                    phrases=self.phrases)

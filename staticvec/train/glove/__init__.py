@@ -95,6 +95,9 @@ class GloveJob(VectorsJob):
         if cooccur is not None and save_cooccur is not None:
             raise BadOptionError("--save-cooccur with --cooccur: the records are already in "
                                  f"{cooccur}")
+        if cooccur is not None and self.options.phrases is not None:
+            raise BadOptionError("--phrases with --cooccur: the records were counted already "
+                                 "(give --phrases when counting them)")
         if cooccur is not None and self.vocab_path is None:
             raise BadOptionError("--cooccur needs --vocab: the vocabulary the records were "
                                  "counted with")
