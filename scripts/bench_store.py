@@ -299,7 +299,8 @@ def main(argv=None):
           f"average now {' '.join(uptime())}; answer {s['answer']!r}; CLI: {out}")
     print(f"{'measure':32} {'store':>10}   others (value, ratio other/store)")
     for name, value, others in table:
-        parts = [f"{label} {v:.3f} ({v / value:.1f}x)" for label, v in others if v is not None]
+        parts = [f"{label} {v:.3f}" + (f" ({v / value:.1f}x)" if value > 0 else "")
+                 for label, v in others if v is not None]
         print(f"{name:32} {value:10.4f}   " + "; ".join(parts))
     print(f"peak RSS of the store process: {s['peak_rss']:.0f} MB; gensim load: "
           f"{g['peak_rss'] if g else float('nan'):.0f} MB; staticvec.load(.bin): "

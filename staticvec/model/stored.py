@@ -22,7 +22,7 @@ from staticvec.errors import UnknownWordError
 from staticvec.model.similarity import cancelled_query, mean_query
 from staticvec.model.vectors import Vectors, _names
 
-_SCAN_ROWS = 1 << 16    # rows per block of a one-query scan
+_SCAN_ROWS = 1 << 18    # rows per block of a one-query scan (small blocks cost BLAS time)
 _BATCH_ROWS = 1 << 13   # rows per block of a batch scan (queries x rows scores at once)
 
 
