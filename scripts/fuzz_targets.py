@@ -562,6 +562,47 @@ def seeds_probes_json():
             "pairs": b'{"pairs": [["king", "queen"]]}'}
 
 
+# ---------------------------------------------------------------- staticvec store (.svs)
+@harness("store", "staticvec store: load_vectors on a .svs (io/store.py), then lookups, "
+                  "vectors and queries on the mapped model")
+def fuzz_store(data):
+    import numpy as np
+
+    from staticvec.io.dispatch import load_vectors
+    path = _file("model.svs", data)
+    for limit in (None, 2):
+        vectors = load_vectors(path, fmt="store", limit=limit)
+        assert len(vectors.words) <= (limit or len(vectors.words))
+        words = list(vectors.words[:3])
+        for word in words + ["king", "zzqx", ""]:
+            row = vectors.position(word)
+            if row is not None:
+                assert vectors.words[row] == word
+                vec = vectors.vector(word)
+                assert np.isfinite(vec).all()
+        for word in words[:1]:
+            try:
+                results = vectors.most_similar(word, topn=3)
+                batch = vectors.most_similar_batch([word], topn=3)[0]
+            except _project_error():
+                continue
+            assert all(np.isfinite(s) for _, s in results + batch)
+
+
+@seeds("store")
+def seeds_store():
+    from staticvec.io.dispatch import save_vectors
+    from staticvec.io.store_write import write_store
+    out = {}
+    source = os.path.join(workdir(), "store-source.bin")
+    save_vectors(tiny_vectors(), source)
+    for name, limit in (("tiny", None), ("three", 3)):
+        target = os.path.join(workdir(), f"seed-{name}.svs")
+        write_store(source, target, limit=limit)
+        out[name] = open(target, "rb").read()
+    return out
+
+
 # ---------------------------------------------------------------- mutations (no fuzzer needed)
 _NUMBERS = (b"0", b"1", b"-1", b"999999999", b"4294967296", b"9223372036854775808",
             b"18446744073709551616", b"1e308", b"1e39", b"-0", b"nan", b"inf", b"2.5", b"")

@@ -44,8 +44,10 @@ def load(path: PathLike, *, format: Optional[str] = None, limit: Optional[int] =
          encoding_errors: str = "strict") -> Vectors:
     """Read a vectors file: word2vec binary or text (gensim's and GloVe's dialects too),
     fastText ``.vec`` or ``.bin`` (a ``FastTextVectors``, which gives unseen words their
-    n-gram vectors), plain or ``.gz``/``.bz2``/``.xz``. The format is sniffed from the
-    content; ``format`` ("binary", "text", "fasttext") forces it.
+    n-gram vectors), plain or ``.gz``/``.bz2``/``.xz``, or a staticvec store (``staticvec
+    store``: memory-mapped, a ``StoredVectors`` that opens in milliseconds whatever its
+    size). The format is sniffed from the content; ``format`` ("binary", "text",
+    "fasttext", "store") forces it.
 
     ``limit``: only the first ``limit`` words, without reading the rest of the file (as
     gensim's ``limit``); ``encoding_errors``: "strict", "replace" or "ignore"."""

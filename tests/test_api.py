@@ -262,7 +262,7 @@ def test_convert_onto_its_input_is_refused(tmp_path, model):
     (["convert", "v.txt", "o.bin", "--format-out", "hdf5"],
      "invalid value for --format-out: 'hdf5' (choose from binary, text)"),
     (["convert", "v.txt", "o.bin", "--format-in", "glove"],
-     "invalid value for --format-in: 'glove' (choose from binary, text, fasttext)"),
+     "invalid value for --format-in: 'glove' (choose from binary, text, fasttext, store)"),
     (["convert", "v.txt", "o.dat"],
      "cannot tell the vectors format of o.dat from its extension: use .bin (word2vec binary) "
      "or .txt/.vec (text)"),

@@ -15,6 +15,7 @@ from staticvec.cli import bias  # noqa: F401
 from staticvec.cli import cache  # noqa: F401
 from staticvec.cli import convert  # noqa: F401
 from staticvec.cli import embed  # noqa: F401
+from staticvec.cli import store  # noqa: F401
 from staticvec.cli import plot  # noqa: F401
 from staticvec.cli.app import app
 from staticvec.cli.main import main

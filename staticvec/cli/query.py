@@ -13,10 +13,10 @@ from staticvec.text.corpus import check_encoding_errors
 # (nearest, analogy)
 QueryModelOption = typer.Option(
     None, "--model", "-m", metavar="MODEL", envvar="STATICVEC_MODEL", show_envvar=False,
-    help="Vectors: word2vec .bin/.txt, GloVe .txt, fastText .bin/.vec (format sniffed from "
-         "the content); default $STATICVEC_MODEL.")
+    help="Vectors: word2vec .bin/.txt, GloVe .txt, fastText .bin/.vec, a staticvec store "
+         "(format sniffed from the content); default $STATICVEC_MODEL.")
 ModelFormatOption = typer.Option(None, "--format", metavar="FORMAT",
-                                 help="Force the model format: binary, text or fasttext.")
+                                 help="Force the model format: binary, text, fasttext or store.")
 RestrictOption = typer.Option(None, "--restrict", min=1,
                               help="Answer only from the first N words of the model (the most "
                                    "frequent ones, in files sorted by frequency).")

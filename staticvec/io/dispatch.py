@@ -3,7 +3,8 @@
 
 Formats: word2vec binary (``word2vec_binary.py``) and text (``word2vec_text.py``), with
 gensim's and GloVe's dialects, ``.gz``/``.bz2``/``.xz`` compressed copies, and fastText
-``.bin`` models (magic 793712314, ``fasttext_bin.py``). The format is sniffed from the
+``.bin`` models (magic 793712314, ``fasttext_bin.py``), and staticvec stores (``store.py``,
+memory-mapped, not read: ``StoredVectors``). The format is sniffed from the
 content (``sniff.py``); ``fmt`` forces it, and a forced format that contradicts the
 content is an error saying what the file is.
 
@@ -25,7 +26,9 @@ from staticvec.io.sniff import (FORMAT_NAMES, check_forced_format, check_header_
                                 sniff_format, sniff_rows)
 from staticvec.io.word2vec_binary import read_binary, write_binary
 from staticvec.io.word2vec_text import read_text, write_text
+from staticvec.io.store import is_store, read_store
 from staticvec.model.fasttext import FastTextVectors
+from staticvec.model.stored import StoredVectors
 from staticvec.model.similarity import row_norms
 from staticvec.model.subwords import compose, ngram_count_bound, subword_csr
 from staticvec.model.vectors import Vectors, register_writer
@@ -33,7 +36,7 @@ from staticvec.text.corpus import DECOMPRESS_ERRORS, OPENERS, check_encoding_err
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("binary", "text", "fasttext")
+FORMATS = ("binary", "text", "fasttext", "store")
 _EXTENSIONS = {".bin": "binary", ".txt": "text", ".vec": "text"}
 
 
@@ -78,6 +81,8 @@ def load_vectors(path, fmt=None, encoding_errors="strict", limit=None):
     if os.path.isdir(path):
         raise InputError(f"{path}: is a folder, not a vectors file")
     ext = os.path.splitext(path)[1].lower()
+    if ext not in OPENERS and _store_named(path, fmt):
+        return StoredVectors(read_store(path, limit))
     if ext in OPENERS:
         try:
             with OPENERS[ext](path, "rb") as handle:
@@ -97,6 +102,24 @@ def load_vectors(path, fmt=None, encoding_errors="strict", limit=None):
             data = stream.readall()
             return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors, limit)
         return _parse(stream, info.st_size, path, fmt, encoding_errors, limit)
+
+
+def _store_named(path, fmt):
+    """True if ``path`` is a store (by its magic) that ``fmt`` allows; a contradiction
+    between the two is an error saying what the file is."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(8) if os.path.isfile(path) else b""
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    if is_store(magic):
+        if fmt in (None, "store"):
+            return True
+        raise FormatError(f"{path} is a staticvec store, not {FORMAT_NAMES[fmt]} (drop --format "
+                          f"or use --format store)")
+    if fmt == "store":
+        raise FormatError(f"{path}: not a staticvec store (bad magic number)")
+    return False
 
 
 def _parse_compressed_prefix(handle, path, fmt, encoding_errors, limit):
@@ -124,6 +147,9 @@ def _parse(stream, size, path, fmt, encoding_errors, limit=None, prefix=False):
     ``limit`` words are not all in it)."""
     head = read_head(stream)
     layout = word2vec_layout(head, None if prefix else size, path, fmt)
+    if layout is None and is_store(head):
+        raise FormatError(f"{path}: a staticvec store is mapped: it must be an uncompressed "
+                          f"regular file (decompress it first)")
     if layout is None:
         return load_fasttext(path) if limit is None else load_fasttext(path, limit)
     fmt, header, body_start = layout
@@ -151,6 +177,13 @@ def word2vec_layout(head, size, path, fmt=None):
     that ``fmt`` allows; damage and contradictions with ``fmt`` raise ``FormatError``."""
     if not head:
         raise FormatError(f"{path}: empty file")
+    if is_store(head) or fmt == "store":
+        if not is_store(head):
+            raise FormatError(f"{path}: not a staticvec store (bad magic number)")
+        if fmt in (None, "store"):
+            return None
+        raise FormatError(f"{path} is a staticvec store, not {FORMAT_NAMES[fmt]} (drop --format "
+                          f"or use --format store)")
     if is_fasttext(head):
         if fmt in (None, "fasttext"):
             return None

@@ -8,9 +8,11 @@ import re
 
 from staticvec.errors import FormatError
 from staticvec.io.fasttext_bin import MAGIC as FASTTEXT_MAGIC
+from staticvec.io.store import is_store
 
 HEAD_BYTES = 1 << 17  # bytes read first: magic, header, format sniffing
-FORMAT_NAMES = {"binary": "word2vec binary", "text": "text", "fasttext": "a fastText .bin model"}
+FORMAT_NAMES = {"binary": "word2vec binary", "text": "text", "fasttext": "a fastText .bin model",
+                "store": "a staticvec store"}
 INTEGER = re.compile(rb"[+-]?[0-9]+")
 # bytes that never occur in a text vectors file (control characters but tab, LF, VT, FF, CR)
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
@@ -82,7 +84,10 @@ def sniff_rows(head, start, dim):
 
 
 def sniff_format(head, path):
-    """'binary', 'text' or 'fasttext', as the loader would read a file starting with ``head``."""
+    """'binary', 'text', 'fasttext' or 'store', as the loader would read a file starting
+    with ``head``."""
+    if is_store(head):
+        return "store"
     if is_fasttext(head):
         return "fasttext"
     header, body_start = read_header(head, path)

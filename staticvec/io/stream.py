@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from staticvec.errors import UnknownWordError
-from staticvec.io.sniff import is_fasttext, read_head, read_header, sniff_rows
+from staticvec.io.sniff import is_fasttext, is_store, read_head, read_header, sniff_rows
 from staticvec.io.word2vec_binary import BinaryRows, distinct_hashes
 from staticvec.model.similarity import (ZeroVectorError, block_cosines, cancelled_query,
                                         cosmul_scores, mean_query, never_zero_rows, top_indices)
@@ -47,7 +47,7 @@ def open_binary_rows(path, block_rows=65536):
     try:
         head = read_head(stream)
         header, body_start = read_header(head, path)
-        if (is_fasttext(head) or header is None
+        if (is_fasttext(head) or is_store(head) or header is None
                 or sniff_rows(head, body_start, header[1]) != "binary"):
             stream.close()
             return None

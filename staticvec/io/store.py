@@ -1,0 +1,240 @@
+"""The staticvec store (``.svs``): one file laid out to be memory-mapped, so a model of
+millions of words opens in milliseconds and a few MB, whatever its size.
+
+Layout (little-endian; every section starts on a 64-byte boundary, the unit rows on a
+4096-byte page)::
+
+    header   magic b"SVSTORE\\0", version, flags, words, dim, hash slots, longest probe,
+             (offset, bytes) of each section below, sha256 of all the fields before it
+    unit     float32[words, dim]  the unit-length rows (zero rows stay zero)
+    norms    float32[words]       each source row's L2 norm (v[word] = unit row * norm)
+    counts   int64[words]         word counts (fastText models; empty when unknown)
+    ends     uint64[words]        end of each word in ``blob`` (a word starts where the
+                                  previous one ends)
+    blob     the words' UTF-8 bytes, in row order
+    table    uint32[slots]        open-addressing hash table (crc32, linear probing):
+                                  0 empty, else row + 1; slots a power of two > 2 x words
+    meta     JSON: the source's path, size, mtime and sample digest (its fingerprint) and
+             the format it was read as (None: sniffed)
+
+``read_store`` checks the header (magic, version, checksum, every section inside the
+file and of the size its counts imply) before anything is mapped, maps the file once and
+returns views of it: nothing else is read until a query touches it. ``store_write.py``
+writes it. A stale store (its
+source changed since) is used with a warning: it is still a consistent model in itself.
+"""
+import hashlib
+import json
+import logging
+import mmap
+import os
+import struct
+
+import numpy as np
+
+from staticvec.errors import FormatError, InputError
+from staticvec.model.stored import word_hash
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"SVSTORE\x00"
+VERSION = 1
+SECTIONS = ("unit", "norms", "counts", "ends", "blob", "table", "meta")
+_FIELDS = struct.Struct("<8sIIQQQQ" + "QQ" * len(SECTIONS))
+_HEADER = struct.Struct(_FIELDS.format + "32s")
+_FIRST = 4096          # the unit rows start on a page of their own
+_ALIGN = 64
+_MAX_META = 1 << 20
+_MAX_DIM = 1 << 20
+_MAX_WORDS = (1 << 32) - 2   # rows + 1 fit the uint32 table entries
+_HAS_COUNTS = 1
+
+
+def is_store(head):
+    """True if ``head`` (a file's first bytes) starts with the store's magic."""
+    return head[:len(MAGIC)] == MAGIC
+
+
+class StoreData:
+    """A mapped store: views of its sections, and the word lookups (``word``, ``row``)
+    that read the hash table and word bytes in place."""
+
+    def __init__(self, path, mapped, fields, sections, meta, limit):
+        self.path = path
+        self._map = mapped
+        total, dim = fields["words"], fields["dim"]
+        self.total = total
+        self.count = total if limit is None else min(limit, total)
+        self.dim = dim
+        self.meta = meta
+
+        def view(name, dtype, count):
+            offset, _ = sections[name]
+            return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
+
+        self.unit = view("unit", "<f4", self.count * dim).reshape(self.count, dim)
+        self.norms = view("norms", "<f4", self.count)
+        self.counts = view("counts", "<i8", self.count) if fields["flags"] & _HAS_COUNTS else None
+        whole = memoryview(mapped)
+        offset, size = sections["ends"]
+        self._ends = whole[offset:offset + size].cast("Q")
+        self._blob_start, self._blob_size = sections["blob"]
+        offset, size = sections["table"]
+        self._table = whole[offset:offset + size].cast("I")
+        self._mask = fields["slots"] - 1
+        self._probes = fields["probes"] + 1
+
+    def damaged(self, what):
+        return FormatError(f"{self.path}: damaged staticvec store: {what} (rebuild it with "
+                           f"'staticvec store')")
+
+    def word_bytes(self, i):
+        start = self._ends[i - 1] if i else 0
+        end = self._ends[i]
+        if not start <= end <= self._blob_size:
+            raise self.damaged(f"the offsets of word {i + 1} point outside its words")
+        return self._map[self._blob_start + start:self._blob_start + end]
+
+    def word(self, i):
+        try:
+            return self.word_bytes(i).decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.damaged(f"word {i + 1} is not UTF-8") from None
+
+    def row(self, word, count):
+        """The row of ``word`` if it is below ``count``, else None."""
+        try:
+            raw = word.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        slot = word_hash(raw) & self._mask
+        table = self._table
+        for _ in range(self._probes):
+            entry = table[slot]
+            if not entry:
+                return None
+            if entry > self.total:
+                raise self.damaged(f"hash slot {slot} names row {entry} of {self.total:,}")
+            if self.word_bytes(entry - 1) == raw:
+                return entry - 1 if entry <= count else None
+            slot = (slot + 1) & self._mask
+        return None
+
+
+# ---------------------------------------------------------------- reading
+def read_store(path, limit=None):
+    """Open the store ``path`` (``limit``: only its first ``limit`` words) as ``StoreData``;
+    a damaged, truncated or foreign file raises ``FormatError`` before anything is mapped."""
+    path = os.fspath(path)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        head = handle.read(_HEADER.size)
+        fields, sections = parse_header(head, size, path)
+        offset, length = sections["meta"]
+        handle.seek(offset)
+        meta = _parse_meta(handle.read(length), path)
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    check_fresh(path, meta)
+    return StoreData(path, mapped, fields, sections, meta, limit)
+
+
+def parse_header(head, size, path):
+    """``(fields, {section: (offset, bytes)})`` of a store whose first bytes are ``head``
+    and whose length is ``size``: every claim checked against the file's size."""
+    if not is_store(head):
+        raise FormatError(f"{path}: not a staticvec store (bad magic number)")
+    if len(head) < 16:
+        raise FormatError(f"{path}: truncated staticvec store ({size:,} bytes)")
+    version = struct.unpack_from("<I", head, 8)[0]
+    if version != VERSION:
+        raise FormatError(f"{path}: staticvec store version {version}, but this staticvec reads "
+                          f"version {VERSION}: rebuild it with 'staticvec store SOURCE -o {path}'")
+    if len(head) < _HEADER.size:
+        raise FormatError(f"{path}: truncated staticvec store ({size:,} bytes, shorter than its "
+                          f"header)")
+    values = _HEADER.unpack(head[:_HEADER.size])
+    if hashlib.sha256(head[:_FIELDS.size]).digest() != values[-1]:
+        raise FormatError(f"{path}: damaged staticvec store (its header checksum does not match)")
+    _, _, flags, words, dim, slots, probes = values[:7]
+    fields = dict(flags=flags, words=words, dim=dim, slots=slots, probes=probes)
+    sections = {name: (values[7 + 2 * k], values[8 + 2 * k]) for k, name in enumerate(SECTIONS)}
+    expected = {"unit": words * dim * 4, "norms": words * 4,
+                "counts": words * 8 if flags & _HAS_COUNTS else 0, "ends": words * 8,
+                "table": slots * 4}
+    problem = None
+    if not 1 <= dim <= _MAX_DIM:
+        problem = f"dimension {dim}"
+    elif not 1 <= words <= _MAX_WORDS:
+        problem = f"{words:,} words"
+    elif slots & (slots - 1) or slots <= words or probes >= slots:
+        problem = f"{slots:,} hash slots for {words:,} words"
+    elif sections["meta"][1] > _MAX_META:
+        problem = f"{sections['meta'][1]:,} bytes of metadata"
+    else:
+        for name, want in expected.items():
+            if sections[name][1] != want:
+                problem = f"section {name} of {sections[name][1]:,} bytes (should be {want:,})"
+                break
+    if problem:
+        raise FormatError(f"{path}: damaged staticvec store (its header says {problem})")
+    end = _HEADER.size
+    for name, (offset, length) in sorted(sections.items(), key=lambda item: item[1]):
+        if offset % _ALIGN or offset < end:
+            raise FormatError(f"{path}: damaged staticvec store (section {name} at offset "
+                              f"{offset:,} overlaps another or is misaligned)")
+        end = offset + length
+    if end > size:
+        raise FormatError(f"{path}: truncated staticvec store ({size:,} bytes; its header says "
+                          f"{end:,})")
+    return fields, sections
+
+
+def _parse_meta(data, path):
+    try:
+        meta = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise FormatError(f"{path}: damaged staticvec store (its metadata is not a JSON object)")
+    return meta
+
+
+def fingerprint(path):
+    """The source's fingerprint: its size, mtime and the sample digest ``text/cache.py``
+    uses for its keys (64 blocks spread over the file), or None (not a regular file)."""
+    from staticvec.text.cache import _sample_digest
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            return {"size": info.st_size, "mtime_ns": info.st_mtime_ns,
+                    "sample": _sample_digest(handle, info.st_size)}
+    except OSError:
+        return None
+
+
+def check_fresh(path, meta):
+    """Warn when the store's source exists and has changed since the store was built
+    (same size and mtime: unchanged, without reading it; else the sample digest decides)."""
+    source = meta.get("source")
+    recorded = meta.get("fingerprint")
+    if not isinstance(source, str) or not isinstance(recorded, dict):
+        return
+    try:
+        info = os.stat(source)
+    except (OSError, ValueError):
+        return  # the source is elsewhere or gone: the store stands on its own
+    if info.st_size == recorded.get("size") and info.st_mtime_ns == recorded.get("mtime_ns"):
+        return
+    now = fingerprint(source)
+    if now is not None and (now["size"], now["sample"]) == (recorded.get("size"),
+                                                            recorded.get("sample")):
+        return
+    log.warning(f"{path} is stale: its source {source} has changed since it was built "
+                f"(rebuild it with 'staticvec store {source} -o {path}')")
