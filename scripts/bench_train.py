@@ -76,7 +76,7 @@ print(json.dumps({"train": train}))
 """
 
 
-def run_tool(tool, model, threads, corpus, n_tokens, workdir, seed=1):
+def run_tool(tool, model, threads, corpus, n_tokens, workdir, seed=1, extra=()):
     sg = model == "skipgram"
     s = SETTINGS
     alpha = ALPHA[model]
@@ -85,7 +85,7 @@ def run_tool(tool, model, threads, corpus, n_tokens, workdir, seed=1):
         cmd = [sys.executable, "-m", "staticvec", "train-skipgram" if sg else "train-cbow", corpus,
                "-o", out, "--dim", s["dim"], "--window", s["window"], "--negative", s["negative"],
                "--sample", s["sample"], "--min-count", s["min_count"], "--epochs", s["epochs"],
-               "--threads", threads, "--seed", seed, "--no-cache"]
+               "--threads", threads, "--seed", seed, "--no-cache", *extra]
         env = dict(os.environ)
         wall, rss, _, err = measured(cmd, env)
         match = re.search(r"trained [\d,]+ words in ([\d.]+) s", err)
@@ -132,11 +132,11 @@ def summary(rows, models, threads, tools, n_seeds):
                         and r["tool"] == tool]
                 if mine:
                     means[tool] = {k: sum(r[k] for r in mine) / len(mine)
-                                   for k in ("wall", "words_per_s", "rss_mb", "analogy", "ws353")}
+                                   for k in ("wall", "words_per_s", "rss_mb", "analogy", "ws353", "simlex")}
                     m = means[tool]
                     print(f"{model:9} {t:>3} {tool:11} wall {m['wall']:7.1f} s  "
                           f"{m['words_per_s'] / 1e6:6.2f}M words/s  RSS {m['rss_mb']:5.0f} MB  "
-                          f"analogy {m['analogy']:6.2f}  WS353 {m['ws353']:.3f}")
+                          f"analogy {m['analogy']:6.2f}  WS353 {m['ws353']:.3f}  SimLex {m['simlex']:.3f}")
             ours = means.get("staticvec")
             peers = {k: v for k, v in means.items() if k != "staticvec"}
             if not ours or not peers:
@@ -149,6 +149,7 @@ def summary(rows, models, threads, tools, n_seeds):
                 g = peers["gensim"]
                 line += (f"; vs gensim: analogy {ours['analogy'] - g['analogy']:+.2f}, "
                          f"WS353 {ours['ws353'] - g['ws353']:+.3f}, "
+                         f"SimLex {ours['simlex'] - g['simlex']:+.3f}, "
                          f"RSS {ours['rss_mb']:.0f} vs {g['rss_mb']:.0f} MB")
             print(line, flush=True)
 
@@ -160,9 +161,15 @@ def main(argv=None):
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--seeds", default="1", help="comma-separated seeds (default: 1)")
+    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"],
+                        help=f"epochs for every tool (default: {SETTINGS['epochs']})")
+    parser.add_argument("--staticvec-args", default="",
+                        help="extra options for staticvec, e.g. '--lr-schedule word2vec'")
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
+    SETTINGS["epochs"] = args.epochs
+    extra = args.staticvec_args.split()
 
     tools = [t for t in args.tools.split(",") if t]
     models = [m for m in args.models.split(",") if m]
@@ -176,7 +183,7 @@ def main(argv=None):
     rows = []
     seeds = [int(x) for x in args.seeds.split(",") if x]
     header = (f"{'model':9} {'thr':>3} {'tool':11} {'seed':>4} {'wall s':>8} {'train s':>8} "
-              f"{'words/s':>10} {'RSS MB':>8} {'analogy':>8} {'WS353':>7}")
+              f"{'words/s':>10} {'RSS MB':>8} {'analogy':>8} {'WS353':>7} {'SimLex':>7}")
     print(header)
     for model in models:
         for t in threads:
@@ -185,7 +192,7 @@ def main(argv=None):
                     if seed != seeds[0] and tool not in SEEDED:
                         continue
                     try:
-                        row = run_tool(tool, model, t, corpus, n_tokens, workdir, seed)
+                        row = run_tool(tool, model, t, corpus, n_tokens, workdir, seed, extra)
                         row.update(quality(row["vectors"], args.eval_dir))
                         os.unlink(row["vectors"])
                     except (RuntimeError, OSError, ImportError) as exc:
@@ -194,7 +201,8 @@ def main(argv=None):
                     rows.append(row)
                     print(f"{model:9} {t:>3} {tool:11} {seed:>4} {row['wall']:8.1f} "
                           f"{row['train']:8.1f} {row['words_per_s'] / 1e6:9.2f}M "
-                          f"{row['rss_mb']:8.0f} {row['analogy']:8.2f} {row['ws353']:7.3f}",
+                          f"{row['rss_mb']:8.0f} {row['analogy']:8.2f} {row['ws353']:7.3f} "
+                          f"{row.get('simlex', float('nan')):7.3f}",
                           flush=True)
     summary(rows, models, threads, tools, len(seeds))
     if args.json:

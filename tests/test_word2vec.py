@@ -367,3 +367,131 @@ def test_training_on_a_mapped_corpus_equals_training_on_a_copy(mapped_ids):
     mapped = w2v.train_arrays(counts[order], ids, ends, o).copy()
     copied = w2v.train_arrays(counts[order], np.array(ids), ends, o)
     assert np.array_equal(mapped, copied)
+
+
+# ---------------------------------------------------------------- learning-rate schedule
+
+# (done, word2vec's rate, sawtooth's rate) for alpha 0.1, min_alpha 0.001, total 999 (so
+# q = done / 1000), 2 epochs, worked by hand: word2vec 0.1 * (1 - q); sawtooth in epoch e at
+# fraction f of it, q' = (e + f / 2) / 2, rate 0.1 * (1 - q'); both at least 0.001.
+SCHEDULE_BY_HAND = [
+    (0, 0.1, 0.1),
+    (250, 0.075, 0.0875),      # e 0, f 0.5: q' 0.125
+    (499, 0.0501, 0.07505),    # e 0, f 0.998: q' 0.2495
+    (500, 0.05, 0.05),         # e 1, f 0: q' 0.5 (the restart, from 0.075 down to 0.05)
+    (750, 0.025, 0.0375),      # e 1, f 0.5: q' 0.625
+    (999, 0.001, 0.025050),    # word2vec floored (0.0001 < 0.001); q' 0.74975
+    (1000, 0.001, 0.001),      # e 2 = the end: q' 1, floored
+]
+
+
+@pytest.mark.parametrize("done,word2vec,sawtooth", SCHEDULE_BY_HAND)
+def test_learning_rate_schedules_match_the_hand_computation(done, word2vec, sawtooth):
+    for name, expected in (("word2vec", word2vec), ("sawtooth", sawtooth)):
+        saw = w2v.LR_SCHEDULES[name]
+        assert w2v.learning_rate(0.1, 0.001, done, 999, 2, saw) == pytest.approx(expected, rel=1e-9)
+        # the kernel's own function (float32) gives the same rate
+        kernel = _kernels.load("word2vec").learning_rate(0.1, 0.001, done, 999, 2, saw)
+        assert kernel == pytest.approx(expected, rel=1e-6)
+
+
+def test_kernel_learning_rate_equals_the_python_function_everywhere():
+    k = _kernels.load("word2vec")
+    for saw in w2v.LR_SCHEDULES.values():
+        for epochs in (1, 3, 5):
+            for done in range(0, 1_000_001, 9_973):
+                mine = w2v.learning_rate(0.025, 2.5e-6, done, 1_000_000, epochs, saw)
+                assert k.learning_rate(0.025, 2.5e-6, done, 1_000_000, epochs, saw) == \
+                    pytest.approx(mine, rel=1e-6, abs=1e-12), (saw, epochs, done)
+
+
+def _mini_cut(mini, tokens=150_000):
+    vocab, corpus = mini
+    ends = corpus.sentence_ends[corpus.sentence_ends <= tokens]
+    return vocab, corpus.ids[:int(ends[-1])], ends
+
+
+def _kernel_run(vocab, ids, ends, options, total):
+    """One thread through the kernel directly, with the schedule's total of words given."""
+    o = options.resolved()
+    counters = runner.Counters(1)
+    kernel, syn0, _, _ = w2v.build_kernel(vocab.counts, o, counters)
+    longest = int(np.diff(ends, prepend=np.uint64(0)).max())
+    kernel.train(0, ids, ends, 0, len(ends), o.epochs, o.seed, o.alpha, o.min_alpha, total,
+                 longest, False)
+    return syn0.tobytes()
+
+
+def test_training_loop_follows_the_sawtooth(mini):
+    # one epoch: the sawtooth's q is done / (T + 1) / 2, which is exactly word2vec's line over
+    # a total of 2T + 1 words, so the two runs must be bit-identical (and differ from T's line)
+    vocab, ids, ends = _mini_cut(mini, 60_000)
+    t = len(ids)
+    kw = dict(sg=True, threads=1, seed=5, epochs=1, dim=16, alpha=0.05)
+    saw = _kernel_run(vocab, ids, ends, w2v.Word2VecOptions(lr_schedule="sawtooth", **kw), t)
+    line = _kernel_run(vocab, ids, ends, w2v.Word2VecOptions(lr_schedule="word2vec", **kw),
+                       2 * t + 1)
+    plain = _kernel_run(vocab, ids, ends, w2v.Word2VecOptions(lr_schedule="word2vec", **kw), t)
+    assert saw == line
+    assert saw != plain
+
+
+# sha256 of the vectors main's build (before --lr-schedule existed) trained on the first 150k
+# tokens of mini.txt.xz: dim 20, 2 epochs, 1 thread, seed 11, per kernel variant;
+# --lr-schedule word2vec must reproduce them bit for bit
+MAIN_BYTES = {
+    ("avx2", True): "7c261b9aedcf4f7fa5f279ed517063e4e5c83ba2a0489ff9d130015cc6cf979c",
+    ("avx2", False): "0f2a4b2d92c3cec43d4b466d4d1f40324f8727904f5263de12b991eb8ebeaef4",
+    ("generic", True): "3c1b70b973c3b6d1d373c96fa11965223aed34a8560092363847c871fbc9eaa6",
+    ("generic", False): "9702991c83ba575a6b2205be7af99e932ee1d82b8bba48d9edb176356332933d",
+}
+
+
+@pytest.mark.parametrize("sg", [True, False], ids=["skipgram", "cbow"])
+def test_word2vec_schedule_reproduces_mains_bytes(mini, sg):
+    import hashlib
+
+    vocab, ids, ends = _mini_cut(mini)
+    o = w2v.Word2VecOptions(sg=sg, threads=1, seed=11, epochs=2, dim=20, lr_schedule="word2vec")
+    vectors = w2v.train_arrays(vocab.counts, ids, ends, o)
+    digest = hashlib.sha256(np.ascontiguousarray(vectors).tobytes()).hexdigest()
+    assert digest == MAIN_BYTES[(_kernels.VARIANT, sg)]
+
+
+@pytest.mark.parametrize("schedule", sorted(w2v.LR_SCHEDULES))
+def test_progress_shows_the_schedules_rate(mini, schedule):
+    vocab, ids, ends = _mini_cut(mini, 60_000)
+    shown = []
+
+    def progress(stage, done, total, **fields):
+        if "alpha" in fields:
+            shown.append((done, total, fields["alpha"]))
+
+    o = w2v.Word2VecOptions(sg=False, threads=1, seed=3, epochs=3, dim=8, lr_schedule=schedule)
+    w2v.train_arrays(vocab.counts, ids, ends, o, progress=progress)
+    assert shown
+    o = o.resolved()
+    for done, total, alpha in shown:
+        saw = w2v.LR_SCHEDULES[schedule]
+        assert alpha == round(w2v.learning_rate(o.alpha, o.min_alpha, done, total, 3, saw), 6)
+
+
+def test_lr_schedule_reaches_the_kernel_from_the_command_line(tmp_path):
+    import lzma
+
+    from conftest import run_cli
+
+    with lzma.open(MINI_CORPUS, "rt", encoding="utf-8") as src:
+        text = "".join(next(src) for _ in range(60))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(text, encoding="utf-8")
+    out = {}
+    for schedule in ("word2vec", "sawtooth", None):
+        path = tmp_path / f"{schedule}.txt"
+        extra = ["--lr-schedule", schedule] if schedule else []
+        result = run_cli("train-skipgram", corpus, "-o", path, "--dim", 8, "--epochs", 2,
+                         "--threads", 1, "-q", *extra)
+        assert result.returncode == 0, result.stderr
+        out[schedule] = path.read_bytes()
+    assert out["word2vec"] != out["sawtooth"]
+    assert out[None] == out["sawtooth"]      # the default

@@ -18,8 +18,9 @@ The algorithm is word2vec C's (Mikolov et al. 2013), step for step:
   pair, a CBOW centre word) -log sigma(f) of the positive and -log sigma(-f) of each
   negative, plus -log P(word) along the Huffman path with --hs, at the true f even where the
   gradient is clipped (common.h sv_softplus);
-- the learning rate decays linearly with the words processed by all threads (a shared counter
-  every thread publishes to and sums every 10,000 words), floored at min_alpha.
+- the learning rate is a function of the words processed by all threads (a shared counter
+  every thread publishes to and sums every 10,000 words), floored at min_alpha:
+  ``scheduled_alpha`` (``train/word2vec.py`` ``learning_rate`` is the same function).
 
 Deliberate differences from word2vec C, and why:
 
@@ -35,6 +36,7 @@ Deliberate differences from word2vec C, and why:
   vector loads never split lines; padding stays zero and is dropped on output.
 """
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.math cimport floor
 from libc.stdlib cimport free
 from libc.string cimport memcpy
 
@@ -114,6 +116,8 @@ cdef struct Cfg:
     const uint32_t *points
     const float *table
     const float *softplus     # the loss (common.h sv_softplus)
+    double lr_saw             # learning-rate schedule: 1 word2vec C's line, k > 1 a sawtooth
+    int lr_epochs             # the run's epochs (a checkpointed call trains fewer at a time)
 
 
 cdef struct Scratch:
@@ -130,6 +134,31 @@ cdef struct Scratch:
     int bad                    # set when a dot product came out NaN/inf: the weights diverged
     double loss                # this epoch's loss so far, over `predictions` predictions
     double predictions
+
+
+# ---- learning-rate schedule (train/word2vec.py ``learning_rate`` is the same function)
+
+cdef inline float scheduled_alpha(double alpha, double min_alpha, int64_t done, int64_t total,
+                                  int epochs, double saw) noexcept nogil:
+    """The rate after ``done`` of ``total`` words (all threads, all epochs): alpha * (1 - q),
+    floored at min_alpha, where q = done / (total + 1) (word2vec C's line) when saw == 1; when
+    saw = k > 1, q advances only 1/k of an epoch during each epoch and jumps to the next
+    epoch's start at the boundary (gensim's corpus_file curve at k workers)."""
+    cdef double q = <double>done / (total + 1.0), e
+    cdef float a
+    if saw != 1.0:
+        e = floor(q * epochs)
+        q = (e + (q * epochs - e) / saw) / epochs
+    a = alpha * (1.0 - q)
+    if a < min_alpha:
+        a = min_alpha
+    return a
+
+
+def learning_rate(double alpha, double min_alpha, int64_t done, int64_t total, int epochs,
+                  double saw=1.0):
+    """``scheduled_alpha`` as the training loop computes it (for tests)."""
+    return scheduled_alpha(alpha, min_alpha, done, total, epochs, saw)
 
 
 cdef inline uint32_t draw_negative(const Cfg *c, uint64_t *rng) noexcept nogil:
@@ -433,7 +462,7 @@ cdef class Word2VecKernel:
 
     def __init__(self, syn0, syn1neg, syn1, *, bint sg, bint cbow_mean, bint hs, int negative,
                  int window, keep, alias, code_off, codes, points, progress, stop,
-                 diverged=None):
+                 diverged=None, double lr_saw=1.0, int lr_epochs=1):
         cdef float[:, ::1] m0 = syn0
         cdef float[:, ::1] m1 = syn1neg
         cdef float[:, ::1] m2 = syn1
@@ -469,6 +498,10 @@ cdef class Word2VecKernel:
         self.cfg.codes = &cd[0] if cd.shape[0] else NULL
         self.cfg.points = &pt[0] if pt.shape[0] else NULL
         self.cfg.table = self.table
+        if not lr_saw >= 1.0:
+            raise ValueError("lr_saw must be >= 1")
+        self.cfg.lr_saw = lr_saw
+        self.cfg.lr_epochs = max(lr_epochs, 1)
         self.max_code = 0
         if hs:
             self.max_code = int(np.max(np.diff(np.asarray(code_off)))) if co.shape[0] > 1 else 0
@@ -540,9 +573,8 @@ cdef class Word2VecKernel:
                             sv_progress_set(progress, thread, done)
                             publish_loss(lossp, loss_stride, thread, epoch, &s, False)
                             total = sv_progress_total(progress, n_threads)
-                            a = alpha * (1.0 - <double>total / (total_words + 1.0))
-                            if a < min_alpha:
-                                a = min_alpha
+                            a = scheduled_alpha(alpha, min_alpha, total, total_words,
+                                                c.lr_epochs, c.lr_saw)
                         start = <int64_t>ends[si - 1] if si > 0 else 0
                         end = <int64_t>ends[si]
                         trained += train_sentence(c, &ids[0] + start, end - start, a, &rng, &s)

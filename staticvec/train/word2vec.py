@@ -14,17 +14,25 @@ Differences from word2vec C on the Python side, and why:
 - they are drawn by numpy's PCG64 from --seed (word2vec C uses its LCG from 1);
 - a line longer than --max-sentence-length (10,000) is split, never truncated (word2vec C cuts
   sentences at 1,000 words, gensim at 10,000 and drops the rest);
-- the learning rate is alpha * (1 - progress), floored at --min-alpha, over all epochs at once
-  (word2vec C's rule, with the floor configurable instead of fixed at alpha * 1e-4).
-  progress counts the words of all threads, so the schedule does not depend on --threads;
-  gensim's corpus_file mode counts each worker's own words against the whole epoch, which
-  with W workers leaves the rate higher (at 0.1 * alpha at the end for W=2, 5 epochs).
+- the learning rate (``learning_rate``, the kernel's ``scheduled_alpha``) is a function of
+  the progress q = words done by all threads / words of all epochs, so it does not depend on
+  --threads. --lr-schedule sawtooth (the default) is alpha * (1 - (e + f/2) / E) in epoch e
+  (from 0) of E at fraction f of it: each epoch the rate falls by half an epoch's share, then
+  jumps to where word2vec C's line is at that epoch's start. That is the curve gensim's
+  corpus_file mode gives at 2 workers (each worker counts its own words against the whole
+  epoch, so with W workers an epoch ends after only 1/W of its decay), here tied to the words
+  of all threads instead of the worker count; it ends at alpha / (2E). On text8like at 5M
+  tokens x 3 epochs and 17M x 5 (3 seeds each) it beat word2vec C's line by 1-1.5 analogy
+  points and 0.015-0.03 WS353 and matched gensim at 2 workers (README, "Learning rate and
+  thread count"). --lr-schedule word2vec is word2vec C's alpha * (1 - q), bit for bit;
+  both are floored at --min-alpha (default alpha * 1e-4, word2vec C's fixed floor).
 
 The encoded corpus arrives as a read-only file mapping (``text/encoded.py``); the kernel drops the
 pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
 memory during training is the model, not the model plus the corpus.
 """
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -34,7 +42,8 @@ from staticvec import _kernels
 from staticvec.errors import BadOptionError
 from staticvec.train import runner
 from staticvec.train.job import VectorsJob, run_job
-from staticvec.train.options import MAX_NEGATIVE, TrainOptions, check_int, check_positive
+from staticvec.train.options import (MAX_NEGATIVE, TrainOptions, check_choice, check_int,
+                                     check_positive)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,11 @@ class Word2VecOptions(TrainOptions):
     ns_exponent: float = 0.75
     cbow_mean: bool = True
     init_scale: float = 1.0      # input vectors start uniform in [-init_scale/dim, init_scale/dim)
+    lr_schedule: str = "sawtooth"  # a name in LR_SCHEDULES (see learning_rate)
+
+    def check_choices(self):
+        super().check_choices()
+        check_choice("--lr-schedule", self.lr_schedule, tuple(LR_SCHEDULES))
 
     def check_model(self):
         if self.alpha is None:
@@ -73,6 +87,28 @@ class Word2VecOptions(TrainOptions):
         for ok, message in checks:
             if not ok:
                 raise BadOptionError(message)
+
+
+# ---------------------------------------------------------------- learning rate
+
+# --lr-schedule: name -> the sawtooth factor k of ``learning_rate`` (the kernel's ``lr_saw``)
+LR_SCHEDULES = {"sawtooth": 2.0, "word2vec": 1.0}
+
+
+def learning_rate(alpha, min_alpha, done, total, epochs, saw=1.0):
+    """The learning rate after ``done`` of ``total`` words (all threads, all epochs), as the
+    kernel computes it (``scheduled_alpha`` in ``_kernels/word2vec.pyx``, in float32 there).
+
+    q = done / (total + 1) is the progress; saw = k > 1 lets q advance only 1/k of an epoch
+    during each epoch, so the rate falls from the epoch's start by 1/k of an epoch's share and
+    jumps back up to the next epoch's start (gensim's corpus_file curve at k workers, as a
+    function of the words done by all threads). The rate is alpha * (1 - q), at least
+    min_alpha."""
+    q = done / (total + 1.0)
+    if saw != 1.0:
+        e = math.floor(q * epochs)
+        q = (e + (q * epochs - e) / saw) / epochs
+    return max(alpha * (1.0 - q), min_alpha)
 
 
 # ---------------------------------------------------------------- tables
@@ -293,7 +329,8 @@ def build_kernel(counts, options, counters, diverged=None, start=None):
                               negative=o.negative, window=o.window, keep=keep,
                               alias=packed, code_off=offsets, codes=codes,
                               points=points, progress=counters.progress, stop=counters.stop,
-                              diverged=diverged)
+                              diverged=diverged, lr_saw=LR_SCHEDULES[o.lr_schedule],
+                              lr_epochs=o.epochs)
     return kernel, syn0, syn1neg, syn1
 
 
@@ -367,7 +404,8 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
         return trained
 
     def fields(done):
-        alpha = max(o.alpha * (1.0 - done / (total + 1.0)), o.min_alpha)
+        alpha = learning_rate(o.alpha, o.min_alpha, done, total, o.epochs,
+                              LR_SCHEDULES[o.lr_schedule])
         epoch = min(done * o.epochs // max(total, 1) + 1, o.epochs)
         return {"epoch": f"{epoch}/{o.epochs}", "alpha": round(alpha, 6),
                 **losses.fields(epoch - 1)}

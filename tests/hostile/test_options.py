@@ -285,6 +285,8 @@ BOUNDS = [
     ("train-fasttext", ["--dim", "100000000"], 1, r"fasttext training needs .* \(try a smaller --bucket or --dim\)"),
     ("train-glove", ["--dim", "100000000"], 1, r"glove parameters .* needs .* \(try a smaller --dim or --max-size\)"),
     ("train-skipgram", ["--negative", "100000"], 2, r"--negative must be an integer in \[0, 1000\] \(got 100000\)"),
+    ("train-skipgram", ["--lr-schedule", "linear"], 2, r"invalid value for --lr-schedule: 'linear' \(choose from sawtooth, word2vec\)"),
+    ("train-cbow", ["--lr-schedule", ""], 2, r"invalid value for --lr-schedule: '' \(choose from sawtooth, word2vec\)"),
     ("train-fasttext", ["--negative", "100000"], 2, r"--negative must be an integer in \[1, 1000\] \(got 100000\)"),
     ("train-fasttext", ["--bucket", "3000000000"], 2, r"--bucket must be an integer in \[0, 2147483646\] \(got 3000000000\)"),
     ("train-fasttext", ["--bucket", "2000000000"], 1, r"fasttext training needs .* \(try a smaller --bucket or --dim\)"),
