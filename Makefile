@@ -25,7 +25,7 @@ $(VENV)/.built: $(BIN)/python pyproject.toml setup.py $(KERNEL_SOURCES)
 build: $(VENV)/.built
 
 test: build
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 # Skip-gram on the bundled 1M-token corpus (one thread, fixed seed: the same answers every
 # time), then a nearest-neighbour and an analogy query (she - he + his = her).

@@ -106,12 +106,13 @@ def test_checkpointing_changes_no_byte(kind, corpus, reference, tmp_path):
 
 def test_sigkill_at_several_moments_then_resume_gives_the_same_bytes(corpus, reference,
                                                                      tmp_path):
-    """Killed after the 2nd checkpoint, resumed and killed 2 checkpoints later, twice, then
-    resumed to the end: the bytes of the uninterrupted run."""
+    """Killed after the 1st checkpoint, resumed and killed a checkpoint later, twice, then
+    resumed to the end: the bytes of the uninterrupted run. (Each kill waits for a
+    checkpoint that an epoch end guarantees, so a fast machine cannot outrun the test.)"""
     out, ck = tmp_path / "out", tmp_path / "ck"
     proc = _start(_args("skipgram", corpus, out, "--checkpoint", ck, "--checkpoint-every", EVERY))
     kills = 0
-    target = 2
+    target = 1
     for attempt in range(3):
         if not _kill_after(proc, ck, target):
             break
@@ -120,7 +121,7 @@ def test_sigkill_at_several_moments_then_resume_gives_the_same_bytes(corpus, ref
         kills += 1
         # the latest is whole (an older one may linger if the kill came just after the rename)
         latest = checkpoint.Saved(str(ck)).record["number"]
-        target = latest + 2
+        target = latest + 1
         proc = _start(_args("skipgram", corpus, out, "--resume", ck,
                             "--checkpoint-every", EVERY))
     proc.wait(timeout=120)
@@ -134,7 +135,7 @@ def test_sigkill_at_several_moments_then_resume_gives_the_same_bytes(corpus, ref
 def test_sigkill_then_resume_every_trainer(kind, corpus, reference, tmp_path):
     out, ck = tmp_path / "out", tmp_path / "ck"
     proc = _start(_args(kind, corpus, out, "--checkpoint", ck, "--checkpoint-every", EVERY))
-    assert _kill_after(proc, ck, 2), "the run ended before its second checkpoint"
+    assert _kill_after(proc, ck, 1), "the run ended before its first checkpoint"
     proc.wait(timeout=60)
     result = run_cli(*_args(kind, corpus, out, "--resume", ck))
     assert result.returncode == 0, result.stderr
@@ -187,7 +188,9 @@ def test_two_threads_resumed_is_a_model_of_the_same_quality(corpus, tmp_path):
     assert result.returncode == 0, result.stderr
     ck = tmp_path / "ck"
     proc = _start(two(tmp_path / "r.bin", "--checkpoint", ck, "--checkpoint-every", EVERY))
-    assert _kill_after(proc, ck, 3)
+    # the first epoch end's checkpoint always comes before the run can end, however fast
+    # the machine (a test of states, not of timing)
+    assert _kill_after(proc, ck, 1)
     proc.wait(timeout=60)
     result = run_cli(*two(tmp_path / "r.bin", "--resume", ck))
     assert result.returncode == 0, result.stderr

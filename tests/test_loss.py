@@ -248,7 +248,8 @@ def test_json_summary_describes_the_run_and_its_files(tmp_path, corpus_file):
     assert s["vocab_size"] == int(header[0]) == len(kept)
     assert s["corpus_tokens"] == len(text.split())
     assert s["trained_tokens"] == sum(kept.counts)
-    assert s["inputs"] == {"corpus": [str(corpus_file)], "vocab": None}
+    assert s["inputs"] == {"corpus": [str(corpus_file)], "vocab": None, "continue": None,
+                           "init-vectors": None}
     assert s["options"]["threads"] == 2 and s["options"]["alpha"] == 0.025
     assert s["options"]["min_alpha"] == pytest.approx(0.025e-4)     # resolved, not null
     assert len(s["loss"]) == 2 and all(0 < x < 6 * LN2 for x in s["loss"])

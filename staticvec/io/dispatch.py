@@ -107,11 +107,13 @@ def load_vectors(path, fmt=None, encoding_errors="strict", limit=None):
 def _store_named(path, fmt):
     """True if ``path`` is a store (by its magic) that ``fmt`` allows; a contradiction
     between the two is an error saying what the file is."""
-    try:
-        with open(path, "rb") as handle:
-            magic = handle.read(8) if os.path.isfile(path) else b""
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+    magic = b""
+    if os.path.isfile(path):  # never open a FIFO or device here: it can be read only once
+        try:
+            with open(path, "rb") as handle:
+                magic = handle.read(8)
+        except PermissionError:
+            raise InputError(f"{path}: permission denied") from None
     if is_store(magic):
         if fmt in (None, "store"):
             return True
