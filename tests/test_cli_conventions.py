@@ -1,7 +1,6 @@
 """Command-line conventions a newcomer meets first: every --help reads as words and ends with
 an example, word2vec C / fastText / GloVe C flags get a hint naming staticvec's option, and
 shell completion works through typer."""
-import os
 import re
 
 import pytest

@@ -8,7 +8,6 @@ from staticvec.text import corpus
 from staticvec.text import cache, prepare
 from staticvec.text import encoded as encoding
 from staticvec.train import runner
-from staticvec.text.vocab import build_vocab
 
 from conftest import MINI_CORPUS
 

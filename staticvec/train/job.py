@@ -18,7 +18,6 @@ import logging
 import time
 
 from staticvec.atomic import check_outputs, outputs_together
-from staticvec.errors import BadOptionError
 from staticvec.text.prepare import prepare
 from staticvec.train.checkpoint import Checkpoints
 from staticvec.train.summary import RunSummary

@@ -3,7 +3,6 @@ vocab files, benchmark files, WEAT/probe JSON. Each case: one `staticvec: error:
 naming the file and what is wrong, the documented exit code, no traceback, inputs
 unchanged and no stray file; the huge-header cases also fast and in bounded memory."""
 import gzip
-import json
 import struct
 import subprocess
 import sys
