@@ -14,11 +14,14 @@ its own subprocess so that wall time and peak RSS are its own. Columns:
   RSS MB    peak resident memory of the subprocess
   analogy   Google analogy accuracy, 3CosAdd over the 30k most frequent words (%)
   WS353     Spearman correlation on WordSim-353 (pairs with both words known)
+  SimLex    Spearman correlation on SimLex-999 (likewise)
 
 Usage:
   python scripts/bench_train.py                       # 17M tokens of text8like, 2 and 1 threads
   python scripts/bench_train.py --tokens 2000000 --threads 2 --tools staticvec,gensim
   python scripts/bench_train.py --threads 2 --tools staticvec,gensim --seeds 1,2,3
+  python scripts/bench_train.py --tokens 5000000 --epochs 3 --threads 2 --tools staticvec \
+      --staticvec-args '--lr-schedule word2vec'      # another setting / a staticvec option
 
 With several --seeds, staticvec (--seed) and gensim (seed=) train once per seed; word2vec C has
 no seed and the fastText binding's train_unsupervised takes none, so they run once. A summary

@@ -21,11 +21,13 @@ Differences from word2vec C on the Python side, and why:
   jumps to where word2vec C's line is at that epoch's start. That is the curve gensim's
   corpus_file mode gives at 2 workers (each worker counts its own words against the whole
   epoch, so with W workers an epoch ends after only 1/W of its decay), here tied to the words
-  of all threads instead of the worker count; it ends at alpha / (2E). On text8like at 5M
-  tokens x 3 epochs and 17M x 5 (3 seeds each) it beat word2vec C's line by 1-1.5 analogy
-  points and 0.015-0.03 WS353 and matched gensim at 2 workers (README, "Learning rate and
-  thread count"). --lr-schedule word2vec is word2vec C's alpha * (1 - q), bit for bit;
-  both are floored at --min-alpha (default alpha * 1e-4, word2vec C's fixed floor).
+  of all threads instead of the worker count; it ends at alpha / (2E). On text8like (2
+  threads, 3 seeds) it beat word2vec C's line by 1.0 (skip-gram) and 1.6 (CBOW) analogy
+  points and 0.016-0.029 WS353 at 5M tokens x 3 epochs; at 17M x 5 the two are level
+  within seed noise, and skip-gram scores as gensim does. Raising word2vec C's floor to
+  alpha / 10 instead gained nothing (README, "Learning rate and thread count", has the
+  table). --lr-schedule word2vec is word2vec C's alpha * (1 - q), bit for bit; both are
+  floored at --min-alpha (default alpha * 1e-4, word2vec C's fixed floor).
 
 The encoded corpus arrives as a read-only file mapping (``text/encoded.py``); the kernel drops the
 pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
