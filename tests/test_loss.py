@@ -147,11 +147,20 @@ def test_untrained_loss_is_ln2_per_dot_product(small):
     assert report["loss"][0] == pytest.approx(6 * LN2, rel=0.01)
 
 
+def assert_same_run_loss(two, one):
+    """The run's mean loss agrees within 3% (gensim's total depends on the worker count); each
+    epoch's within 10%: with 2 threads, how the words of the epochs meet the shared rate
+    depends on how evenly the OS runs the threads (on a loaded machine one may be a whole
+    epoch ahead), which moves loss between epochs but not out of the run."""
+    assert np.mean(two) == pytest.approx(np.mean(one), rel=0.03)
+    np.testing.assert_allclose(two, one, rtol=0.10)
+
+
 @pytest.mark.parametrize("sg", [True, False], ids=["skipgram", "cbow"])
 def test_mean_loss_does_not_depend_on_threads(small, sg):
     one = w2v_losses(small, sg=sg, threads=1, epochs=2)
     two = w2v_losses(small, sg=sg, threads=2, epochs=2)
-    np.testing.assert_allclose(two["loss"], one["loss"], rtol=0.03)
+    assert_same_run_loss(two["loss"], one["loss"])
     # every prediction is counted once, whichever thread makes it (subsampling and windows
     # are random per thread, so the counts agree only on average)
     np.testing.assert_allclose(two["predictions"], one["predictions"], rtol=0.02)
@@ -192,7 +201,7 @@ def test_fasttext_mean_loss_does_not_depend_on_threads(small):
         ft.train(vocab, corpus, options, report=report)
         losses.append(report["loss"])
     assert all(0 < x < 6 * LN2 for x in losses[0])
-    np.testing.assert_allclose(losses[1], losses[0], rtol=0.03)
+    assert_same_run_loss(losses[1], losses[0])
 
 
 # ---------------------------------------------------------------- GloVe
