@@ -32,12 +32,37 @@ cdef inline bint is_space(uint8_t c) noexcept nogil:
     return SPACE[c]
 
 
+cdef uint64_t FNV_OFFSET = 14695981039346656037ULL   # FNV-1a, 64 bit
+cdef uint64_t FNV_PRIME = 1099511628211ULL
+
+
+cdef inline Py_ssize_t next_word(const uint8_t *base, Py_ssize_t n, Py_ssize_t *pos,
+                                 uint64_t *lines, uint64_t *hash) noexcept nogil:
+    """Where the next word of base[pos[0]:n] starts (its end goes to pos[0], its FNV-1a hash
+    to hash[0]), counting in lines[0] the newlines skipped on the way; -1 at the end."""
+    cdef Py_ssize_t i = pos[0], start
+    cdef uint64_t h = FNV_OFFSET
+    while i < n and SPACE[base[i]]:
+        if base[i] == 10:
+            lines[0] += 1
+        i += 1
+    if i >= n:
+        pos[0] = i
+        return -1
+    start = i
+    while i < n and not SPACE[base[i]]:
+        h = (h ^ base[i]) * FNV_PRIME
+        i += 1
+    pos[0] = i
+    hash[0] = h
+    return start
+
+
 cdef inline uint64_t hash_bytes(const uint8_t *p, size_t n) noexcept nogil:
-    # FNV-1a, 64 bit
-    cdef uint64_t h = 14695981039346656037ULL
+    cdef uint64_t h = FNV_OFFSET
     cdef size_t i
     for i in range(n):
-        h = (h ^ p[i]) * 1099511628211ULL
+        h = (h ^ p[i]) * FNV_PRIME
     return h
 
 
@@ -271,17 +296,10 @@ cdef class WordTable:
             return 0, 0, 0
         base = &chunk[0]
         with nogil:
-            while i < n:
-                if is_space(base[i]):
-                    if base[i] == 10:
-                        lines += 1
-                    i += 1
-                    continue
-                start = i
-                h = 14695981039346656037ULL
-                while i < n and not SPACE[base[i]]:
-                    h = (h ^ base[i]) * 1099511628211ULL
-                    i += 1
+            while True:
+                start = next_word(base, n, &i, &lines, &h)
+                if start < 0:
+                    break
                 if self._bump(base + start, <uint32_t> (i - start), h) != 0 or \
                         self._bound(max_words) != 0:
                     failed = 1
@@ -413,17 +431,10 @@ cdef class WordTable:
             return 0, 0
         base = &chunk[0]
         with nogil:
-            while i < n:
-                if is_space(base[i]):
-                    if base[i] == 10:
-                        lines += 1
-                    i += 1
-                    continue
-                start = i
-                h = 14695981039346656037ULL
-                while i < n and not SPACE[base[i]]:
-                    h = (h ^ base[i]) * 1099511628211ULL
-                    i += 1
+            while True:
+                start = next_word(base, n, &i, &lines, &h)
+                if start < 0:
+                    break
                 wlen = <uint32_t> (i - start)
                 if is_mark(base + start, wlen):
                     lines += 1
