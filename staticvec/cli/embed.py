@@ -67,11 +67,10 @@ def embed(
       staticvec embed docs.txt -m vectors.bin -o docs.npy
       staticvec embed docs.txt -m model.bin --pooling sif -o docs.npy --save-components pc.npy
     """
-    from staticvec.io.embeddings import embed_lines, embedding_format, pooler_for
+    from staticvec.io.embeddings import check_pooling, embed_lines, embedding_format
 
     embedding_format(output, json_out)
-    if pooling not in ("mean", "sif"):  # refused before the model is loaded
-        pooler_for(None, pooling)
+    check_pooling(pooling)  # refused before the model is loaded
     vectors = load_query_model(model, fmt, encoding_errors, limit)
     _, counts = _pooling(vectors, pooling, sif_a, vocab)
     with reporting(quiet) as progress:
@@ -116,11 +115,10 @@ def search(
     import json
 
     from staticvec.errors import BadOptionError
-    from staticvec.io.embeddings import pooler_for, read_component, read_index, search_lines
+    from staticvec.io.embeddings import check_pooling, read_component, read_index, search_lines
     from staticvec.model.sentences import remove_component
 
-    if pooling not in ("mean", "sif"):
-        pooler_for(None, pooling)
+    check_pooling(pooling)
     if pooling == "sif" and components is None:
         raise BadOptionError("search --pooling sif needs --components FILE (the component "
                              "embed removed: embed --save-components)")

@@ -16,12 +16,12 @@ def check_picture_output(path, inputs):
     """The picture's format, matplotlib's presence and the output's path, checked before
     the model is loaded."""
     from staticvec.atomic import check_outputs
-    from staticvec.io.pictures import _pyplot, picture_format
+    from staticvec.io.pictures import pyplot, picture_format
 
     picture_format(path)
     check_outputs([("--output", path)], inputs)
     logging.getLogger("matplotlib").setLevel(logging.ERROR)  # no font-cache chatter
-    _pyplot()
+    pyplot()
 
 
 @app.command()

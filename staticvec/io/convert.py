@@ -19,7 +19,8 @@ from typing import NamedTuple, Optional, Tuple
 
 from staticvec.atomic import atomic_output, check_outputs, writes_in_place
 from staticvec.errors import BadOptionError, FormatError, InputError
-from staticvec.io.dispatch import (FORMATS, check_limit, encode_words, first_occurrences,
+from staticvec.io.dispatch import (FORMATS, check_limit, check_vectors_path, encode_words,
+                                   first_occurrences,
                                    load_vectors, output_format, save_vectors, word2vec_layout)
 from staticvec.io.sniff import read_head
 from staticvec.io.word2vec_binary import BinaryRows, binary_rows, first_row_head
@@ -90,10 +91,7 @@ class _Plan(NamedTuple):
 
 def _open(path):
     """(binary stream, size or None when compressed)."""
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a folder, not a vectors file")
+    check_vectors_path(path)
     ext = os.path.splitext(path)[1].lower()
     try:
         if ext in OPENERS:

@@ -76,10 +76,7 @@ def load_vectors(path, fmt=None, encoding_errors="strict", limit=None):
     _check_options(fmt, encoding_errors)
     check_limit(limit)
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a folder, not a vectors file")
+    check_vectors_path(path)
     ext = os.path.splitext(path)[1].lower()
     if ext not in OPENERS and _store_named(path, fmt):
         return StoredVectors(read_store(path, limit))
@@ -102,6 +99,14 @@ def load_vectors(path, fmt=None, encoding_errors="strict", limit=None):
             data = stream.readall()
             return _parse(io.BytesIO(data), len(data), path, fmt, encoding_errors, limit)
         return _parse(stream, info.st_size, path, fmt, encoding_errors, limit)
+
+
+def check_vectors_path(path):
+    """A vectors file to read must exist and not be a folder (one line naming it)."""
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a folder, not a vectors file")
 
 
 def _store_named(path, fmt):

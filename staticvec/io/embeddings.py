@@ -55,12 +55,16 @@ def embedding_format(path, json_lines=False):
     return fmt
 
 
-def pooler_for(vectors, pooling="mean", sif_a=1e-3, counts=None):
-    """The ``Pooler`` for ``pooling``; SIF's word frequencies come from ``counts`` (one per
-    word of ``vectors``), else from the model (a fastText ``.bin`` has them)."""
+def check_pooling(pooling):
     if pooling not in POOLINGS:
         raise BadOptionError(f"invalid value for --pooling: {pooling!r} (choose from "
                              f"{', '.join(POOLINGS)})")
+
+
+def pooler_for(vectors, pooling="mean", sif_a=1e-3, counts=None):
+    """The ``Pooler`` for ``pooling``; SIF's word frequencies come from ``counts`` (one per
+    word of ``vectors``), else from the model (a fastText ``.bin`` has them)."""
+    check_pooling(pooling)
     if pooling == "mean":
         return Pooler(vectors)
     if counts is None:

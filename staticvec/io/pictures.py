@@ -25,7 +25,8 @@ def picture_format(path):
     return fmt
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend, or one line saying how to install it."""
     try:
         import matplotlib
     except ImportError:
@@ -37,7 +38,7 @@ def _pyplot():
 
 
 def _save(fig, path):
-    plt = _pyplot()
+    plt = pyplot()
     try:
         with atomic_output(path, "wb") as out:
             fig.savefig(out, format=picture_format(path), dpi=DPI)
@@ -48,7 +49,7 @@ def _save(fig, path):
 def word_map(path, words, coords, shares, *, title, highlight=(), arrows=()):
     """A labelled scatter of ``words`` at ``coords`` (N x 2); ``highlight``: words drawn
     in a stronger colour; ``arrows``: (from_word, to_word) pairs."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=_SIZE)
     at = {w: (float(x), float(y)) for w, (x, y) in zip(words, coords)}
     strong = set(highlight)
@@ -72,7 +73,7 @@ def word_map(path, words, coords, shares, *, title, highlight=(), arrows=()):
 def direction_strip(path, female_side, male_side, *, title):
     """Words placed along one axis by their projection (the ``[word, value]`` lists of
     the bias report), labels staggered so they stay readable."""
-    plt = _pyplot()
+    plt = pyplot()
     items = sorted({w: v for w, v in list(female_side) + list(male_side)}.items(),
                    key=lambda item: item[1])
     fig, ax = plt.subplots(figsize=(_SIZE[0] + 2, _SIZE[1] - 2))
