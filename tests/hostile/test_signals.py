@@ -1,6 +1,7 @@
 """SIGTERM stops a run as Ctrl-C does: workers stop, temporaries go, no output (side outputs
 included), one line, exit 143."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,7 +51,11 @@ def test_sigterm_while_training_word2vec(tmp_path):
     sent = time.monotonic()
     out_text, rest = _terminate(proc)
     assert proc.returncode == 143, rest
-    assert rest.strip().splitlines() == [TERMINATED], rest
+    # besides the per-epoch loss lines of the epochs finished before the signal (how many
+    # depends on the machine's speed), the error line alone
+    lines = [line for line in rest.strip().splitlines()
+             if not re.fullmatch(r"skip-gram: epoch \d+/100  loss \d+\.\d{6}  \(\d+\.\ds\)", line)]
+    assert lines == [TERMINATED], rest
     assert time.monotonic() - sent < 5.0  # the workers stop within a sentence
     assert out_text == ""
     assert os.listdir(out) == [] and os.listdir(tmp_path / "tmp") == []
