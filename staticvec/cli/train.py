@@ -306,6 +306,10 @@ def train_glove(
     checkpoint_every: Optional[float] = CheckpointEveryOption,
     resume: Optional[str] = ResumeOption,
     phrases: Optional[str] = PhrasesOption,
+    dask: Optional[str] = typer.Option(
+        None, "--dask", metavar="ADDRESS|local:N",
+        help="Count co-occurrences on a Dask cluster: a scheduler address, or local:N worker "
+             "processes on this machine (needs the dask extra)."),
     quiet: bool = QuietOption,
     json_summary_path: Optional[str] = JsonSummaryOption,
 ):
@@ -326,7 +330,7 @@ def train_glove(
                                  vectors=vectors, min_count=min_count, max_size=max_size,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache,
-                                 phrases=phrases,
+                                 phrases=phrases, dask=dask,
                                  **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with json_summary(json_summary_path, "train-glove") as summary, \
             reporting(quiet) as progress:

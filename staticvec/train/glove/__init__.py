@@ -50,6 +50,7 @@ class GloveOptions(TrainOptions):
     eta: float = 0.05
     memory: float = 4.0          # GB for counting and shuffling
     vectors: str = "sum"
+    dask: str = None             # --dask ADDRESS|local:N: count co-occurrences on a cluster
 
     def check_choices(self):
         super().check_choices()
@@ -92,6 +93,10 @@ class GloveJob(VectorsJob):
             raise BadOptionError("give either CORPUS files or --cooccur, not both")
         if cooccur is None and not self.paths:
             raise BadOptionError("missing CORPUS (or --cooccur FILE with --vocab)")
+        if self.options.dask is not None:
+            from staticvec.train.glove.mapreduce import check_dask_job
+
+            check_dask_job(self)
         if cooccur is not None and save_cooccur is not None:
             raise BadOptionError("--save-cooccur with --cooccur: the records are already in "
                                  f"{cooccur}")
@@ -124,6 +129,10 @@ class GloveJob(VectorsJob):
             yield
 
     def prepare(self, progress):
+        if self.options.dask is not None:  # the workers read and encode the text themselves
+            from staticvec.train.glove.mapreduce import dask_vocab
+
+            return dask_vocab(self, progress), None
         if self.cooccur is None:
             return super().prepare(progress)
         # the records' ids are line numbers of this file: keep every line, in order
@@ -161,6 +170,12 @@ class GloveJob(VectorsJob):
                     builder.add_pairs(pairs, counts.scale)
                 stats["merge_passes"] = counts.merge_passes
                 del counts
+            elif self.options.dask is not None:
+                from staticvec.train.glove.mapreduce import dask_records
+
+                builder = dask_records(self, vocab, save, progress)
+                t2 = time.monotonic()
+                stats["cooccur_s"] = t2 - t1
             else:
                 t2 = time.monotonic()
                 stats["cooccur_s"] = 0.0

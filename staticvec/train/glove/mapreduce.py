@@ -1,0 +1,376 @@
+"""GloVe's co-occurrence counting as map-reduce on a Dask cluster (``train-glove --dask``).
+
+map (one task per input shard, on a worker): read the shard's text, encode it with the
+    vocabulary (broadcast to every worker once), count its window pairs with the
+    single-process counter (``train/glove/counting.py``, the ``cooccur`` kernel; a context
+    never crosses a line, so shards cut at line boundaries count exactly the pairs of the
+    whole), and split the shard's upper-triangle counts into ``partitions`` parts by a hash
+    of the row word (the smaller id of the pair);
+reduce (one task per partition): concatenate that partition's parts from every map task,
+    sort and add up equal pairs (exact integer units, so the sums do not depend on the
+    order the parts arrive in), and turn them into GloVe records (GloVe C's
+    cooccurrence.bin layout, both directions, ``records.pairs_to_crecs``);
+fit (on the client, as now): the partitions are fetched one at a time, in partition order,
+    into the ``RecordBuilder`` (which shuffles in memory or spills shuffled parts to
+    --tmp-dir within --memory, and writes --save-cooccur), then ``fit.py`` trains.
+
+Dask moves the parts between workers (no shared file system is needed) and spills them to
+the workers' disks when they do not fit in memory. --memory bounds each map task's counter
+(as it bounds the single-process counter) and the client's record builder.
+
+A shard that cannot be read fails the job with the worker's error (its one line names the
+file); Dask retries a task whose worker died (``RETRIES``).
+"""
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+import time
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RETRIES = 2                      # a task whose worker died runs again elsewhere
+_HASH = np.uint64(0x9E3779B97F4A7C15)   # Fibonacci hashing of the row word
+_TABLES = {}                     # per worker process: the broadcast vocabulary's word table
+
+
+def partition_of(keys, partitions):
+    """The partition (0..partitions-1) of each upper-triangle pair key (lo << 32 | hi): a
+    multiplicative hash of the row word lo, so frequent (low) ids spread over partitions."""
+    lo = np.asarray(keys, dtype=np.uint64) >> np.uint64(32)
+    with np.errstate(over="ignore"):
+        mixed = (lo * _HASH) >> np.uint64(32)
+    return (mixed % np.uint64(partitions)).astype(np.int64)
+
+
+def vocab_key(words):
+    """A short fingerprint of the vocabulary (which word table a worker has built)."""
+    digest = hashlib.sha1()
+    for w in words:
+        digest.update(w.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def _word_table(key, words):
+    table = _TABLES.get(key)
+    if table is None:
+        from staticvec._kernels.tokenize import WordTable
+
+        table = WordTable()
+        table.add([w.encode("utf-8") for w in words])
+        _TABLES.clear()              # one vocabulary at a time per worker process
+        _TABLES[key] = table
+    return table
+
+
+def encode_chunks(chunks, table, max_sentence_length):
+    """(ids uint32, sentence ends uint64) of UTF-8 chunks that end on whitespace, in memory
+    (the loop of ``text.encoded.encode_to``, without its files)."""
+    id_parts, end_parts = [], []
+    n_ids = last_end = sentence_len = 0
+    for chunk in chunks:
+        size = len(chunk) // 2 + 2
+        ids = np.empty(size, dtype=np.uint32)
+        ends = np.empty(size, dtype=np.uint64)
+        k, m, _, _, last_end, sentence_len = table.encode(
+            chunk, ids, ends, n_ids, last_end, sentence_len, max_sentence_length)
+        id_parts.append(ids[:k])
+        end_parts.append(ends[:m])
+        n_ids += k
+    if n_ids > last_end:  # a last sentence with no newline after it
+        end_parts.append(np.array([n_ids], dtype=np.uint64))
+    ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.uint32)
+    ends = np.concatenate(end_parts) if end_parts else np.zeros(0, np.uint64)
+    return ids, ends
+
+
+def count_shard(chunks_of, shard, words, key, window, memory_bytes, partitions,
+                max_sentence_length, phrases=None, tmp_dir=None):
+    """The map task: ``shard``'s upper-triangle counts split into ``partitions`` PAIR arrays
+    (each sorted by key, every pair once). ``chunks_of(shard)``: the shard's UTF-8 chunks.
+    Returns {"parts": [...], "stats": {...}}."""
+    from staticvec.errors import StaticvecError
+
+    try:
+        return _count_shard(chunks_of, shard, words, key, window, memory_bytes, partitions,
+                            max_sentence_length, phrases, tmp_dir)
+    except StaticvecError as exc:
+        # bad input fails the same way on every worker: returned, not raised, so that Dask
+        # neither retries it nor logs a traceback; the client raises it (``wait``)
+        return {"parts": [_empty_pairs()] * partitions,
+                "stats": {"shard": describe_shard(shard), "error": exc}}
+
+
+def _count_shard(chunks_of, shard, words, key, window, memory_bytes, partitions,
+                 max_sentence_length, phrases, tmp_dir):
+    from staticvec.train.glove.counting import CooccurrenceCounts, TempArea
+
+    started = time.perf_counter()
+    table = _word_table(key, words)
+    chunks = chunks_of(shard)
+    if phrases is not None:
+        chunks = phrases.join_chunks(chunks)
+    ids, ends = encode_chunks(chunks, table, max_sentence_length)
+    read = time.perf_counter()
+    pieces = [[] for _ in range(partitions)]
+    with TempArea(tmp_dir or tempfile.gettempdir()) as temp:
+        counts = CooccurrenceCounts(len(words), window, memory_bytes, temp, n_tokens=len(ids))
+        counts.count(ids, ends)
+        counts.finish_counting()
+        for pairs in counts.chunks():
+            where = partition_of(pairs["key"], partitions)
+            order = np.argsort(where, kind="stable")
+            bounds = np.searchsorted(where[order], np.arange(partitions + 1))
+            for p in range(partitions):
+                if bounds[p + 1] > bounds[p]:
+                    pieces[p].append(pairs[order[bounds[p]:bounds[p + 1]]])
+        del counts
+    k = _kernel()
+    parts = []
+    for p in range(partitions):
+        part = np.concatenate(pieces[p]) if pieces[p] else _empty_pairs()
+        # the dense table and the spilled rest hold distinct pairs: sorting is all it takes
+        parts.append(part[:k.sort_combine(part, len(part))] if len(part) else part)
+        pieces[p] = None
+    done = time.perf_counter()
+    return {"parts": parts,
+            "stats": {"shard": describe_shard(shard), "tokens": int(len(ids)),
+                      "pairs": int(sum(len(p) for p in parts)), "read_s": read - started,
+                      "count_s": done - read, "seconds": done - started, "pid": os.getpid()}}
+
+
+def merge_partition(p, scale, *parts):
+    """The reduce task: partition ``p``'s parts from every map task summed, as GloVe C
+    records (both directions). Returns {"crecs": ..., "stats": {...}}."""
+    from staticvec.train.glove.records import pairs_to_crecs
+
+    started = time.perf_counter()
+    parts = [x for x in parts if len(x)]
+    merged = np.concatenate(parts) if parts else _empty_pairs()
+    n = _kernel().sort_combine(merged, len(merged)) if len(merged) else 0
+    crecs = pairs_to_crecs(merged[:n], scale)
+    return {"crecs": crecs,
+            "stats": {"partition": p, "parts_in": int(sum(len(x) for x in parts)),
+                      "pairs": int(n), "seconds": time.perf_counter() - started,
+                      "pid": os.getpid()}}
+
+
+def _pick(result, name, index=None):
+    value = result[name]
+    return value if index is None else value[index]
+
+
+def _kernel():
+    from staticvec import _kernels
+
+    return _kernels.load("cooccur")
+
+
+def _empty_pairs():
+    from staticvec.train.glove.counting import PAIR
+
+    return np.zeros(0, dtype=PAIR)
+
+
+def describe_shard(shard):
+    return str(getattr(shard, "name", None) or getattr(shard, "path", None) or shard)
+
+
+def default_partitions(client):
+    """Two partitions per worker thread (at least 4): every reduce task small, none idle."""
+    threads = sum(client.nthreads().values()) or 1
+    return max(4, 2 * threads)
+
+
+class DaskCooccurrence:
+    """Submit the map and reduce tasks of one corpus; ``partitions()`` then yields each
+    partition's GloVe records in partition order, ``stats`` the per-task figures."""
+
+    def __init__(self, client, shards, chunks_of, words, *, window, memory_bytes,
+                 max_sentence_length, phrases=None, partitions=None, progress=None):
+        self.client = client
+        self.progress = progress
+        self.n_partitions = int(partitions or default_partitions(client))
+        self.words = words
+        key = vocab_key(words)
+        [vocab] = client.scatter([list(words)], broadcast=True, hash=False)
+        P = self.n_partitions
+        self.maps = [client.submit(count_shard, chunks_of, shard, vocab, key, window,
+                                   memory_bytes, P, max_sentence_length, phrases,
+                                   key=f"glove-map-{i}-{key[:8]}-{time.time_ns()}",
+                                   retries=RETRIES, pure=False)
+                     for i, shard in enumerate(shards)]
+        from staticvec.train.glove.counting import weight_units
+
+        self.scale = weight_units(window, 1)[1]
+        parts = [[client.submit(_pick, m, "parts", p, pure=False) for p in range(P)]
+                 for m in self.maps]
+        self.map_stats = [client.submit(_pick, m, "stats", pure=False) for m in self.maps]
+        self.reduces = [client.submit(merge_partition, p, self.scale,
+                                      *[row[p] for row in parts], retries=RETRIES, pure=False)
+                        for p in range(P)]
+        self._parts = parts
+        self.reduce_stats = [client.submit(_pick, r, "stats", pure=False) for r in self.reduces]
+
+    def wait(self):
+        """Wait for every task; returns (map stats, reduce stats); raises the first task
+        error (a shard that cannot be read: its one-line message names the file)."""
+        from staticvec.reporting import Stage
+
+        from distributed import as_completed
+
+        n = len(self.maps)
+        with Stage(self.progress, "counting co-occurrences (dask)", n, unit="shards") as bar:
+            done = 0
+            for future in as_completed(self.map_stats):
+                error = future.result().get("error")  # (a crash raises the task's exception)
+                if error is not None:
+                    self.cancel()
+                    raise error
+                done += 1
+                bar.update(done)
+        self._parts = None
+        self.maps = None                  # the parts live on in the reduce tasks' inputs
+        self.map_stats = self.client.gather(self.map_stats)
+        self.reduce_stats = self.client.gather(self.reduce_stats)
+        return self.map_stats, self.reduce_stats
+
+    def cancel(self):
+        """Drop every task of this run (after a failure)."""
+        futures = [f for group in (self.maps, self.map_stats, self.reduces, self.reduce_stats)
+                   for f in (group or []) if hasattr(f, "cancel")]
+        self.client.cancel(futures)
+
+    def n_records(self):
+        return 2 * sum(s["pairs"] for s in self.reduce_stats)
+
+    def partitions(self):
+        """Each partition's GloVe records (CREC), fetched one at a time, released once read."""
+        for p in range(self.n_partitions):
+            future = self.client.submit(_pick, self.reduces[p], "crecs", pure=False)
+            crecs = future.result()
+            self.reduces[p] = future = None
+            yield crecs
+
+
+# ---------------------------------------------------------------- the job's side (GloveJob)
+
+def file_chunks(path, encoding_errors="strict"):
+    """A whole input file's UTF-8 chunks (a shard, until inputs are split into byte ranges)."""
+    from staticvec.text import corpus
+
+    return corpus.iter_chunks([path], encoding_errors)
+
+
+def check_dask_job(job):
+    """Refusals of ``train-glove --dask`` that need no work (usage errors, exit 2)."""
+    from staticvec.errors import BadOptionError
+
+    o = job.options
+    check_address(o.dask)
+    if job.cooccur is not None:
+        raise BadOptionError("--dask with --cooccur: the records are counted already (--dask "
+                             "distributes the counting)")
+    if o.checkpoint is not None:
+        raise BadOptionError("--checkpoint/--resume with --dask: a checkpoint is bound to the "
+                             "encoded corpus, which a --dask run never holds (save the "
+                             "records with --save-cooccur and train from --cooccur instead)")
+    if any(str(p) == "-" for p in job.paths):
+        raise BadOptionError("--dask cannot read - (stdin): the workers read the CORPUS files "
+                             "themselves")
+
+
+def dask_vocab(job, progress):
+    """The vocabulary of a --dask run: --vocab, or counted on the client (the workers then
+    read and encode the text)."""
+    from staticvec.text.prepare import counted_vocab
+    from staticvec.text.vocab import Vocab
+
+    o = job.options
+    if job.vocab_path is not None:
+        vocab = Vocab.load(job.vocab_path, min_count=o.min_count, max_size=o.max_size)
+        log.info(f"vocab: {len(vocab):,} words read from {job.vocab_path}")
+        return vocab
+    phrases = _phrases(o)
+    vocab = counted_vocab(job.paths, min_count=o.min_count, max_size=o.max_size,
+                          max_vocab_words=o.max_vocab_words, encoding_errors=o.encoding_errors,
+                          cache=o.cache, progress=progress, phrases=phrases)
+    log.info(vocab.summary())
+    return vocab
+
+
+def _phrases(o):
+    if o.phrases is None:
+        return None
+    from staticvec.text.phrases import PhraseTable
+
+    return PhraseTable.load(o.phrases)
+
+
+def dask_records(job, vocab, save, progress):
+    """Count ``job``'s corpus on the cluster of --dask; returns the filled ``RecordBuilder``
+    (``save``: the --save-cooccur file object or None). Per-task figures go to
+    ``job.stats["dask"]``."""
+    import functools
+
+    from staticvec.train.glove.records import RecordBuilder
+
+    o = job.options
+    with open_client(o.dask) as client:
+        shards = list(job.paths)
+        reader = functools.partial(file_chunks, encoding_errors=o.encoding_errors)
+        run = DaskCooccurrence(client, shards, reader, vocab.words, window=o.window,
+                               memory_bytes=o.memory_bytes,
+                               max_sentence_length=o.max_sentence_length,
+                               phrases=_phrases(o), progress=progress)
+        map_stats, reduce_stats = run.wait()
+        job.stats["dask"] = {"partitions": run.n_partitions, "maps": map_stats,
+                             "reduces": reduce_stats}
+        builder = RecordBuilder(run.n_records(), o, o.memory_bytes, job.temp, save)
+        for crecs in run.partitions():
+            builder.add_crecs(crecs)
+    log.info(f"glove: co-occurrences counted on {len(shards)} shards by Dask, merged in "
+             f"{run.n_partitions} partitions")
+    return builder
+
+
+def check_address(address):
+    """N of local:N (0 for a scheduler address); a malformed value is a usage error."""
+    from staticvec.errors import BadOptionError
+
+    if not address or address.startswith("local:"):
+        n = address[len("local:"):]
+        if not n.isdigit() or not 1 <= int(n) <= 1024:
+            raise BadOptionError(f"--dask must be a scheduler address or local:N with N in "
+                                 f"[1, 1024] (got {address!r})")
+        return int(n)
+    return 0
+
+
+@contextlib.contextmanager
+def open_client(address):
+    """A Dask client for --dask ADDRESS (a scheduler) or local:N (N local worker processes).
+
+    A minimal stand-in until ``staticvec/scale/cluster.py`` (branch dk-pipeline) is merged."""
+    from staticvec.errors import BadOptionError
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BadOptionError("--dask needs Dask: pip install 'staticvec[dask]'") from None
+    n = check_address(address)
+    if n:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
+        client = Client(cluster)
+    else:
+        cluster, client = None, Client(address)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
