@@ -76,3 +76,21 @@ def assert_fails_cleanly(result, code, message=None, *, pattern=None):
     if pattern is not None:
         assert re.fullmatch(pattern, line), line
     return line
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One LocalCluster of two worker processes (one thread each) for every --dask test of
+    the session: ``(client, scheduler address)``; the CLI tests pass the address as --dask,
+    so they share the workers instead of starting a cluster each. Skipped without Dask."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
+    client = distributed.Client(cluster)
+    try:
+        yield client, cluster.scheduler_address
+    finally:
+        client.close()
+        cluster.close()

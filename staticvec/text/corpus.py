@@ -146,38 +146,46 @@ def iter_chunks(paths, encoding_errors="strict", chunk_bytes=CHUNK_BYTES, tee=No
     check_inputs(paths)
     for path in paths:
         stream = open_binary(path)
-        offset = 0
-        tail = b""
-        ended = True  # an empty file, or one ending in a newline, needs no extra one
         try:
-            while True:
-                try:
-                    block = stream.read(chunk_bytes)
-                except DECOMPRESS_ERRORS as exc:
-                    raise InputError(f"cannot read {describe(path)}: damaged compressed data "
-                                     f"({exc})") from None
-                if not block:
-                    break
-                data = tail + block
-                cut = max(data.rfind(c) for c in (b"\n", b" ", b"\t", b"\r")) + 1
-                if cut <= 0:  # one word longer than the chunk: keep reading
-                    tail = data
-                    continue
-                tail = data[cut:]
-                chunk = _validate(data[:cut], path, offset, encoding_errors)
-                offset += cut
-                ended = chunk.endswith(b"\n")
-                if tee is not None:
-                    tee.write(chunk)
-                yield chunk
-            if tail or not ended:  # the end of a file ends its last sentence
-                chunk = _validate(tail + b"\n", path, offset, encoding_errors)
-                if tee is not None:
-                    tee.write(chunk)
-                yield chunk
+            yield from stream_chunks(stream.read, path, encoding_errors, chunk_bytes, tee)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
+
+
+def stream_chunks(read, path, encoding_errors="strict", chunk_bytes=CHUNK_BYTES, tee=None,
+                  offset=0):
+    """The chunks of one stream (``read(n)`` gives its next bytes, b"" at its end), as
+    ``iter_chunks`` yields them for one input: ending on whitespace, UTF-8 checked (errors
+    name ``path`` and the byte offset, counted from ``offset``), the end of the stream ending
+    its last sentence."""
+    tail = b""
+    ended = True  # an empty file, or one ending in a newline, needs no extra one
+    while True:
+        try:
+            block = read(chunk_bytes)
+        except DECOMPRESS_ERRORS as exc:
+            raise InputError(f"cannot read {describe(path)}: damaged compressed data "
+                             f"({exc})") from None
+        if not block:
+            break
+        data = tail + block
+        cut = max(data.rfind(c) for c in (b"\n", b" ", b"\t", b"\r")) + 1
+        if cut <= 0:  # one word longer than the chunk: keep reading
+            tail = data
+            continue
+        tail = data[cut:]
+        chunk = _validate(data[:cut], path, offset, encoding_errors)
+        offset += cut
+        ended = chunk.endswith(b"\n")
+        if tee is not None:
+            tee.write(chunk)
+        yield chunk
+    if tail or not ended:  # the end of a file ends its last sentence
+        chunk = _validate(tail + b"\n", path, offset, encoding_errors)
+        if tee is not None:
+            tee.write(chunk)
+        yield chunk
 
 
 def iter_sentences(paths, encoding_errors="strict", max_sentence_length=10000):

@@ -1,0 +1,12 @@
+"""Scale-out: many files or URLs -> Dask tasks running text's counters and encoders -> merged
+counts, sharded encodings -> training on one machine.
+
+A layer above ``text/`` (whose counters and encoders the tasks run) and below ``train/``
+(which trains from a shard set); Dask is imported only inside the functions that need it,
+so nothing here imports it unless ``--dask`` is given.
+
+    inputs.py    paths, globs and fsspec URLs -> sources -> shards (byte ranges at line
+                 starts; a compressed file is one shard); reading one shard on a worker
+    cluster.py   --dask ADDRESS -> a distributed.Client (local:N: a LocalCluster of N
+                 processes), closed at the end
+"""
