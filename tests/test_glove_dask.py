@@ -2,30 +2,28 @@
 the single-process count, on a LocalCluster of two worker processes, with the input split
 into several files (one of them compressed); a shard that cannot be read fails the job with
 its own error, naming the file."""
+import functools
 import gzip
-import logging
 
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 from staticvec.errors import InputError  # noqa: E402
+from staticvec.scale import inputs  # noqa: E402
 from staticvec.text.encoded import encode_corpus  # noqa: E402
 from staticvec.text.vocab import build_vocab  # noqa: E402
 from staticvec.train.glove import mapreduce  # noqa: E402
 from staticvec.train.glove.counting import CooccurrenceCounts, TempArea  # noqa: E402
 from staticvec.train.glove.records import pairs_to_crecs  # noqa: E402
 
+READER = functools.partial(inputs.shard_chunks, encoding_errors="strict")
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.CRITICAL)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
+
+@pytest.fixture
+def client(dask_cluster):
+    return dask_cluster[0]
 
 
 def write_corpus(folder, n_files=4, lines=300, seed=3):
@@ -68,11 +66,14 @@ def test_merged_matrix_equals_single_process(client, tmp_path, window, memory):
     vocab = build_vocab(paths, min_count=2)
     max_sentence = 25
     reference = single_process(paths, vocab, window, max_sentence, tmp_path)
-    run = mapreduce.DaskCooccurrence(client, paths, mapreduce.file_chunks, vocab.words,
+    # plain files cut into byte ranges of 2 kB (several shards each), the .gz one whole
+    shards = inputs.plan_shards(inputs.expand(paths), shard_bytes=2048)
+    assert len(shards) > 2 * len(paths)
+    run = mapreduce.DaskCooccurrence(client, shards, READER, vocab.words,
                                      window=window, memory_bytes=memory,
                                      max_sentence_length=max_sentence, partitions=5)
     map_stats, reduce_stats = run.wait()
-    assert len(map_stats) == len(paths) and len(reduce_stats) == 5
+    assert len(map_stats) == len(shards) and len(reduce_stats) == 5
     assert sum(s["tokens"] for s in map_stats) == len(encode_corpus(
         paths, vocab, max_sentence_length=max_sentence, cache=False).ids)
     parts = list(run.partitions())
@@ -93,8 +94,8 @@ def test_a_shard_that_cannot_be_read_fails_the_run_naming_it(client, tmp_path):
     vocab = build_vocab(paths, min_count=2)
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"w1 w2\nw3 \xff w4\n")
-    run = mapreduce.DaskCooccurrence(client, [paths[0], str(bad), paths[1]],
-                                     mapreduce.file_chunks, vocab.words, window=5,
+    shards = inputs.plan_shards(inputs.expand([paths[0], str(bad), paths[1]]))
+    run = mapreduce.DaskCooccurrence(client, shards, READER, vocab.words, window=5,
                                      memory_bytes=1 << 20, max_sentence_length=100)
     with pytest.raises(InputError, match=r"bad\.txt: invalid UTF-8 at byte offset 9"):
         run.wait()

@@ -19,9 +19,8 @@ the workers' disks when they do not fit in memory. --memory bounds each map task
 (as it bounds the single-process counter) and the client's record builder.
 
 A shard that cannot be read fails the job with the worker's error (its one line names the
-file); Dask retries a task whose worker died (``RETRIES``).
+file) and is not retried; Dask retries a task whose worker died (``scale.cluster.RETRIES``).
 """
-import contextlib
 import hashlib
 import logging
 import os
@@ -32,7 +31,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-RETRIES = 2                      # a task whose worker died runs again elsewhere
 _HASH = np.uint64(0x9E3779B97F4A7C15)   # Fibonacci hashing of the row word
 _TABLES = {}                     # per worker process: the broadcast vocabulary's word table
 
@@ -176,7 +174,9 @@ def _empty_pairs():
 
 
 def describe_shard(shard):
-    return str(getattr(shard, "name", None) or getattr(shard, "path", None) or shard)
+    name = str(getattr(shard, "name", shard))
+    end = getattr(shard, "end", None)
+    return name if end is None else f"{name} bytes {shard.start}-{end}"
 
 
 def default_partitions(client):
@@ -191,6 +191,8 @@ class DaskCooccurrence:
 
     def __init__(self, client, shards, chunks_of, words, *, window, memory_bytes,
                  max_sentence_length, phrases=None, partitions=None, progress=None):
+        from staticvec.scale import cluster
+
         self.client = client
         self.progress = progress
         self.n_partitions = int(partitions or default_partitions(client))
@@ -201,7 +203,7 @@ class DaskCooccurrence:
         self.maps = [client.submit(count_shard, chunks_of, shard, vocab, key, window,
                                    memory_bytes, P, max_sentence_length, phrases,
                                    key=f"glove-map-{i}-{key[:8]}-{time.time_ns()}",
-                                   retries=RETRIES, pure=False)
+                                   retries=cluster.RETRIES, pure=False)
                      for i, shard in enumerate(shards)]
         from staticvec.train.glove.counting import weight_units
 
@@ -210,7 +212,7 @@ class DaskCooccurrence:
                  for m in self.maps]
         self.map_stats = [client.submit(_pick, m, "stats", pure=False) for m in self.maps]
         self.reduces = [client.submit(merge_partition, p, self.scale,
-                                      *[row[p] for row in parts], retries=RETRIES, pure=False)
+                                      *[row[p] for row in parts], retries=cluster.RETRIES, pure=False)
                         for p in range(P)]
         self._parts = parts
         self.reduce_stats = [client.submit(_pick, r, "stats", pure=False) for r in self.reduces]
@@ -258,16 +260,12 @@ class DaskCooccurrence:
 
 # ---------------------------------------------------------------- the job's side (GloveJob)
 
-def file_chunks(path, encoding_errors="strict"):
-    """A whole input file's UTF-8 chunks (a shard, until inputs are split into byte ranges)."""
-    from staticvec.text import corpus
-
-    return corpus.iter_chunks([path], encoding_errors)
-
-
 def check_dask_job(job):
-    """Refusals of ``train-glove --dask`` that need no work (usage errors, exit 2)."""
+    """Refusals of ``train-glove --dask`` that need no work (usage errors, exit 2; a missing
+    input, exit 1); keeps the expanded inputs (``job.sources``)."""
     from staticvec.errors import BadOptionError
+    from staticvec.scale import inputs
+    from staticvec.scale.cluster import check_address
 
     o = job.options
     check_address(o.dask)
@@ -278,9 +276,7 @@ def check_dask_job(job):
         raise BadOptionError("--checkpoint/--resume with --dask: a checkpoint is bound to the "
                              "encoded corpus, which a --dask run never holds (save the "
                              "records with --save-cooccur and train from --cooccur instead)")
-    if any(str(p) == "-" for p in job.paths):
-        raise BadOptionError("--dask cannot read - (stdin): the workers read the CORPUS files "
-                             "themselves")
+    job.sources = inputs.expand(job.paths)   # stdin, a missing file or glob: refused now
 
 
 def dask_vocab(job, progress):
@@ -318,10 +314,13 @@ def dask_records(job, vocab, save, progress):
 
     from staticvec.train.glove.records import RecordBuilder
 
+    from staticvec.scale import inputs
+    from staticvec.scale.cluster import connect
+
     o = job.options
-    with open_client(o.dask) as client:
-        shards = list(job.paths)
-        reader = functools.partial(file_chunks, encoding_errors=o.encoding_errors)
+    shards = inputs.plan_shards(job.sources)
+    with connect(o.dask) as client:
+        reader = functools.partial(inputs.shard_chunks, encoding_errors=o.encoding_errors)
         run = DaskCooccurrence(client, shards, reader, vocab.words, window=o.window,
                                memory_bytes=o.memory_bytes,
                                max_sentence_length=o.max_sentence_length,
@@ -335,42 +334,3 @@ def dask_records(job, vocab, save, progress):
     log.info(f"glove: co-occurrences counted on {len(shards)} shards by Dask, merged in "
              f"{run.n_partitions} partitions")
     return builder
-
-
-def check_address(address):
-    """N of local:N (0 for a scheduler address); a malformed value is a usage error."""
-    from staticvec.errors import BadOptionError
-
-    if not address or address.startswith("local:"):
-        n = address[len("local:"):]
-        if not n.isdigit() or not 1 <= int(n) <= 1024:
-            raise BadOptionError(f"--dask must be a scheduler address or local:N with N in "
-                                 f"[1, 1024] (got {address!r})")
-        return int(n)
-    return 0
-
-
-@contextlib.contextmanager
-def open_client(address):
-    """A Dask client for --dask ADDRESS (a scheduler) or local:N (N local worker processes).
-
-    A minimal stand-in until ``staticvec/scale/cluster.py`` (branch dk-pipeline) is merged."""
-    from staticvec.errors import BadOptionError
-
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise BadOptionError("--dask needs Dask: pip install 'staticvec[dask]'") from None
-    n = check_address(address)
-    if n:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)
-        client = Client(cluster)
-    else:
-        cluster, client = None, Client(address)
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

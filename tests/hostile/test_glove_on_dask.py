@@ -21,18 +21,17 @@ def corpus(tmp_path):
     return paths
 
 
-@pytest.mark.parametrize("value", ["local:0", "local:x", "local:", "local:99999", ""])
+@pytest.mark.parametrize("value", ["local:0", "local:x", "local:99999", "local"])
 def test_bad_dask_values_are_usage_errors(corpus, tmp_path, value):
     result = run_cli("train-glove", *corpus, "-o", tmp_path / "v.txt", "--dask", value, *TRAIN)
-    assert_fails_cleanly(result, 2, f"--dask must be a scheduler address or "
-                                    f"local:N with N in [1, 1024] (got {value!r})")
+    assert_fails_cleanly(result, 2, pattern=r"staticvec: error: --dask must be local:N .*")
     assert not (tmp_path / "v.txt").exists()
 
 
 @pytest.mark.parametrize("extra,corpus_args,pattern", [
     (["--cooccur", "x.bin", "--vocab", "v.txt"], False, "--dask with --cooccur"),
     (["--checkpoint", "ck"], True, "--checkpoint/--resume with --dask"),
-    ([], "-", r"--dask cannot read - \(stdin\)"),
+    ([], "-", r"--dask cannot read stdin \(-\)"),
 ])
 def test_dask_combinations_refused(corpus, tmp_path, extra, corpus_args, pattern):
     args = corpus if corpus_args is True else (["-"] if corpus_args == "-" else [])
@@ -43,8 +42,7 @@ def test_dask_combinations_refused(corpus, tmp_path, extra, corpus_args, pattern
     assert snapshot(tmp_path) == before
 
 
-def test_unreadable_shard_fails_on_the_worker_with_one_line(corpus, tmp_path):
-    pytest.importorskip("distributed")
+def test_unreadable_shard_fails_on_the_worker_with_one_line(corpus, tmp_path, dask_cluster):
     vocab = tmp_path / "vocab.txt"
     assert run_cli("vocab", *corpus, "-o", vocab, "--min-count", "1", "-q").returncode == 0
     bad = tmp_path / "broken.txt"
@@ -52,18 +50,17 @@ def test_unreadable_shard_fails_on_the_worker_with_one_line(corpus, tmp_path):
     before = snapshot(tmp_path)
     # --vocab: the client never reads the corpus, so the worker meets the bad byte first
     result = run_cli("train-glove", corpus[0], bad, corpus[1], "-o", tmp_path / "v.txt",
-                     "--vocab", vocab, "--dask", "local:2", "--save-cooccur",
+                     "--vocab", vocab, "--dask", dask_cluster[1], "--save-cooccur",
                      tmp_path / "r.bin", *TRAIN)
     assert_fails_cleanly(result, 1, pattern=r"staticvec: error: .*broken\.txt: invalid UTF-8 "
                                                 r"at byte offset 9 .*")
     assert snapshot(tmp_path) == before
 
 
-def test_dask_records_equal_single_process_records(corpus, tmp_path):
-    pytest.importorskip("distributed")
+def test_dask_records_equal_single_process_records(corpus, tmp_path, dask_cluster):
     crec = np.dtype([("w1", "<i4"), ("w2", "<i4"), ("x", "<f8")])
     found = {}
-    for name, extra in (("one", []), ("dask", ["--dask", "local:2"])):
+    for name, extra in (("one", []), ("dask", ["--dask", dask_cluster[1]])):
         result = run_cli("train-glove", *corpus, "-o", tmp_path / f"{name}.txt", "--window", "4",
                          "--save-cooccur", tmp_path / f"{name}.bin", "--no-cache", *extra, *TRAIN)
         assert result.returncode == 0, result.stderr
