@@ -338,6 +338,33 @@ cdef class WordTable:
             c[i] = <int64_t> self.counts[i]
         return words, counts
 
+    # -- (scale-out) a table sent between processes as words and counts, and pruned there
+    def add_counts(self, words, const int64_t[::1] counts):
+        """Add ``counts[i]`` to the count of ``words[i]`` (bytes), inserting new words."""
+        cdef bytes word
+        cdef Py_ssize_t i
+        cdef int64_t found
+        cdef uint64_t h
+        if len(words) != counts.shape[0]:
+            raise ValueError("one count per word")
+        for i, word in enumerate(words):
+            h = hash_bytes(<const uint8_t *> word, len(word))
+            found = self._find(<const uint8_t *> word, len(word), h)
+            if found < 0:
+                found = self._insert(<const uint8_t *> word, len(word), h, found)
+                if found < 0:
+                    raise MemoryError()
+            else:
+                found = self.slots[found]
+            self.counts[found] += <uint64_t> counts[i]
+
+    def bound(self, uint64_t max_words, WordTable other=None):
+        """Prune as counting does until at most ``max_words`` words are held (with
+        ``other``: the two tables together, as ``count_pairs`` bounds words and pairs)."""
+        if (self._bound(max_words) if other is None else
+                self._bound_with(other, max_words)) != 0:
+            raise MemoryError()
+
     def encode(self, const uint8_t[::1] chunk, uint32_t[::1] ids, uint64_t[::1] ends,
                uint64_t id_base, uint64_t last_end, uint64_t sentence_len,
                uint64_t max_sentence_length):

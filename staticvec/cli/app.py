@@ -21,6 +21,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+DaskOption = typer.Option(
+    None, "--dask", metavar="ADDRESS",
+    help="Run on a Dask cluster: local:N starts N worker processes here; else a scheduler "
+         "address (tcp://host:8786). Inputs may then be globs and fsspec URLs (s3://...). "
+         "Needs the dask extra.")
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr.")
 EncodingErrorsOption = typer.Option(
     "strict", "--encoding-errors", metavar="POLICY",

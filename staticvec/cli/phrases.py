@@ -5,7 +5,7 @@ from typing import List, Optional
 import typer
 
 from staticvec.atomic import check_outputs
-from staticvec.cli.app import EncodingErrorsOption, QuietOption, app
+from staticvec.cli.app import DaskOption, EncodingErrorsOption, QuietOption, app
 from staticvec.cli.display import reporting
 from staticvec.text.corpus import check_encoding_errors
 
@@ -36,6 +36,7 @@ def phrases(
         help="Prune the rarest words and pairs while counting once this many are held "
              "(bounds memory; word2phrase prunes past 350M, with 2 GB of hash table)."),
     encoding_errors: str = EncodingErrorsOption,
+    dask: Optional[str] = DaskOption,
     quiet: bool = QuietOption,
 ):
     """Join frequent word pairs into phrases (new york -> new_york), as word2phrase does.
@@ -52,12 +53,22 @@ def phrases(
     phrases_mod.check_options(min_count=min_count, threshold=threshold, passes=passes,
                               scorer=scorer, max_vocab_words=max_vocab_words)
     check_encoding_errors(encoding_errors)
-    check_outputs([("--output", output), ("--save-phrases", save_phrases)],
-                  [("the input", corpus)])
-    with reporting(quiet) as progress:
-        summary = phrases_mod.find_phrases(
-            corpus, output, min_count=min_count, threshold=threshold, passes=passes,
-            scorer=scorer, max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
-            save_phrases=save_phrases, progress=progress)
+    options = dict(min_count=min_count, threshold=threshold, passes=passes, scorer=scorer,
+                   max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
+                   save_phrases=save_phrases)
+    outputs = [("--output", output), ("--save-phrases", save_phrases)]
+    if dask is not None:
+        from staticvec.scale import cluster, counting, inputs
+
+        cluster.check_address(dask)
+        sources = inputs.expand(corpus)
+        check_outputs(outputs, [("the input", inputs.local_paths(sources))])
+        with reporting(quiet) as progress, cluster.connect(dask) as client:
+            summary = counting.find_phrases(client, inputs.plan_shards(sources), output,
+                                            progress=progress, **options)
+    else:
+        check_outputs(outputs, [("the input", corpus)])
+        with reporting(quiet) as progress:
+            summary = phrases_mod.find_phrases(corpus, output, progress=progress, **options)
     if not quiet:
         print(phrases_mod.summary_line(summary), file=sys.stderr, flush=True)

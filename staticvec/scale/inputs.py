@@ -138,6 +138,11 @@ def expand(patterns):
     return sources
 
 
+def local_paths(sources):
+    """The local files among ``sources`` (what an output must not overwrite)."""
+    return [s.url[len("file://"):] for s in sources if s.url.startswith("file://")]
+
+
 def plan_shards(sources, shard_bytes=SHARD_BYTES):
     """The shards of ``sources`` in corpus order (see the module docstring)."""
     if shard_bytes < 1:

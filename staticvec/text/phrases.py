@@ -288,55 +288,73 @@ def find_phrases(paths, output, *, min_count=5, threshold=100.0, passes=1,
                   max_vocab_words=max_vocab_words)
     corpus.check_encoding_errors(encoding_errors)
     corpus.check_inputs(paths)
-    from staticvec._kernels.tokenize import Joiner
-
     paths = list(paths)
     total_bytes = sum(_size(p) for p in paths)
     spool = None
     if not all(corpus.is_regular(p) for p in paths):  # stdin, a pipe: read once, spooled
         spool = tempfile.NamedTemporaryFile(prefix="staticvec-stdin-", suffix=".txt",
                                             delete=False)
-    joiners, summary = [], {"passes": []}
+    reading = {"paths": paths}
+
+    def count(number, joiners):
+        tee = corpus.SpoolWriter(spool) if spool is not None and number == 1 else None
+        chunks = join_chunks(corpus.iter_chunks(reading["paths"], encoding_errors, tee=tee),
+                             joiners)
+        counted = count_pairs(chunks, max_vocab_words, threads, progress, total_bytes,
+                              f"pass {number}/{passes}: counting words and pairs")
+        if number == 1 and spool is not None and counted[2]:
+            spool.close()
+            reading["paths"] = [spool.name]
+        return counted
+
     try:
-        for number in range(1, passes + 1):
-            tee = corpus.SpoolWriter(spool) if spool is not None and number == 1 else None
-            chunks = join_chunks(corpus.iter_chunks(paths, encoding_errors, tee=tee), joiners)
-            words, pairs, tokens, lines, pruned = count_pairs(
-                chunks, max_vocab_words, threads, progress, total_bytes,
-                f"pass {number}/{passes}: counting words and pairs")
-            if number == 1:
-                if tokens == 0:
-                    names = ", ".join(corpus.describe(p) for p in paths)
-                    raise InputError(f"{names}: no words found (empty input)")
-                summary.update(tokens=tokens, lines=lines)
-                if spool is not None:
-                    spool.close()
-                    paths = [spool.name]
-            if pruned:
-                log.info(f"pass {number}: words and pairs seen fewer than {pruned} times were "
-                         f"pruned while counting to bound memory (--max-vocab-words)")
-            summary["passes"].append({"entries": len(words) + len(pairs),
-                                      "pruned_below": pruned})
-            joiner = Joiner(min_count, threshold, scorer, tokens)
-            joiner.fill(words, pairs)
-            joiners.append(joiner)
-            del words, pairs  # the counts of a pass are done with once its phrases are known
-        with outputs_together():
-            with atomic_output(output, "wb") as out, \
-                    Stage(progress, "joining phrases", total_bytes, unit="bytes") as stage:
-                done = 0
-                for chunk in join_chunks(corpus.iter_chunks(paths, encoding_errors), joiners):
-                    out.write(chunk)
-                    done += len(chunk)
-                    stage.update(min(done, total_bytes) if total_bytes else done)
-            found = PhraseTable.from_joiners(joiners)
-            if save_phrases is not None:
-                found.save(save_phrases)
+        return run_passes(count, lambda: corpus.iter_chunks(reading["paths"], encoding_errors),
+                          output, paths, min_count=min_count, threshold=threshold,
+                          passes=passes, scorer=scorer, save_phrases=save_phrases,
+                          progress=progress, total_bytes=total_bytes)
     finally:
         if spool is not None:
             spool.close()
             with contextlib.suppress(OSError):
                 os.unlink(spool.name)
+
+
+def run_passes(count, text, output, names, *, min_count, threshold, passes, scorer,
+               save_phrases, progress=None, total_bytes=0):
+    """The passes of ``find_phrases`` over counts from ``count(number, joiners)`` (the
+    (words, pairs, tokens, lines, pruned_below) of pass ``number``, its text joined by the
+    earlier passes' ``joiners``), then the joined text of ``text()`` (chunks) written to
+    ``output``. ``names``: the inputs, for the error of an empty text. Returns the summary."""
+    from staticvec._kernels.tokenize import Joiner
+
+    joiners, summary = [], {"passes": []}
+    for number in range(1, passes + 1):
+        words, pairs, tokens, lines, pruned = count(number, joiners)
+        if number == 1:
+            if tokens == 0:
+                raise InputError(f"{', '.join(corpus.describe(p) for p in names)}: no words "
+                                 f"found (empty input)")
+            summary.update(tokens=tokens, lines=lines)
+        if pruned:
+            log.info(f"pass {number}: words and pairs seen fewer than {pruned} times were "
+                     f"pruned while counting to bound memory (--max-vocab-words)")
+        summary["passes"].append({"entries": len(words) + len(pairs),
+                                  "pruned_below": pruned})
+        joiner = Joiner(min_count, threshold, scorer, tokens)
+        joiner.fill(words, pairs)
+        joiners.append(joiner)
+        del words, pairs  # the counts of a pass are done with once its phrases are known
+    with outputs_together():
+        with atomic_output(output, "wb") as out, \
+                Stage(progress, "joining phrases", total_bytes, unit="bytes") as stage:
+            done = 0
+            for chunk in join_chunks(text(), joiners):
+                out.write(chunk)
+                done += len(chunk)
+                stage.update(min(done, total_bytes) if total_bytes else done)
+        found = PhraseTable.from_joiners(joiners)
+        if save_phrases is not None:
+            found.save(save_phrases)
     for number, (joiner, phrases) in enumerate(zip(joiners, found.passes)):
         summary["passes"][number].update(phrases=len(phrases), joins=joiner.joins)
     summary["phrases"] = len(found)
