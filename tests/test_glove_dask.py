@@ -73,10 +73,12 @@ def test_merged_matrix_equals_single_process(client, tmp_path, window, memory):
                                      window=window, memory_bytes=memory,
                                      max_sentence_length=max_sentence, partitions=5)
     map_stats, reduce_stats = run.wait()
-    assert len(map_stats) == len(shards) and len(reduce_stats) == 5
+    # 4 map tasks per worker thread, each a run of consecutive shards
+    assert len(map_stats) == len(run.groups) == 8 and len(reduce_stats) == 5
+    assert [x for group in run.groups for x in group] == shards
     assert sum(s["tokens"] for s in map_stats) == len(encode_corpus(
         paths, vocab, max_sentence_length=max_sentence, cache=False).ids)
-    parts = list(run.partitions())
+    parts = [pairs_to_crecs(p, run.scale) for p in run.partitions()]
     # every row word lives in exactly one partition
     rows = [set(np.minimum(p["w1"], p["w2"]).tolist()) for p in parts]
     assert sum(len(r) for r in rows) == len(set().union(*rows))

@@ -6,8 +6,8 @@ from typing import List, Optional
 
 import typer
 
-from staticvec.cli.app import (EncodingErrorsOption, MaxSentenceOption, MaxVocabWordsOption,
-                               PhrasesOption, QuietOption, app)
+from staticvec.cli.app import (DaskOption, EncodingErrorsOption, MaxSentenceOption,
+                               MaxVocabWordsOption, PhrasesOption, QuietOption, app)
 from staticvec.cli.display import reporting
 
 JsonSummaryOption = typer.Option(
@@ -306,10 +306,7 @@ def train_glove(
     checkpoint_every: Optional[float] = CheckpointEveryOption,
     resume: Optional[str] = ResumeOption,
     phrases: Optional[str] = PhrasesOption,
-    dask: Optional[str] = typer.Option(
-        None, "--dask", metavar="ADDRESS|local:N",
-        help="Count co-occurrences on a Dask cluster: a scheduler address, or local:N worker "
-             "processes on this machine (needs the dask extra)."),
+    dask: Optional[str] = DaskOption,
     quiet: bool = QuietOption,
     json_summary_path: Optional[str] = JsonSummaryOption,
 ):

@@ -125,7 +125,8 @@ class GloveJob(VectorsJob):
             tmp_dir = tempfile.gettempdir() if writes_in_place(self.output) else \
                 os.path.dirname(os.path.abspath(self.output))
         self.started = time.monotonic()
-        with TempArea(tmp_dir) as self.temp:
+        # (--dask: the cluster's client lives as long as the workspace; mapreduce.py)
+        with TempArea(tmp_dir) as self.temp, contextlib.ExitStack() as self.scope:
             yield
 
     def prepare(self, progress):

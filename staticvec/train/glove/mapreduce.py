@@ -1,18 +1,21 @@
 """GloVe's co-occurrence counting as map-reduce on a Dask cluster (``train-glove --dask``).
 
-map (one task per input shard, on a worker): read the shard's text, encode it with the
-    vocabulary (broadcast to every worker once), count its window pairs with the
+map (one task per group of input shards, on a worker; ``map_groups``): read the shards'
+    text, encode it with the vocabulary (broadcast to every worker once), count its window pairs with the
     single-process counter (``train/glove/counting.py``, the ``cooccur`` kernel; a context
     never crosses a line, so shards cut at line boundaries count exactly the pairs of the
     whole), and split the shard's upper-triangle counts into ``partitions`` parts by a hash
     of the row word (the smaller id of the pair);
 reduce (one task per partition): concatenate that partition's parts from every map task,
     sort and add up equal pairs (exact integer units, so the sums do not depend on the
-    order the parts arrive in), and turn them into GloVe records (GloVe C's
-    cooccurrence.bin layout, both directions, ``records.pairs_to_crecs``);
+    order the parts arrive in): the partition's rows of the co-occurrence matrix, upper
+    triangle, 16 bytes a pair;
 fit (on the client, as now): the partitions are fetched one at a time, in partition order,
-    into the ``RecordBuilder`` (which shuffles in memory or spills shuffled parts to
-    --tmp-dir within --memory, and writes --save-cooccur), then ``fit.py`` trains.
+    into the ``RecordBuilder``, which makes the GloVe records of each pair (both directions,
+    log x and f(x), by the same ``expand`` kernel as the single process, so the records
+    are the single process's), shuffles them in memory or spills shuffled parts to
+    --tmp-dir within --memory, and writes --save-cooccur; then ``fit.py`` trains.
+    (The reduce tasks hand back pairs, not GloVe C records: half the bytes to move.)
 
 Dask moves the parts between workers (no shared file system is needed) and spills them to
 the workers' disks when they do not fit in memory. --memory bounds each map task's counter
@@ -21,7 +24,9 @@ the workers' disks when they do not fit in memory. --memory bounds each map task
 A shard that cannot be read fails the job with the worker's error (its one line names the
 file) and is not retried; Dask retries a task whose worker died (``scale.cluster.RETRIES``).
 """
+import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import tempfile
@@ -85,30 +90,31 @@ def encode_chunks(chunks, table, max_sentence_length):
     return ids, ends
 
 
-def count_shard(chunks_of, shard, words, key, window, memory_bytes, partitions,
+def count_shards(chunks_of, shards, words, key, window, memory_bytes, partitions,
                 max_sentence_length, phrases=None, tmp_dir=None):
-    """The map task: ``shard``'s upper-triangle counts split into ``partitions`` PAIR arrays
-    (each sorted by key, every pair once). ``chunks_of(shard)``: the shard's UTF-8 chunks.
+    """The map task: the upper-triangle counts of ``shards`` (read one after the other; each
+    ends its last line) split into ``partitions`` PAIR arrays (each sorted by key, every pair
+    once). ``chunks_of(shard)``: a shard's UTF-8 chunks.
     Returns {"parts": [...], "stats": {...}}."""
     from staticvec.errors import StaticvecError
 
     try:
-        return _count_shard(chunks_of, shard, words, key, window, memory_bytes, partitions,
+        return _count_shards(chunks_of, shards, words, key, window, memory_bytes, partitions,
                             max_sentence_length, phrases, tmp_dir)
     except StaticvecError as exc:
         # bad input fails the same way on every worker: returned, not raised, so that Dask
         # neither retries it nor logs a traceback; the client raises it (``wait``)
         return {"parts": [_empty_pairs()] * partitions,
-                "stats": {"shard": describe_shard(shard), "error": exc}}
+                "stats": {"shards": [describe_shard(x) for x in shards], "error": exc}}
 
 
-def _count_shard(chunks_of, shard, words, key, window, memory_bytes, partitions,
+def _count_shards(chunks_of, shards, words, key, window, memory_bytes, partitions,
                  max_sentence_length, phrases, tmp_dir):
     from staticvec.train.glove.counting import CooccurrenceCounts, TempArea
 
     started = time.perf_counter()
     table = _word_table(key, words)
-    chunks = chunks_of(shard)
+    chunks = itertools.chain.from_iterable(chunks_of(x) for x in shards)
     if phrases is not None:
         chunks = phrases.join_chunks(chunks)
     ids, ends = encode_chunks(chunks, table, max_sentence_length)
@@ -135,22 +141,19 @@ def _count_shard(chunks_of, shard, words, key, window, memory_bytes, partitions,
         pieces[p] = None
     done = time.perf_counter()
     return {"parts": parts,
-            "stats": {"shard": describe_shard(shard), "tokens": int(len(ids)),
+            "stats": {"shards": [describe_shard(x) for x in shards], "tokens": int(len(ids)),
                       "pairs": int(sum(len(p) for p in parts)), "read_s": read - started,
                       "count_s": done - read, "seconds": done - started, "pid": os.getpid()}}
 
 
-def merge_partition(p, scale, *parts):
-    """The reduce task: partition ``p``'s parts from every map task summed, as GloVe C
-    records (both directions). Returns {"crecs": ..., "stats": {...}}."""
-    from staticvec.train.glove.records import pairs_to_crecs
-
+def merge_partition(p, *parts):
+    """The reduce task: partition ``p``'s parts from every map task summed (PAIR records,
+    sorted by key, exact units). Returns {"pairs": ..., "stats": {...}}."""
     started = time.perf_counter()
     parts = [x for x in parts if len(x)]
     merged = np.concatenate(parts) if parts else _empty_pairs()
     n = _kernel().sort_combine(merged, len(merged)) if len(merged) else 0
-    crecs = pairs_to_crecs(merged[:n], scale)
-    return {"crecs": crecs,
+    return {"pairs": merged[:n],
             "stats": {"partition": p, "parts_in": int(sum(len(x) for x in parts)),
                       "pairs": int(n), "seconds": time.perf_counter() - started,
                       "pid": os.getpid()}}
@@ -179,10 +182,23 @@ def describe_shard(shard):
     return name if end is None else f"{name} bytes {shard.start}-{end}"
 
 
+def cluster_threads(client):
+    return sum(client.nthreads().values()) or 1
+
+
 def default_partitions(client):
-    """Two partitions per worker thread (at least 4): every reduce task small, none idle."""
-    threads = sum(client.nthreads().values()) or 1
-    return max(4, 2 * threads)
+    """One partition per worker thread (at least 2): every thread merges one."""
+    return max(2, cluster_threads(client))
+
+
+def map_groups(shards, client, per_thread=4):
+    """The shards cut into at most ``per_thread`` groups per worker thread (contiguous, equal
+    shard counts), one map task each. Every map task hands one part to every partition, so
+    the tasks that move them number maps x partitions: grouping keeps that at 4 W^2 for W
+    threads however many shards the corpus has (a 100B-token corpus in 64 MB shards is
+    ~10,000 of them), while 4 tasks per thread still balance the load."""
+    n = min(len(shards), per_thread * cluster_threads(client))
+    return [shards[len(shards) * i // n:len(shards) * (i + 1) // n] for i in range(n)]
 
 
 class DaskCooccurrence:
@@ -200,19 +216,20 @@ class DaskCooccurrence:
         key = vocab_key(words)
         [vocab] = client.scatter([list(words)], broadcast=True, hash=False)
         P = self.n_partitions
-        self.maps = [client.submit(count_shard, chunks_of, shard, vocab, key, window,
+        run = f"{key[:8]}-{time.time_ns()}"   # task keys unique to this run
+        self.groups = map_groups(list(shards), client)
+        self.maps = [client.submit(count_shards, chunks_of, group, vocab, key, window,
                                    memory_bytes, P, max_sentence_length, phrases,
-                                   key=f"glove-map-{i}-{key[:8]}-{time.time_ns()}",
-                                   retries=cluster.RETRIES, pure=False)
-                     for i, shard in enumerate(shards)]
+                                   key=f"glove-map-{i}-{run}", retries=cluster.RETRIES)
+                     for i, group in enumerate(self.groups)]
         from staticvec.train.glove.counting import weight_units
 
         self.scale = weight_units(window, 1)[1]
         parts = [[client.submit(_pick, m, "parts", p, pure=False) for p in range(P)]
                  for m in self.maps]
         self.map_stats = [client.submit(_pick, m, "stats", pure=False) for m in self.maps]
-        self.reduces = [client.submit(merge_partition, p, self.scale,
-                                      *[row[p] for row in parts], retries=cluster.RETRIES, pure=False)
+        self.reduces = [client.submit(merge_partition, p, *[row[p] for row in parts],
+                                      key=f"glove-reduce-{p}-{run}", retries=cluster.RETRIES)
                         for p in range(P)]
         self._parts = parts
         self.reduce_stats = [client.submit(_pick, r, "stats", pure=False) for r in self.reduces]
@@ -225,7 +242,7 @@ class DaskCooccurrence:
         from distributed import as_completed
 
         n = len(self.maps)
-        with Stage(self.progress, "counting co-occurrences (dask)", n, unit="shards") as bar:
+        with Stage(self.progress, "counting co-occurrences (dask)", n, unit="tasks") as bar:
             done = 0
             for future in as_completed(self.map_stats):
                 error = future.result().get("error")  # (a crash raises the task's exception)
@@ -250,12 +267,13 @@ class DaskCooccurrence:
         return 2 * sum(s["pairs"] for s in self.reduce_stats)
 
     def partitions(self):
-        """Each partition's GloVe records (CREC), fetched one at a time, released once read."""
+        """Each partition's merged upper-triangle counts (PAIR, units of 1/``scale``),
+        fetched one at a time in partition order, released once read."""
         for p in range(self.n_partitions):
-            future = self.client.submit(_pick, self.reduces[p], "crecs", pure=False)
-            crecs = future.result()
+            future = self.client.submit(_pick, self.reduces[p], "pairs", pure=False)
+            pairs = future.result()
             self.reduces[p] = future = None
-            yield crecs
+            yield pairs
 
 
 # ---------------------------------------------------------------- the job's side (GloveJob)
@@ -279,10 +297,21 @@ def check_dask_job(job):
     job.sources = inputs.expand(job.paths)   # stdin, a missing file or glob: refused now
 
 
+def client_of(job):
+    """The Dask client of ``job`` (--dask), connected on first use and closed with the job's
+    workspace."""
+    from staticvec.scale.cluster import connect
+
+    if getattr(job, "client", None) is None:
+        job.client_scope = job.scope.enter_context(contextlib.ExitStack())
+        job.client = job.client_scope.enter_context(connect(job.options.dask))
+    return job.client
+
+
 def dask_vocab(job, progress):
-    """The vocabulary of a --dask run: --vocab, or counted on the client (the workers then
-    read and encode the text)."""
-    from staticvec.text.prepare import counted_vocab
+    """The vocabulary of a --dask run: --vocab, or counted on the cluster (with --phrases:
+    counted on the client, phrases joined, as the single process does); the workers then
+    read and encode the text themselves."""
     from staticvec.text.vocab import Vocab
 
     o = job.options
@@ -290,10 +319,20 @@ def dask_vocab(job, progress):
         vocab = Vocab.load(job.vocab_path, min_count=o.min_count, max_size=o.max_size)
         log.info(f"vocab: {len(vocab):,} words read from {job.vocab_path}")
         return vocab
-    phrases = _phrases(o)
-    vocab = counted_vocab(job.paths, min_count=o.min_count, max_size=o.max_size,
-                          max_vocab_words=o.max_vocab_words, encoding_errors=o.encoding_errors,
-                          cache=o.cache, progress=progress, phrases=phrases)
+    if o.phrases is None:
+        from staticvec.scale import counting, inputs
+
+        vocab = counting.build_vocab(client_of(job), inputs.plan_shards(job.sources),
+                                     min_count=o.min_count, max_size=o.max_size,
+                                     max_vocab_words=o.max_vocab_words,
+                                     encoding_errors=o.encoding_errors, progress=progress)
+    else:
+        from staticvec.text.prepare import counted_vocab
+
+        vocab = counted_vocab(job.paths, min_count=o.min_count, max_size=o.max_size,
+                              max_vocab_words=o.max_vocab_words,
+                              encoding_errors=o.encoding_errors, cache=o.cache,
+                              progress=progress, phrases=_phrases(o))
     log.info(vocab.summary())
     return vocab
 
@@ -315,22 +354,22 @@ def dask_records(job, vocab, save, progress):
     from staticvec.train.glove.records import RecordBuilder
 
     from staticvec.scale import inputs
-    from staticvec.scale.cluster import connect
 
     o = job.options
     shards = inputs.plan_shards(job.sources)
-    with connect(o.dask) as client:
-        reader = functools.partial(inputs.shard_chunks, encoding_errors=o.encoding_errors)
-        run = DaskCooccurrence(client, shards, reader, vocab.words, window=o.window,
-                               memory_bytes=o.memory_bytes,
-                               max_sentence_length=o.max_sentence_length,
-                               phrases=_phrases(o), progress=progress)
-        map_stats, reduce_stats = run.wait()
-        job.stats["dask"] = {"partitions": run.n_partitions, "maps": map_stats,
-                             "reduces": reduce_stats}
-        builder = RecordBuilder(run.n_records(), o, o.memory_bytes, job.temp, save)
-        for crecs in run.partitions():
-            builder.add_crecs(crecs)
-    log.info(f"glove: co-occurrences counted on {len(shards)} shards by Dask, merged in "
+    reader = functools.partial(inputs.shard_chunks, encoding_errors=o.encoding_errors)
+    run = DaskCooccurrence(client_of(job), shards, reader, vocab.words, window=o.window,
+                           memory_bytes=o.memory_bytes, max_sentence_length=o.max_sentence_length,
+                           phrases=_phrases(o), progress=progress)
+    map_stats, reduce_stats = run.wait()
+    job.stats["dask"] = {"partitions": run.n_partitions, "maps": map_stats,
+                         "reduces": reduce_stats}
+    builder = RecordBuilder(run.n_records(), o, o.memory_bytes, job.temp, save)
+    for pairs in run.partitions():
+        builder.add_pairs(pairs, run.scale)
+    job.client_scope.close()        # the fit runs here alone: the cluster's work is done
+    job.client = None
+    log.info(f"glove: co-occurrences of {len(shards)} shards counted by {len(run.groups)} Dask "
+             f"tasks, merged in "
              f"{run.n_partitions} partitions")
     return builder
