@@ -104,10 +104,14 @@ def wait_all(futures, progress=None, name="tasks"):
     from staticvec.reporting import Stage
 
     distributed = _distributed()
-    with Stage(progress, name, len(futures), unit="tasks") as stage:
-        done = 0
-        for future in distributed.as_completed(futures):
-            if future.status == "error":
-                future.result()  # raises the task's own exception
-            done += 1
-            stage.update(done)
+    try:
+        with Stage(progress, name, len(futures), unit="tasks") as stage:
+            done = 0
+            for future in distributed.as_completed(futures):
+                if future.status != "finished":
+                    future.result()  # raises the task's own exception
+                done += 1
+                stage.update(done)
+    except BaseException:
+        futures[0].client.cancel(futures)  # the job has failed: its other tasks too
+        raise

@@ -90,8 +90,10 @@ class GloveJob(VectorsJob):
         cooccur, save_cooccur = self.cooccur, self.save_cooccur
         if cooccur is not None and self.paths:
             raise BadOptionError("give either CORPUS files or --cooccur, not both")
-        if cooccur is None and not self.paths:
+        if cooccur is None and not self.paths and self.options.encoded is None:
             raise BadOptionError("missing CORPUS (or --cooccur FILE with --vocab)")
+        if cooccur is not None and self.options.encoded is not None:
+            raise BadOptionError("give either --encoded or --cooccur, not both")
         if cooccur is not None and save_cooccur is not None:
             raise BadOptionError("--save-cooccur with --cooccur: the records are already in "
                                  f"{cooccur}")
