@@ -5,6 +5,7 @@ import pytest
 
 from conftest import assert_fails_cleanly, run_cli, snapshot
 from test_options import _cli
+from test_phrases import _refused
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\n" * 20
 
@@ -20,10 +21,8 @@ def corpus(tmp_path):
 def refused(tmp_path, capsys):
     """refused(code, *args, message=, pattern=): fails cleanly in this process, writes nothing."""
     def check(code, *args, message=None, pattern=None):
-        before = snapshot(tmp_path)
-        result = _cli(capsys, *args, "-q")
-        assert_fails_cleanly(result, code, message, pattern=pattern)
-        assert snapshot(tmp_path) == before
+        return _refused(tmp_path, code, *args, "-q", message=message, pattern=pattern,
+                        run=lambda *a: _cli(capsys, *a))
     return check
 
 
