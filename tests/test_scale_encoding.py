@@ -139,6 +139,23 @@ def test_training_from_shards_equals_training_on_the_text(dask_cluster, files, t
         assert (enc / name).read_bytes() == (ref / name).read_bytes(), name
 
 
+def test_phrases_joined_on_the_cluster_as_on_one_machine(dask_cluster, files, tmp_path):
+    from staticvec.text import phrases
+
+    _, address = dask_cluster
+    table = tmp_path / "phrases.txt"
+    phrases.find_phrases(files, str(tmp_path / "joined.txt"), min_count=3, threshold=0.5,
+                         save_phrases=str(table))
+    assert table.stat().st_size > 0
+    args = ["--min-count", "3", "--phrases", table, "-o"]
+    _train("train-cbow", *files, *args, tmp_path / "ref.bin")
+    _train("train-cbow", *files, *args, tmp_path / "got.bin", "--dask", address,
+           "--encoded-dir", tmp_path / "set")
+    assert (tmp_path / "got.bin").read_bytes() == (tmp_path / "ref.bin").read_bytes()
+    saved = phrases.PhraseTable.load(str(tmp_path / "set" / "phrases.txt"))
+    assert saved.digest == phrases.PhraseTable.load(str(table)).digest  # the same phrases
+
+
 def test_a_damaged_shard_is_found_when_joining(dask_cluster, files, vocab, tmp_path):
     client, _ = dask_cluster
     manifest, _ = _encode(client, files, vocab, tmp_path / "set")
