@@ -7,8 +7,9 @@ with --dask run back to back, each as its own process:
 
   vocab     staticvec vocab FILES -o V --min-count 5 [--dask ADDRESS]
   encoding  single process: text.encoded.encode_corpus(FILES, V) (what every trainer does
-            first); --dask: the dk-pipeline encoding command (``staticvec encode``), when
-            this checkout has it
+            first, into a private temporary folder); --dask: scale.encoding.encode_shards
+            (what --dask --encoded-dir runs: one uint32 shard file per input shard, and the
+            manifest, in a folder), when this checkout has it
   cooccur   staticvec train-glove FILES --vocab V --window 10 --epochs 1 --threads 1
             --no-cache [--dask ADDRESS]: the co-occurrence stage is the run's prepare +
             cooccur + shuffle seconds (its --json-summary), i.e. everything from the
@@ -176,6 +177,20 @@ print(enc.n_tokens)
 """
 
 
+ENCODE_DASK = r"""
+import sys
+from distributed import Client
+from staticvec.scale import inputs
+from staticvec.scale.encoding import encode_shards
+from staticvec.text.vocab import Vocab
+vocab = Vocab.load(sys.argv[2])
+with Client(sys.argv[1]) as client:
+    shards = inputs.plan_shards(inputs.expand(sys.argv[4:]))
+    manifest = encode_shards(client, shards, vocab, sys.argv[3])
+print(manifest["n_tokens"])
+"""
+
+
 def commands(stage, files, work, address):
     """(single-process command, --dask command or None, summary paths)."""
     vocab = work / "vocab.txt"
@@ -185,10 +200,8 @@ def commands(stage, files, work, address):
                           "-q", "--dask", address), None)
     if stage == "encoding":
         dask = None
-        probe = subprocess.run(staticvec("encode", "--help"), capture_output=True, text=True)
-        if probe.returncode == 0 and "--dask" in probe.stdout:
-            dask = staticvec("encode", *files, "--vocab", vocab, "--encoded-dir",
-                             work / "encoded", "--dask", address, "-q")
+        if (REPO / "staticvec" / "scale" / "encoding.py").exists():
+            dask = [sys.executable, "-c", ENCODE_DASK, address, vocab, work / "encoded", *files]
         return [sys.executable, "-c", ENCODE_SINGLE, vocab, *files], dask, None
     glove = ["train-glove", *files, "--vocab", vocab, "--window", 10, "--epochs", 1,
              "--threads", 1, "--no-cache", "--dim", 50, "-q"]

@@ -46,9 +46,12 @@ def encoded(path, min_count):
     return vocab, np.asarray(corpus.ids), np.asarray(corpus.sentence_ends)
 
 
-def simulate(vocab, ids, ends, workers, rounds_per_epoch, epochs, seed, lr_schedule="sawtooth"):
+def simulate(vocab, ids, ends, workers, rounds_per_epoch, epochs, seed, lr_schedule="sawtooth",
+             combine="average"):
     """Train K = ``workers`` simulated workers with averaging ``rounds_per_epoch`` times per
-    epoch; return (input vectors (V, dim) of the averaged model, seconds of training)."""
+    epoch; return (input vectors (V, dim) of the averaged model, seconds of training).
+    ``combine="sum"``: instead of the mean of the K models, the round's start plus the sum
+    of the K workers' changes (what K workers updating one shared model would add up to)."""
     from staticvec.train import runner
     from staticvec.train.word2vec import Word2VecOptions, build_kernel
 
@@ -85,8 +88,12 @@ def simulate(vocab, ids, ends, workers, rounds_per_epoch, epochs, seed, lr_sched
                              epochs * share_tokens[k], max_sentence, False, state)
                 sum0 += syn0
                 sum1 += syn1neg
-            average0[:] = sum0 / workers
-            average1[:] = sum1 / workers
+            if combine == "sum":
+                average0[:] = sum0 - (workers - 1) * average0.astype(np.float64)
+                average1[:] = sum1 - (workers - 1) * average1.astype(np.float64)
+            else:
+                average0[:] = sum0 / workers
+                average1[:] = sum1 / workers
     seconds = time.perf_counter() - started
     return average0[:, :o.dim].copy(), seconds
 
@@ -99,6 +106,8 @@ def main(argv=None):
     parser.add_argument("--every", default="epoch,quarter",
                         help="averaging periods: epoch, quarter (comma-separated)")
     parser.add_argument("--seeds", default="1", help="comma-separated seeds")
+    parser.add_argument("--combine", default="average", choices=("average", "sum"),
+                        help="average the K models (Spark's way), or add up their changes")
     parser.add_argument("--json", default=None, help="append each row as a JSON line here")
     args = parser.parse_args(argv)
     periods = {"epoch": 1, "quarter": 4}
@@ -107,7 +116,7 @@ def main(argv=None):
     vocab, ids, ends = encoded(path, SETTINGS["min_count"])
     print(f"corpus: {n_tokens:,} tokens of {source}, {len(vocab):,} words; settings "
           f"{SETTINGS}, {args.epochs} epochs", file=sys.stderr)
-    print(f"{'K':>3} {'average every':>13} {'seed':>4} {'train s':>8} {'analogy':>8} "
+    print(f"{'K':>3} {args.combine + ' every':>13} {'seed':>4} {'train s':>8} {'analogy':>8} "
           f"{'WS353':>7} {'SimLex':>7}", flush=True)
     from staticvec.model.vectors import Vectors
 
@@ -116,8 +125,10 @@ def main(argv=None):
             for every in [p for p in args.every.split(",") if p]:
                 if k == 1 and every != args.every.split(",")[0]:
                     continue            # averaging one model is a no-op: one K=1 run
-                matrix, seconds = simulate(vocab, ids, ends, k, periods[every], args.epochs, seed)
+                matrix, seconds = simulate(vocab, ids, ends, k, periods[every], args.epochs, seed,
+                                           combine=args.combine)
                 row = {"workers": k, "every": every if k > 1 else "-", "seed": seed,
+                       "combine": args.combine,
                        "epochs": args.epochs, "tokens": n_tokens, "seconds": seconds,
                        **quality(Vectors(vocab.words, matrix), args.eval_dir)}
                 print(f"{k:>3} {row['every']:>13} {seed:>4} {seconds:8.1f} "

@@ -87,7 +87,7 @@ def dask_cluster():
     import logging
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=logging.ERROR)
+                                       dashboard_address=":0", silence_logs=logging.CRITICAL)
     client = distributed.Client(cluster)
     try:
         yield client, cluster.scheduler_address

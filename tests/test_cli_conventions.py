@@ -59,7 +59,8 @@ def test_help_reads_as_words_and_ends_with_an_example(path):
 
 def test_placeholders_name_what_is_expected():
     skipgram = run_cli("train-skipgram", "--help").stdout
-    assert "Usage: staticvec train-skipgram [OPTIONS] CORPUS..." in skipgram
+    # (CORPUS is optional: --encoded DIR trains from a shard set instead)
+    assert "Usage: staticvec train-skipgram [OPTIONS] [CORPUS]..." in skipgram
     assert re.search(r"-o, --output FILE\b", skipgram) and re.search(r"--dim N\b", skipgram)
     nearest = run_cli("nearest", "--help").stdout
     assert "Usage: staticvec nearest [OPTIONS] [WORDS]..." in nearest

@@ -75,13 +75,54 @@ def _checkpoint_options(checkpoint, checkpoint_every, resume):
     return dict(checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
 
 
+# ---------------------------------------------------------------- scale-out (every trainer)
+EncodedDirOption = typer.Option(
+    None, "--encoded-dir", metavar="DIR|URL",
+    help="With --dask: the workers write the encoded corpus here as shards (resumable: a "
+         "rerun reuses the shards already written); train from it, or later with --encoded.")
+EncodedOption = typer.Option(
+    None, "--encoded", metavar="DIR|URL",
+    help="Train from a shard set written by --encoded-dir (its vocabulary and encoding; no "
+         "CORPUS, and none of the options that change the encoding).")
+
+# the options that decide the vocabulary or the encoding: a shard set has its own
+_ENCODING_OPTIONS = {"vocab_path": "--vocab", "min_count": "--min-count",
+                     "max_size": "--max-size", "max_vocab_words": "--max-vocab-words",
+                     "max_sentence_length": "--max-sentence-length",
+                     "encoding_errors": "--encoding-errors", "phrases": "--phrases"}
+
+
+def _sharded(ctx, corpus, dask, encoded_dir, encoded, continue_from=None):
+    """The scale-out options (dict for the trainer's options), once the command line is
+    consistent: --encoded with no CORPUS and no option that changes the encoding."""
+    from staticvec.errors import BadOptionError
+
+    if continue_from is not None and (encoded is not None or dask is not None):
+        raise BadOptionError("--continue cannot be used with --encoded or --dask: a "
+                             "continued model changes the vocabulary, and so the encoding")
+    if encoded is not None:
+        if corpus:
+            raise BadOptionError(f"--encoded {encoded} is the corpus: name no corpus files "
+                                 f"with it (got {corpus[0]})")
+        given = _explicit(ctx) & set(_ENCODING_OPTIONS)
+        if given:
+            option = _ENCODING_OPTIONS[min(given)]
+            raise BadOptionError(f"{option} cannot be used with --encoded: the shard set's "
+                                 f"vocabulary and encoding are fixed (set them when writing it "
+                                 f"with --encoded-dir)")
+    elif not corpus:
+        raise BadOptionError("missing CORPUS (or --encoded DIR)")
+    return dict(dask=dask, encoded_dir=encoded_dir, encoded=encoded)
+
+
 # ---------------------------------------------------------------- training: word2vec
 # (train-skipgram, train-cbow)
 def _w2v_options():
     """Options shared by train-skipgram and train-cbow (word2vec C's defaults)."""
     return dict(
-        corpus=typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; one "
-                                        "sentence per line."),
+        corpus=typer.Argument(None, help="Text files (.gz/.bz2/.xz ok) or - for stdin; one "
+                                         "sentence per line (globs and URLs with --dask; "
+                                         "none with --encoded)."),
         output=typer.Option(..., "--output", "-o", metavar="FILE",
                             help="Vectors file: .bin word2vec binary, .txt/.vec text."),
         dim=typer.Option(100, "--dim", min=1, help="Vector dimensions."),
@@ -134,6 +175,9 @@ def _w2v_options():
         checkpoint_every=CheckpointEveryOption,
         resume=ResumeOption,
         phrases=PhrasesOption,
+        dask=DaskOption,
+        encoded_dir=EncodedDirOption,
+        encoded=EncodedOption,
         quiet=QuietOption,
         json_summary=JsonSummaryOption,
     )
@@ -147,7 +191,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
              init_scale=1.0, save_model=None, continue_from=None, init_vectors=None,
              explicit=None, checkpoints=None, summary_path=None, phrases=None,
-             lr_schedule="sawtooth"):
+             lr_schedule="sawtooth", sharded=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
@@ -158,7 +202,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
                                   min_count=min_count, max_vocab_words=max_vocab_words,
                                   encoding_errors=encoding_errors,
                                   max_sentence_length=max_sentence_length, cache=not no_cache,
-                                  phrases=phrases, **(checkpoints or {}))
+                                  phrases=phrases, **(checkpoints or {}), **(sharded or {}))
     command = "train-skipgram" if sg else "train-cbow"
     with json_summary(summary_path, command) as summary, reporting(quiet) as progress:
         w2v.train_word2vec(corpus, output, options, vocab_path=vocab_path,
@@ -201,7 +245,7 @@ def _word2vec_command(sg):
 
     def command(
         ctx: typer.Context,
-        corpus: List[str] = _W2V["corpus"],
+        corpus: Optional[List[str]] = _W2V["corpus"],
         output: str = _W2V["output"],
         dim: int = _W2V["dim"],
         window: int = _W2V["window"],
@@ -234,17 +278,21 @@ def _word2vec_command(sg):
         checkpoint_every: Optional[float] = _W2V["checkpoint_every"],
         resume: Optional[str] = _W2V["resume"],
         phrases: Optional[str] = _W2V["phrases"],
+        dask: Optional[str] = _W2V["dask"],
+        encoded_dir: Optional[str] = _W2V["encoded_dir"],
+        encoded: Optional[str] = _W2V["encoded"],
         quiet: bool = _W2V["quiet"],
         json_summary_path: Optional[str] = _W2V["json_summary"],
     ):
-        _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, epochs, alpha,
+        sharded = _sharded(ctx, corpus, dask, encoded_dir, encoded, continue_from)
+        _run_w2v(sg, corpus or [], output, dim, window, negative, hs, sample, min_count, epochs, alpha,
                  min_alpha, threads, seed, ns_exponent, vocab_path, save_vocab, max_vocab_words,
                  no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=cbow_mean,
                  init_scale=init_scale, save_model=save_model, continue_from=continue_from,
                  init_vectors=init_vectors, explicit=_explicit(ctx),
                  checkpoints=_checkpoint_options(checkpoint, checkpoint_every, resume),
                  summary_path=json_summary_path, phrases=phrases,
-                 lr_schedule=lr_schedule)
+                 lr_schedule=lr_schedule, sharded=sharded)
 
     command.__doc__ = _W2V_DOCS[sg]
     return command
@@ -258,6 +306,7 @@ train_cbow = app.command("train-cbow")(_word2vec_command(False))
 # (train-glove)
 @app.command("train-glove")
 def train_glove(
+    ctx: typer.Context,
     corpus: Optional[List[str]] = typer.Argument(
         None, help="Text files (.gz/.bz2/.xz ok) or - for stdin; one sentence per line "
                    "(a line ends the context window). Omit with --cooccur."),
@@ -307,6 +356,8 @@ def train_glove(
     resume: Optional[str] = ResumeOption,
     phrases: Optional[str] = PhrasesOption,
     dask: Optional[str] = DaskOption,
+    encoded_dir: Optional[str] = EncodedDirOption,
+    encoded: Optional[str] = EncodedOption,
     quiet: bool = QuietOption,
     json_summary_path: Optional[str] = JsonSummaryOption,
 ):
@@ -322,12 +373,14 @@ def train_glove(
     """
     from staticvec.train import glove
 
+    sharded = _sharded(ctx, corpus, dask, encoded_dir, encoded) if cooccur is None else \
+        dict(dask=dask, encoded_dir=encoded_dir, encoded=encoded)
     options = glove.GloveOptions(dim=dim, window=window, x_max=x_max, alpha=alpha, eta=eta,
                                  epochs=epochs, threads=threads, seed=seed, memory=memory,
                                  vectors=vectors, min_count=min_count, max_size=max_size,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache,
-                                 phrases=phrases, dask=dask,
+                                 phrases=phrases, **sharded,
                                  **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with json_summary(json_summary_path, "train-glove") as summary, \
             reporting(quiet) as progress:
@@ -341,8 +394,9 @@ def train_glove(
 @app.command("train-fasttext")
 def train_fasttext(
     ctx: typer.Context,
-    corpus: List[str] = typer.Argument(..., help="Text files (.gz/.bz2/.xz ok) or - for stdin; "
-                                                 "one sentence per line."),
+    corpus: Optional[List[str]] = typer.Argument(
+        None, help="Text files (.gz/.bz2/.xz ok) or - for stdin; one sentence per line "
+                   "(globs and URLs with --dask; none with --encoded)."),
     output: str = typer.Option(..., "--output", "-o", metavar="STEM",
                                help="Output stem: writes STEM.bin (full model with n-gram "
                                     "buckets, Facebook fastText format) and STEM.vec (text)."),
@@ -388,6 +442,9 @@ def train_fasttext(
     checkpoint_every: Optional[float] = CheckpointEveryOption,
     resume: Optional[str] = ResumeOption,
     phrases: Optional[str] = PhrasesOption,
+    dask: Optional[str] = DaskOption,
+    encoded_dir: Optional[str] = EncodedDirOption,
+    encoded: Optional[str] = EncodedOption,
     quiet: bool = QuietOption,
     json_summary_path: Optional[str] = JsonSummaryOption,
 ):
@@ -403,15 +460,16 @@ def train_fasttext(
     """
     from staticvec.train import fasttext as ft
 
+    sharded = _sharded(ctx, corpus, dask, encoded_dir, encoded, continue_from)
     options = ft.FastTextOptions(model=model, minn=minn, maxn=maxn, bucket=bucket, dim=dim,
                                  window=window, epochs=epochs, negative=negative, alpha=alpha,
                                  sample=sample, min_count=min_count, threads=threads, seed=seed,
                                  max_vocab_words=max_vocab_words, encoding_errors=encoding_errors,
                                  max_sentence_length=max_sentence_length, cache=not no_cache,
-                                 phrases=phrases,
+                                 phrases=phrases, **sharded,
                                  **_checkpoint_options(checkpoint, checkpoint_every, resume))
     with json_summary(json_summary_path, "train-fasttext") as summary, \
             reporting(quiet) as progress:
-        ft.train_fasttext(corpus, output, options, vocab_path=vocab_path,
+        ft.train_fasttext(corpus or [], output, options, vocab_path=vocab_path,
                           save_vocab=save_vocab, progress=progress, continue_from=continue_from,
                           init_vectors=init_vectors, explicit=_explicit(ctx), summary=summary)

@@ -57,6 +57,11 @@ def connect(address):
     distributed = _distributed()
     local = _LOCAL.fullmatch(str(address))
     cluster = client = None
+    # Dask's own log lines (a heartbeat lost while a cluster shuts down, a retried task)
+    # would break the one-line contract on stderr; a failure reaches us as an exception
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         if local:
             workers = int(local.group(1))
@@ -64,7 +69,7 @@ def connect(address):
                      f"{'es' if workers > 1 else ''}")
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                                processes=True, dashboard_address=":0",
-                                               silence_logs=logging.ERROR)
+                                               silence_logs=logging.CRITICAL)
             client = distributed.Client(cluster)
         else:
             try:
@@ -82,6 +87,7 @@ def connect(address):
         if cluster is not None:
             with contextlib.suppress(Exception):
                 cluster.close()
+        quiet.setLevel(level)
 
 
 def tree_reduce(client, futures, merge, fan_in=8, **kwargs):
@@ -104,10 +110,14 @@ def wait_all(futures, progress=None, name="tasks"):
     from staticvec.reporting import Stage
 
     distributed = _distributed()
-    with Stage(progress, name, len(futures), unit="tasks") as stage:
-        done = 0
-        for future in distributed.as_completed(futures):
-            if future.status == "error":
-                future.result()  # raises the task's own exception
-            done += 1
-            stage.update(done)
+    try:
+        with Stage(progress, name, len(futures), unit="tasks") as stage:
+            done = 0
+            for future in distributed.as_completed(futures):
+                if future.status != "finished":
+                    future.result()  # raises the task's own exception
+                done += 1
+                stage.update(done)
+    except BaseException:
+        futures[0].client.cancel(futures)  # the job has failed: its other tasks too
+        raise

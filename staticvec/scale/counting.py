@@ -76,13 +76,19 @@ class WordCounts:
     long_words: int = 0
 
 
-def count_shard(shard, max_vocab_words, encoding_errors="strict"):
-    """Map task: the word counts of one shard."""
+def _chunks(shard, encoding_errors, phrases):
+    chunks = inputs.shard_chunks(shard, encoding_errors)
+    return chunks if phrases is None else phrases.join_chunks(chunks)
+
+
+def count_shard(shard, max_vocab_words, encoding_errors="strict", phrases=None):
+    """Map task: the word counts of one shard (with the phrases of the ``PhraseTable``
+    ``phrases`` joined, if given)."""
     from staticvec._kernels.tokenize import WordTable
 
     table = WordTable()
     tokens = lines = long_words = 0
-    for chunk in inputs.shard_chunks(shard, encoding_errors):
+    for chunk in _chunks(shard, encoding_errors, phrases):
         t, n, w = table.count(chunk, max_vocab_words)
         tokens, lines, long_words = tokens + t, lines + n, long_words + w
     return WordCounts(Packed.of(table), tokens, lines, long_words)
@@ -96,18 +102,27 @@ def merge_counts(*parts, max_vocab_words):
                       sum(p.lines for p in parts), sum(p.long_words for p in parts))
 
 
+def _broadcast(client, value):
+    """``value`` sent once to every worker (a future the tasks take), or None."""
+    if value is None:
+        return None
+    [future] = client.scatter([value], broadcast=True, hash=False)  # (a key of its own)
+    return future
+
+
 def _no_words(shards):
     names = ", ".join(dict.fromkeys(s.name for s in shards))
     return InputError(f"{names}: no words found (empty input)")
 
 
 def count_words(client, shards, max_vocab_words=30_000_000, encoding_errors="strict",
-                progress=None):
+                progress=None, phrases=None):
     """``vocab.count_words`` on the cluster: (counts dict, stats dict), equal to the
     single-process ones when nothing was pruned."""
     corpus.check_encoding_errors(encoding_errors)
     futures = client.map(count_shard, shards, max_vocab_words=max_vocab_words,
-                         encoding_errors=encoding_errors, retries=cluster.RETRIES, pure=False)
+                         encoding_errors=encoding_errors, phrases=_broadcast(client, phrases),
+                         retries=cluster.RETRIES, pure=False)
     total = cluster.tree_reduce(client, futures, merge_counts, fan_in=MERGE_FAN_IN,
                                 max_vocab_words=max_vocab_words)
     cluster.wait_all(futures + [total], progress, "counting words on the cluster")
@@ -149,10 +164,7 @@ def count_pairs_shard(shard, max_vocab_words, encoding_errors="strict", phrases=
     words, pairs = WordTable(), WordTable()
     tokens = lines = 0
     first = prev = None
-    chunks = inputs.shard_chunks(shard, encoding_errors)
-    if phrases is not None:
-        chunks = phrases.join_chunks(chunks)
-    for chunk in chunks:
+    for chunk in _chunks(shard, encoding_errors, phrases):
         t, n = words.count_pairs(pairs, chunk, max_vocab_words, prev)
         tokens, lines = tokens + t, lines + n
         if first is None:
@@ -191,10 +203,8 @@ def count_pairs(client, shards, max_vocab_words, encoding_errors="strict", phras
                 progress=None, stage_name="counting words and pairs on the cluster"):
     """``phrases.count_pairs`` on the cluster: (words table, pairs table, tokens, lines,
     pruned_below), the tables as C WordTables on the client, ready for scoring."""
-    if phrases is not None:
-        [phrases] = client.scatter([phrases], broadcast=True)
     futures = client.map(count_pairs_shard, shards, max_vocab_words=max_vocab_words,
-                         encoding_errors=encoding_errors, phrases=phrases,
+                         encoding_errors=encoding_errors, phrases=_broadcast(client, phrases),
                          retries=cluster.RETRIES, pure=False)
     total = cluster.tree_reduce(client, futures, merge_pairs, fan_in=MERGE_FAN_IN,
                                 max_vocab_words=max_vocab_words)
@@ -208,11 +218,13 @@ def count_pairs(client, shards, max_vocab_words, encoding_errors="strict", phras
 
 # ---------------------------------------------------------------- the commands' jobs
 def build_vocab(client, shards, min_count=5, max_size=None, max_vocab_words=30_000_000,
-                encoding_errors="strict", progress=None):
-    """``vocab.build_vocab`` on the cluster (the ``vocab --dask`` command)."""
+                encoding_errors="strict", progress=None, phrases=None):
+    """``vocab.build_vocab`` on the cluster (the ``vocab --dask`` command; ``phrases``: a
+    ``PhraseTable`` whose phrases are joined first, as the trainers' --phrases does)."""
     from staticvec.text.vocab import kept_vocab
 
-    counted, stats = count_words(client, shards, max_vocab_words, encoding_errors, progress)
+    counted, stats = count_words(client, shards, max_vocab_words, encoding_errors, progress,
+                                 phrases)
     return kept_vocab(counted, stats, min_count, max_size)
 
 

@@ -576,3 +576,20 @@ class EncodingEntry:
         folder cannot take it (reported once)."""
         return _build_entry(self.store, self.key, self.signature, self.paths, self.vocab_size,
                             encode)
+
+
+class KeyedEntry:
+    """A cached encoding under a key its caller computed from everything that determines
+    the arrays (e.g. a shard set's manifest: ``scale/encoding.py`` joins the shards into one
+    corpus once, and later trainings map it from here)."""
+
+    def __init__(self, store, key, vocab_size):
+        if not _is_key(key):
+            raise ValueError("a key is 32 hex digits")
+        self.store, self.key, self.vocab_size = store, key, vocab_size
+
+    def read(self):
+        return _load_entry(self.store, self.key, self.vocab_size)
+
+    def build(self, encode):
+        return _build_entry(self.store, self.key, b"", [], self.vocab_size, encode)

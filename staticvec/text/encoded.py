@@ -46,33 +46,49 @@ def encode_to(folder, paths, vocab, encoding_errors, max_sentence_length, progre
               phrases=None):
     """Encode ``paths`` (with the phrases of the table ``phrases`` joined, if given) into
     ``folder``/ids.u32 and ends.u64; returns their counts."""
-    from staticvec._kernels.tokenize import WordTable
-
-    table = WordTable()
-    table.add([w.encode("utf-8") for w in vocab.words])
-    n_ids = n_ends = raw = splits = 0
-    last_end = sentence_len = 0
     total = vocab.total_tokens or 0
     with open(os.path.join(folder, cache_store.IDS_FILE), "wb") as ids_out, \
             open(os.path.join(folder, cache_store.ENDS_FILE), "wb") as ends_out, \
             Stage(progress, "encoding corpus", total, unit="words") as stage:
         chunks = corpus.iter_chunks(paths, encoding_errors)
-        for chunk in chunks if phrases is None else phrases.join_chunks(chunks):
-            size = len(chunk) // 2 + 2
-            ids = np.empty(size, dtype=np.uint32)
-            ends = np.empty(size, dtype=np.uint64)
-            k, m, tokens, s, last_end, sentence_len = table.encode(
-                chunk, ids, ends, n_ids, last_end, sentence_len, max_sentence_length)
-            ids_out.write(ids[:k].tobytes())
-            ends_out.write(ends[:m].tobytes())
-            n_ids += k
-            n_ends += m
-            raw += tokens
-            splits += s
-            stage.update(min(raw, total) if total else raw)
-        if n_ids > last_end:  # a last sentence with no newline after it
-            ends_out.write(np.array([n_ids], dtype=np.uint64).tobytes())
-            n_ends += 1
+        return encode_chunks(chunks if phrases is None else phrases.join_chunks(chunks),
+                             word_table(vocab.words), ids_out, ends_out, max_sentence_length,
+                             lambda raw: stage.update(min(raw, total) if total else raw))
+
+
+def word_table(words):
+    """The C table of ``words`` (str), a word's id its position: what ``encode_chunks``
+    looks words up in."""
+    from staticvec._kernels.tokenize import WordTable
+
+    table = WordTable()
+    table.add([w.encode("utf-8") for w in words])
+    return table
+
+
+def encode_chunks(chunks, table, ids_out, ends_out, max_sentence_length, update=None):
+    """Write the ids of ``chunks`` (``corpus.iter_chunks``' chunks) under ``table`` to
+    ``ids_out`` (uint32) and the sentence ends to ``ends_out`` (uint64, from 0); returns
+    their counts. ``update(raw tokens so far)`` is called after each chunk."""
+    n_ids = n_ends = raw = splits = 0
+    last_end = sentence_len = 0
+    for chunk in chunks:
+        size = len(chunk) // 2 + 2
+        ids = np.empty(size, dtype=np.uint32)
+        ends = np.empty(size, dtype=np.uint64)
+        k, m, tokens, s, last_end, sentence_len = table.encode(
+            chunk, ids, ends, n_ids, last_end, sentence_len, max_sentence_length)
+        ids_out.write(ids[:k].tobytes())
+        ends_out.write(ends[:m].tobytes())
+        n_ids += k
+        n_ends += m
+        raw += tokens
+        splits += s
+        if update is not None:
+            update(raw)
+    if n_ids > last_end:  # a last sentence with no newline after it
+        ends_out.write(np.array([n_ids], dtype=np.uint64).tobytes())
+        n_ends += 1
     return {"n_ids": n_ids, "n_ends": n_ends, "raw_tokens": raw, "splits": splits}
 
 
@@ -109,20 +125,37 @@ def encode_corpus(paths, vocab, *, encoding_errors="strict", max_sentence_length
         return encode_to(folder, paths, vocab, encoding_errors, max_sentence_length, progress,
                          phrases)
 
+    entry = cache_store.EncodingEntry(store, paths, vocab.words, encoding_errors,
+                                      max_sentence_length, phrases=phrases) if store else None
+    encoded, cached = _cached(entry, encode)
+    if not cached:
+        _report(encoded, max_sentence_length)
+    return encoded
+
+
+def _cached(entry, encode):
+    """(corpus, True) from the cache ``entry``, or (corpus, False) once ``encode(folder)`` has
+    built it (into the entry, or a private folder when there is none or it cannot be
+    written)."""
     found = None
-    if store:
-        entry = cache_store.EncodingEntry(store, paths, vocab.words, encoding_errors,
-                                          max_sentence_length, phrases=phrases)
+    if entry is not None:
         found = entry.read()
         if found is not None:
             encoded = _from_arrays(*found)
             log.info(f"encoded corpus: from cache ({encoded.n_tokens:,} tokens, "
                      f"{encoded.n_sentences:,} sentences)")
-            return encoded
+            return encoded, True
         found = entry.build(encode)
-    encoded = _from_arrays(*(found or _encode_private(encode)))
-    _report(encoded, max_sentence_length)
-    return encoded
+    return _from_arrays(*(found or _encode_private(encode))), False
+
+
+def keyed_corpus(encode, key, vocab_size, cache=True):
+    """The corpus ``encode(folder)`` writes (``ids.u32``, ``ends.u64``; returns their
+    counts), cached under ``key`` (32 hex digits the caller derived from everything that
+    determines the arrays) unless ``cache`` is False."""
+    store = cache_store.Store.open(cache)
+    return _cached(cache_store.KeyedEntry(store, key, vocab_size) if store else None,
+                   encode)[0]
 
 
 def _from_arrays(ids, ends, meta, source=None):

@@ -66,9 +66,12 @@ class Vocab:
 
     def save(self, path):
         with atomic_output(path, "wb") as out:
-            out.write(f"{SENTENCE_END} {self.total_lines}\n".encode())
-            out.write("".join(f"{w} {int(c)}\n" for w, c in zip(self.words, self.counts))
-                      .encode("utf-8"))
+            out.write(self.file_bytes())
+
+    def file_bytes(self):
+        """The vocab file's content (what ``save`` writes)."""
+        return f"{SENTENCE_END} {self.total_lines}\n".encode() + \
+            "".join(f"{w} {int(c)}\n" for w, c in zip(self.words, self.counts)).encode("utf-8")
 
     @classmethod
     def load(cls, path, min_count=1, max_size=None):

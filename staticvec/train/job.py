@@ -18,6 +18,7 @@ import logging
 import time
 
 from staticvec.atomic import check_outputs, outputs_together
+from staticvec.errors import BadOptionError
 from staticvec.text.prepare import prepare
 from staticvec.train.checkpoint import Checkpoints
 from staticvec.train.summary import RunSummary
@@ -62,8 +63,34 @@ class Job:
         return contextlib.nullcontext()
 
     def prepare(self, progress):
+        o = self.options
+        if o.encoded is not None or o.dask is not None:
+            from staticvec.scale.encoding import prepare_sharded
+
+            vocab, corpus = prepare_sharded(self.paths, dask=o.dask, encoded_dir=o.encoded_dir,
+                                            encoded=o.encoded, vocab_path=self.vocab_path,
+                                            progress=progress, **o.reading())
+            if o.encoded is not None:  # (what a model file records: the set's, not ours)
+                o.min_count = vocab.min_count
+            return vocab, corpus
         return prepare(self.paths, vocab_path=self.vocab_path, progress=progress,
                        **self.options.reading())
+
+    def check_sharded(self):
+        """A job trained from a shard set (--encoded) reads no corpus and no --vocab; one that
+        encodes on a cluster (--dask) cannot adjust the vocabulary of a continued model."""
+        o = self.options
+        if o.encoded is not None:
+            if self.paths:
+                raise BadOptionError(f"--encoded {o.encoded} is the corpus: name no corpus "
+                                     f"files with it (got {self.paths[0]})")
+            if self.vocab_path is not None:
+                raise BadOptionError("--vocab cannot be used with --encoded: the shard set "
+                                     "holds its vocabulary")
+        if (o.encoded is not None or o.dask is not None) and \
+                getattr(self, "continue_from", None) is not None:  # (the CLI refuses it first)
+            raise BadOptionError("--continue cannot be used with --encoded or --dask: a "
+                                 "continued model changes the vocabulary, and so the encoding")
 
     def train(self, vocab, corpus, progress):
         """Train; returns the arrays to check for NaN/inf before anything is written."""
@@ -97,6 +124,7 @@ def run_job(job, progress=None, summary=None):
     summary = summary if summary is not None else RunSummary()
     summary.job(job)
     job.check()
+    job.check_sharded()
     job.checkpoints = Checkpoints.of(job.trainer, job.options)  # a bad --resume: refused now
     outputs = job.outputs() + [("--save-vocab", job.save_vocab)]
     side = [("--json-summary", summary.path)] if summary.path not in (None, "-") else []

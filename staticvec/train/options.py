@@ -79,6 +79,11 @@ class TrainOptions:
     max_sentence_length: int = 10000
     cache: object = True         # True (the default folder), False, or a folder path
     phrases: str = None          # a phrase table file: its phrases joined while reading
+    # scale-out (scale/): count and encode on a Dask cluster into a shard set, or train
+    # from one (see scale/encoding.py)
+    dask: str = None             # --dask local:N | scheduler address
+    encoded_dir: str = None      # --encoded-dir DIR|URL: where the cluster writes the shards
+    encoded: str = None          # --encoded DIR|URL: train from this shard set
     # checkpoints (train/checkpoint.py): where, how often (minutes), and where to resume from
     checkpoint: object = None        # a folder name (str or os.PathLike)
     checkpoint_every: float = None   # 10 minutes when checkpointing
@@ -104,8 +109,29 @@ class TrainOptions:
         if not 0 <= o.seed < 2 ** 63:
             raise BadOptionError(f"--seed must be an integer in [0, 2^63) (got {o.seed})")
         o.check_checkpoints()
+        o.check_sharded()
         o.check_model()
         return o
+
+    def check_sharded(self):
+        """--dask needs --encoded-dir (and the reverse); --encoded takes neither, nor
+        --phrases: the shard set was encoded with its own."""
+        if self.encoded is not None:
+            for name, value in (("--dask", self.dask), ("--encoded-dir", self.encoded_dir),
+                                ("--phrases", self.phrases)):
+                if value is not None:
+                    raise BadOptionError(f"{name} cannot be used with --encoded: the shard set "
+                                         f"is encoded already")
+        if self.dask is not None:
+            from staticvec.scale.cluster import check_address
+
+            check_address(self.dask)
+            if self.encoded_dir is None:
+                raise BadOptionError("--dask needs --encoded-dir DIR (where the workers write "
+                                     "the encoded shards)")
+        elif self.encoded_dir is not None:
+            raise BadOptionError("--encoded-dir needs --dask ADDRESS (the cluster that "
+                                 "encodes the corpus)")
 
     def check_checkpoints(self):
         """--resume DIR goes on writing checkpoints in DIR unless --checkpoint names another."""

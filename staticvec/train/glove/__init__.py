@@ -50,11 +50,21 @@ class GloveOptions(TrainOptions):
     eta: float = 0.05
     memory: float = 4.0          # GB for counting and shuffling
     vectors: str = "sum"
-    dask: str = None             # --dask ADDRESS|local:N: count co-occurrences on a cluster
 
     def check_choices(self):
         super().check_choices()
         check_choice("--vectors", self.vectors, VECTORS)
+
+    def check_sharded(self):
+        """--dask without --encoded-dir: the co-occurrences are counted on the cluster from
+        the text (``mapreduce.py``); with --encoded-dir, the trainers' shared rule (encode on
+        the cluster, count here)."""
+        if counts_on_cluster(self):
+            from staticvec.scale.cluster import check_address
+
+            check_address(self.dask)
+            return
+        super().check_sharded()
 
     def check_model(self):
         for name, value in (("--x-max", self.x_max), ("--alpha", self.alpha), ("--eta", self.eta),
@@ -69,6 +79,11 @@ class GloveOptions(TrainOptions):
     @property
     def memory_bytes(self):
         return int(self.memory * (1 << 30))
+
+
+def counts_on_cluster(options):
+    """train-glove --dask without --encoded-dir: map-reduce co-occurrence counting."""
+    return options.dask is not None and options.encoded_dir is None and options.encoded is None
 
 
 class GloveJob(VectorsJob):
@@ -91,9 +106,11 @@ class GloveJob(VectorsJob):
         cooccur, save_cooccur = self.cooccur, self.save_cooccur
         if cooccur is not None and self.paths:
             raise BadOptionError("give either CORPUS files or --cooccur, not both")
-        if cooccur is None and not self.paths:
+        if cooccur is None and not self.paths and self.options.encoded is None:
             raise BadOptionError("missing CORPUS (or --cooccur FILE with --vocab)")
-        if self.options.dask is not None:
+        if cooccur is not None and self.options.encoded is not None:
+            raise BadOptionError("give either --encoded or --cooccur, not both")
+        if counts_on_cluster(self.options):
             from staticvec.train.glove.mapreduce import check_dask_job
 
             check_dask_job(self)
@@ -130,7 +147,7 @@ class GloveJob(VectorsJob):
             yield
 
     def prepare(self, progress):
-        if self.options.dask is not None:  # the workers read and encode the text themselves
+        if counts_on_cluster(self.options):  # the workers read and encode the text themselves
             from staticvec.train.glove.mapreduce import dask_vocab
 
             return dask_vocab(self, progress), None
@@ -171,7 +188,7 @@ class GloveJob(VectorsJob):
                     builder.add_pairs(pairs, counts.scale)
                 stats["merge_passes"] = counts.merge_passes
                 del counts
-            elif self.options.dask is not None:
+            elif counts_on_cluster(opts):
                 from staticvec.train.glove.mapreduce import dask_records
 
                 builder = dask_records(self, vocab, save, progress)

@@ -283,10 +283,8 @@ def check_dask_job(job):
     input, exit 1); keeps the expanded inputs (``job.sources``)."""
     from staticvec.errors import BadOptionError
     from staticvec.scale import inputs
-    from staticvec.scale.cluster import check_address
 
     o = job.options
-    check_address(o.dask)
     if job.cooccur is not None:
         raise BadOptionError("--dask with --cooccur: the records are counted already (--dask "
                              "distributes the counting)")

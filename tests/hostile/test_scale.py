@@ -1,0 +1,133 @@
+"""Hostile values of the scale-out options (--dask, --encoded-dir, --encoded) and damaged
+shard sets: one line on stderr, the documented exit code, no traceback, nothing written.
+The refusals that need no cluster run the command in this process (``_cli``)."""
+import pytest
+
+from conftest import assert_fails_cleanly, run_cli, snapshot
+from test_options import _cli
+from test_phrases import _refused
+
+TEXT = "the cat sat on the mat\nthe dog sat on the log\n" * 20
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def refused(tmp_path, capsys):
+    """refused(code, *args, message=, pattern=): fails cleanly in this process, writes nothing."""
+    def check(code, *args, message=None, pattern=None):
+        return _refused(tmp_path, code, *args, "-q", message=message, pattern=pattern,
+                        run=lambda *a: _cli(capsys, *a))
+    return check
+
+
+@pytest.mark.parametrize("command", ["train-skipgram", "train-cbow", "train-glove",
+                                     "train-fasttext"])
+def test_every_trainer_refuses_a_bad_dask_value(refused, corpus, tmp_path, command):
+    refused(2, command, corpus, "-o", tmp_path / "v.bin", "--dask", "local:0",
+            "--encoded-dir", tmp_path / "set",
+            pattern=r"staticvec: error: --dask must be local:N .*\(got local:0\)")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dask", "local:1"], "--dask needs --encoded-dir DIR (where the workers write the "
+                            "encoded shards)"),
+    (["--encoded-dir", "SET"], "--encoded-dir needs --dask ADDRESS (the cluster that encodes "
+                               "the corpus)"),
+])
+def test_dask_and_encoded_dir_go_together(refused, corpus, tmp_path, args, message):
+    args = [str(tmp_path / "set") if a == "SET" else a for a in args]
+    refused(2, "train-skipgram", corpus, "-o", tmp_path / "v.bin", *args, message=message)
+
+
+@pytest.mark.parametrize("command", ["train-skipgram", "train-glove", "train-fasttext"])
+def test_encoded_with_a_corpus_is_refused(refused, corpus, tmp_path, command):
+    refused(2, command, corpus, "--encoded", tmp_path, "-o", tmp_path / "v.bin",
+            message=f"--encoded {tmp_path} is the corpus: name no corpus files with it "
+                    f"(got {corpus})")
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--min-count", "2"), ("--max-size", "10"), ("--max-vocab-words", "100"),
+    ("--max-sentence-length", "5"), ("--encoding-errors", "replace"), ("--vocab", "v.txt"),
+    ("--phrases", "p.txt"),
+])
+def test_encoded_with_an_option_that_changes_the_encoding_is_refused(refused, tmp_path,
+                                                                     option, value):
+    commands = ["train-glove"] if option == "--max-size" else ["train-cbow", "train-glove",
+                                                               "train-fasttext"]
+    for command in commands:
+        refused(2, command, "--encoded", tmp_path, "-o", tmp_path / "v.bin", option, value,
+                message=f"{option} cannot be used with --encoded: the shard set's vocabulary "
+                        f"and encoding are fixed (set them when writing it with --encoded-dir)")
+
+
+def test_encoded_with_dask_or_continue_is_refused(refused, tmp_path):
+    refused(2, "train-cbow", "--encoded", tmp_path, "-o", tmp_path / "v.bin", "--dask",
+            "local:1", message="--dask cannot be used with --encoded: the shard set is "
+                               "encoded already")
+    (tmp_path / "m.model").write_bytes(b"")
+    for command in ("train-cbow", "train-fasttext"):
+        refused(2, command, "--encoded", tmp_path / "set", "-o", tmp_path / "v.bin",
+                "--continue", tmp_path / "m.model",
+                message="--continue cannot be used with --encoded or --dask: a continued "
+                        "model changes the vocabulary, and so the encoding")
+
+
+def test_no_corpus_and_no_encoded(refused, tmp_path):
+    for command in ("train-skipgram", "train-fasttext"):
+        refused(2, command, "-o", tmp_path / "v.bin", message="missing CORPUS (or --encoded DIR)")
+
+
+def test_encoded_folder_missing_or_unfinished(refused, tmp_path):
+    refused(1, "train-cbow", "--encoded", tmp_path / "none", "-o", tmp_path / "v.bin",
+            message=f"cannot read {tmp_path / 'none'}: no such folder")
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "vocab.txt").write_text("</s> 1\nthe 3\n")
+    refused(1, "train-cbow", "--encoded", tmp_path / "set", "-o", tmp_path / "v.bin",
+            message=f"{tmp_path / 'set'} is not a finished shard set (no manifest; an "
+                    f"interrupted --encoded-dir is finished by running it again)")
+
+
+@pytest.fixture(scope="module")
+def shard_set(tmp_path_factory, dask_cluster):
+    """A finished shard set written by the session cluster (copied by the tests that harm it)."""
+    _, address = dask_cluster
+    folder = tmp_path_factory.mktemp("shard-set")
+    (folder / "corpus.txt").write_text(TEXT, encoding="utf-8")
+    result = run_cli("train-cbow", folder / "corpus.txt", "-o", folder / "v.bin", "-q",
+                     "--min-count", "1", "--dim", "4", "--epochs", "1", "--dask", address,
+                     "--encoded-dir", folder / "set")
+    assert result.returncode == 0, result.stderr
+    return folder / "set"
+
+
+def _copy(shard_set, tmp_path):
+    import shutil
+
+    return shutil.copytree(shard_set, tmp_path / "set")
+
+
+@pytest.mark.parametrize("harm, message", [
+    (lambda d: (d / "manifest").write_bytes(b"garbage\n"),
+     "{set}/manifest: damaged (not a whole shards (no staticvec-shards header line))"),
+    (lambda d: (d / "manifest").write_bytes((d / "manifest").read_bytes()[:-7]),
+     "{set}/manifest: damaged (the shards does not match its checksum)"),
+    (lambda d: (d / "vocab.txt").write_text("</s> 1\nthe 99\n"),
+     "{set}/vocab.txt does not match the manifest (SHA-256)"),
+    (lambda d: [p.unlink() for p in d.glob("*.ends.u64")],
+     "cannot read {set}/{key}.ends.u64: no such file (the shard set is incomplete)"),
+])
+def test_a_damaged_shard_set_is_one_error(capsys, shard_set, tmp_path, harm, message):
+    folder = _copy(shard_set, tmp_path)
+    key = next(folder.glob("*.json")).name[:-5]
+    harm(folder)
+    before = snapshot(tmp_path)
+    result = _cli(capsys, "train-cbow", "--encoded", folder, "-o", tmp_path / "v.bin", "-q")
+    assert_fails_cleanly(result, 1, message.format(set=folder, key=key))
+    assert snapshot(tmp_path) == before
