@@ -235,10 +235,12 @@ def predict(row, tokens, overhead, workers_now, partitions_now):
     n_maps = max(len(tasks[heavy]), 1)
     per_token = map_seconds / tokens
     serial = max(stage_wall(row) - row["busy"], 0.0)
-    # tasks per map task, and per (map task x partition) pair, in the measured run
-    picks = len(tasks.get("pick", ()))
-    per_pair = picks / (n_maps * partitions_now) if "pick" in tasks else 0.0
-    others = (sum(len(v) for v in tasks.values()) - picks) / n_maps
+    # the measured run's tasks: one "pick" per (map task, partition) pair when the stage
+    # shuffles (co-occurrence), the rest counted per map task
+    pairs = n_maps * partitions_now if len(tasks.get("pick", ())) >= n_maps * partitions_now \
+        else 0
+    per_pair = 1.0 if pairs else 0.0
+    others = (sum(len(v) for v in tasks.values()) - pairs) / n_maps
     out = {}
     for w in PREDICT:
         m = 4 * w               # map tasks: groups of shards, 4 per worker (map_groups)
@@ -251,6 +253,20 @@ def predict(row, tokens, overhead, workers_now, partitions_now):
     return out
 
 
+def report_model(results):
+    """The model's predictions from saved results (--from-json)."""
+    w, tokens = results["workers"], results["tokens"]
+    for stage, row in results["stages"].items():
+        if "tasks" not in row:
+            continue
+        for name, overhead in (("measured", results["overhead_s"]), ("1 ms", 1e-3)):
+            pred = predict(row, tokens, overhead, w, w)
+            print(f"{stage:9} {name:8} ({overhead * 1e3:.2f} ms/task): now {pred['now']:.1f} s "
+                  f"(measured {stage_wall(row):.1f} s); " + ", ".join(
+                      f"{k} workers {pred[k]:.1f} s ({pred[f'{k}_tasks']:,.0f} tasks)"
+                      for k in PREDICT))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
@@ -260,7 +276,11 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--from-json", default=None,
+                        help="print the model again from a --json file of an earlier run")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return report_model(json.loads(Path(args.from_json).read_text()))
     import distributed
     import logging
 

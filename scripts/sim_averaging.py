@@ -47,7 +47,7 @@ def encoded(path, min_count):
 
 
 def simulate(vocab, ids, ends, workers, rounds_per_epoch, epochs, seed, lr_schedule="sawtooth",
-             combine="average"):
+             combine="average", alpha=None):
     """Train K = ``workers`` simulated workers with averaging ``rounds_per_epoch`` times per
     epoch; return (input vectors (V, dim) of the averaged model, seconds of training).
     ``combine="sum"``: instead of the mean of the K models, the round's start plus the sum
@@ -58,7 +58,7 @@ def simulate(vocab, ids, ends, workers, rounds_per_epoch, epochs, seed, lr_sched
     o = Word2VecOptions(dim=SETTINGS["dim"], window=SETTINGS["window"],
                         negative=SETTINGS["negative"], sample=SETTINGS["sample"],
                         min_count=SETTINGS["min_count"], sg=SETTINGS["sg"], epochs=epochs,
-                        threads=1, seed=seed, lr_schedule=lr_schedule).resolved()
+                        threads=1, seed=seed, lr_schedule=lr_schedule, alpha=alpha).resolved()
     counters = runner.Counters(1, epochs)
     kernel, syn0, syn1neg, _ = build_kernel(vocab.counts, o, counters)
     # K * R contiguous pieces of equal token count: worker k owns pieces k*R .. k*R + R-1
@@ -108,6 +108,8 @@ def main(argv=None):
     parser.add_argument("--seeds", default="1", help="comma-separated seeds")
     parser.add_argument("--combine", default="average", choices=("average", "sum"),
                         help="average the K models (Spark's way), or add up their changes")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help="starting learning rate (default: skip-gram's 0.025)")
     parser.add_argument("--json", default=None, help="append each row as a JSON line here")
     args = parser.parse_args(argv)
     periods = {"epoch": 1, "quarter": 4}
@@ -126,9 +128,9 @@ def main(argv=None):
                 if k == 1 and every != args.every.split(",")[0]:
                     continue            # averaging one model is a no-op: one K=1 run
                 matrix, seconds = simulate(vocab, ids, ends, k, periods[every], args.epochs, seed,
-                                           combine=args.combine)
+                                           combine=args.combine, alpha=args.alpha)
                 row = {"workers": k, "every": every if k > 1 else "-", "seed": seed,
-                       "combine": args.combine,
+                       "combine": args.combine, "alpha": args.alpha or 0.025,
                        "epochs": args.epochs, "tokens": n_tokens, "seconds": seconds,
                        **quality(Vectors(vocab.words, matrix), args.eval_dir)}
                 print(f"{k:>3} {row['every']:>13} {seed:>4} {seconds:8.1f} "
