@@ -60,6 +60,9 @@ def test_pruning_bounds_every_table_and_is_reported(dask_cluster, files, shards)
     assert 0 < len(counted) <= 6 and stats["pruned_below"] > 1
     assert all(counted[w] <= true[w] for w in counted)  # pruning forgets, never invents
     assert stats["total_tokens"] == sum(true.values())
+    words, pairs, tokens, _, pruned = counting.count_pairs(client, shards, 10)
+    assert 0 < len(words) + len(pairs) <= 10 and pruned > 1  # words and pairs bound together
+    assert tokens == sum(true.values())
 
 
 def test_pair_counts_equal_the_single_process_count(dask_cluster, files, shards):
