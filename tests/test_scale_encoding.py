@@ -87,10 +87,15 @@ def test_a_rerun_reuses_the_shards_written(dask_cluster, files, vocab, tmp_path,
     # re-encoded: that shard only (the vocabulary is written again with every manifest)
     assert changed == {f"{lost}.ids.u32", f"{lost}.ends.u64", f"{lost}.json", "vocab.txt"}
     assert f"{len(first['shards']) - 1:,} of {len(first['shards']):,} reused" in caplog.text
-    # another vocabulary is another encoding: nothing reused
+    # another vocabulary is another encoding: nothing reused; the folder then holds the new
+    # set alone (the old shards and a killed task's temporary are removed)
     other = vocab_mod.build_vocab(files, min_count=3, max_size=20)
-    _encode(client, files, other, tmp_path / "other")
-    assert set(_state(folder)) & set(_state(tmp_path / "other")) == {"vocab.txt"}
+    (folder / ".tmp-killed.ids").write_bytes(b"x")
+    newer, _ = _encode(client, files, other, folder)
+    assert not set(_state(folder)) & set(before) - {"vocab.txt"}
+    assert sorted(_state(folder)) == sorted(
+        [f"{r['key']}.{ext}" for r in newer["shards"] for ext in ("ids.u32", "ends.u64", "json")]
+        + ["vocab.txt"])
 
 
 def test_an_unreadable_shard_fails_with_no_manifest(dask_cluster, files, vocab, tmp_path):
