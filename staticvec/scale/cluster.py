@@ -67,9 +67,13 @@ def connect(address):
             workers = int(local.group(1))
             log.info(f"dask: starting a local cluster of {workers} worker process"
                      f"{'es' if workers > 1 else ''}")
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                               processes=True, dashboard_address=":0",
-                                               silence_logs=logging.CRITICAL)
+            try:
+                cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                   processes=True, dashboard_address=":0",
+                                                   silence_logs=logging.CRITICAL)
+            except (OSError, RuntimeError, TimeoutError) as exc:
+                raise StaticvecError(f"cannot start a local Dask cluster of {workers} "
+                                     f"workers ({exc})") from None
             client = distributed.Client(cluster)
         else:
             try:
