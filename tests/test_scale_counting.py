@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from conftest import assert_fails_cleanly, run_cli, snapshot  # noqa: E402
+from staticvec.errors import InputError  # noqa: E402
 from staticvec.scale import counting, inputs  # noqa: E402
 from staticvec.text import corpus, phrases, vocab  # noqa: E402
 
@@ -59,6 +60,9 @@ def test_pruning_bounds_every_table_and_is_reported(dask_cluster, files, shards)
     assert 0 < len(counted) <= 6 and stats["pruned_below"] > 1
     assert all(counted[w] <= true[w] for w in counted)  # pruning forgets, never invents
     assert stats["total_tokens"] == sum(true.values())
+    words, pairs, tokens, _, pruned = counting.count_pairs(client, shards, 10)
+    assert 0 < len(words) + len(pairs) <= 10 and pruned > 1  # words and pairs bound together
+    assert tokens == sum(true.values()) - true["</s>"]  # (a line end to the pair counter)
 
 
 def test_pair_counts_equal_the_single_process_count(dask_cluster, files, shards):
@@ -112,11 +116,14 @@ def test_an_unreadable_shard_fails_the_job_naming_the_file(dask_cluster, files, 
     bad = tmp_path / "bad.txt.gz"
     bad.write_bytes(gzip.compress(_text(9, 300))[:-30])
     before = snapshot(tmp_path)
-    for command in ("vocab", "phrases"):
-        result = run_cli(command, files[0], bad, "-o", tmp_path / "out.txt", "-q",
-                         "--dask", address)
-        assert_fails_cleanly(result, 1, pattern=f"staticvec: error: cannot read {bad}: "
-                                                f"damaged compressed data .*")
+    result = run_cli("vocab", files[0], bad, "-o", tmp_path / "out.txt", "-q",
+                     "--dask", address)
+    assert_fails_cleanly(result, 1, pattern=f"staticvec: error: cannot read {bad}: "
+                                            f"damaged compressed data .*")
+    client, _ = dask_cluster
+    shards = inputs.plan_shards(inputs.expand([files[0], str(bad)]), 500)
+    with pytest.raises(InputError, match=f"cannot read {bad}: damaged compressed data"):
+        counting.find_phrases(client, shards, str(tmp_path / "out.txt"))
     assert snapshot(tmp_path) == before
 
 

@@ -87,10 +87,15 @@ def test_a_rerun_reuses_the_shards_written(dask_cluster, files, vocab, tmp_path,
     # re-encoded: that shard only (the vocabulary is written again with every manifest)
     assert changed == {f"{lost}.ids.u32", f"{lost}.ends.u64", f"{lost}.json", "vocab.txt"}
     assert f"{len(first['shards']) - 1:,} of {len(first['shards']):,} reused" in caplog.text
-    # another vocabulary is another encoding: nothing reused
+    # another vocabulary is another encoding: nothing reused; the folder then holds the new
+    # set alone (the old shards and a killed task's temporary are removed)
     other = vocab_mod.build_vocab(files, min_count=3, max_size=20)
-    _encode(client, files, other, tmp_path / "other")
-    assert set(_state(folder)) & set(_state(tmp_path / "other")) == {"vocab.txt"}
+    (folder / ".tmp-killed.ids").write_bytes(b"x")
+    newer, _ = _encode(client, files, other, folder)
+    assert not set(_state(folder)) & set(before) - {"vocab.txt"}
+    assert sorted(_state(folder)) == sorted(
+        [f"{r['key']}.{ext}" for r in newer["shards"] for ext in ("ids.u32", "ends.u64", "json")]
+        + ["vocab.txt"])
 
 
 def test_an_unreadable_shard_fails_with_no_manifest(dask_cluster, files, vocab, tmp_path):
@@ -109,34 +114,38 @@ def _train(*args):
     return result
 
 
+@pytest.fixture(scope="module")
+def pipeline(dask_cluster, files, tmp_path_factory):
+    """The whole pipeline once: train-skipgram on globs and a URL with --dask and
+    --encoded-dir; returns (its output folder, the shard set)."""
+    _, address = dask_cluster
+    top = tmp_path_factory.mktemp("pipeline")
+    (top / "out").mkdir()
+    folder = str(files[0]).rsplit("/", 1)[0]
+    _train("train-skipgram", f"{folder}/[ab].txt", f"file://{files[2]}", "-o",
+           top / "out" / "v.bin", "--min-count", "3", "--dask", address, "--encoded-dir",
+           top / "set")
+    return top / "out", top / "set"
+
+
 @pytest.mark.parametrize("command, output, extra", [
     ("train-skipgram", "v.bin", []),
     ("train-glove", "v.txt", []),
     ("train-fasttext", "m", ["--bucket", "500"]),
 ])
-def test_training_from_shards_equals_training_on_the_text(dask_cluster, files, tmp_path,
+def test_training_from_shards_equals_training_on_the_text(pipeline, files, tmp_path,
                                                           command, output, extra):
-    _, address = dask_cluster
-    folder = str(files[0]).rsplit("/", 1)[0]
-    ref, dk, enc = (tmp_path / d for d in ("ref", "dask", "enc"))
-    for d in (ref, dk, enc):
-        d.mkdir()
+    dask_out, shard_set = pipeline
+    ref, enc = tmp_path / "ref", tmp_path / "enc"
+    ref.mkdir()
+    enc.mkdir()
     _train(command, *files, "-o", ref / output, "--min-count", "3", *extra)
-    if command == "train-skipgram":  # the whole pipeline: globs, a URL, the cluster
-        _train(command, f"{folder}/[ab].txt", f"file://{files[2]}", "-o", dk / output,
-               "--min-count", "3", "--dask", address, "--encoded-dir", tmp_path / "set",
-               *extra)
-        assert os.listdir(dk) == os.listdir(ref)
-        for name in os.listdir(ref):
-            assert (dk / name).read_bytes() == (ref / name).read_bytes()
-    else:
-        run_cli("vocab", *files, "-o", tmp_path / "unused", "-q")  # (no set yet: make one)
-        _train("train-skipgram", *files, "-o", tmp_path / "x.bin", "--min-count", "3",
-               "--dask", address, "--encoded-dir", tmp_path / "set")
-    _train(command, "--encoded", tmp_path / "set", "-o", enc / output, *extra)
+    _train(command, "--encoded", shard_set, "-o", enc / output, *extra)
     assert sorted(os.listdir(enc)) == sorted(os.listdir(ref))
     for name in os.listdir(ref):
         assert (enc / name).read_bytes() == (ref / name).read_bytes(), name
+        if command == "train-skipgram":  # and the run that encoded on the cluster
+            assert (dask_out / name).read_bytes() == (ref / name).read_bytes()
 
 
 def test_phrases_joined_on_the_cluster_as_on_one_machine(dask_cluster, files, tmp_path):

@@ -8,5 +8,10 @@ so nothing here imports it unless ``--dask`` is given.
     inputs.py    paths, globs and fsspec URLs -> sources -> shards (byte ranges at line
                  starts; a compressed file is one shard); reading one shard on a worker
     cluster.py   --dask ADDRESS -> a distributed.Client (local:N: a LocalCluster of N
-                 processes), closed at the end
+                 processes), closed at the end; tree_reduce, wait_all
+    counting.py  vocab --dask, phrases --dask: per-shard C counts as compact tables,
+                 merged by tree reduction, pruned per task and per merge
+    encoding.py  --dask --encoded-dir: shards of ids and sentence ends written by the
+                 workers, a manifest last; --encoded: a shard set joined once into one
+                 cached corpus and trained from
 """

@@ -50,6 +50,47 @@ def _distributed():
 
 
 @contextlib.contextmanager
+def _workers_starting():
+    """While a local cluster starts its worker processes: Ctrl-C and SIGTERM (which reach
+    the whole process group) are held and delivered here once it has started (an interrupted
+    start leaves Dask's exit handlers printing tracebacks), and the workers are born with
+    /dev/null as their stderr (a worker that takes the signal while it starts would print
+    one; their failures reach this process as exceptions). Once started, the workers ignore
+    SIGINT (``scale/worker.py``): this process stops them."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    handlers = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved = None
+    try:
+        try:
+            saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:
+            pass
+        yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        for signum in held[:1]:
+            handler = handlers[signum]
+            if callable(handler):
+                handler(signum, None)
+            raise KeyboardInterrupt()
+
+
+@contextlib.contextmanager
 def connect(address):
     """A ``distributed.Client`` for --dask ``address`` (see the module docstring), closed
     (and a local cluster shut down) when the block ends."""
@@ -67,9 +108,18 @@ def connect(address):
             workers = int(local.group(1))
             log.info(f"dask: starting a local cluster of {workers} worker process"
                      f"{'es' if workers > 1 else ''}")
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                               processes=True, dashboard_address=":0",
-                                               silence_logs=logging.CRITICAL)
+            failed = None
+            with _workers_starting():
+                try:
+                    cluster = distributed.LocalCluster(
+                        n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=":0", silence_logs=logging.CRITICAL,
+                        preload=["staticvec.scale.worker"])
+                except (OSError, RuntimeError, TimeoutError) as exc:
+                    failed = exc  # (raised once a held Ctrl-C has had its turn)
+            if failed is not None:
+                raise StaticvecError(f"cannot start a local Dask cluster of {workers} "
+                                     f"workers ({failed})") from None
             client = distributed.Client(cluster)
         else:
             try:

@@ -56,15 +56,21 @@ class Packed:
         return table
 
 
-def _tables(parts):
-    """One WordTable holding every part's counts; its threshold the largest any part reached
-    (and the prunes summed), as the single-process count reports its threads' tables."""
-    table = parts[0].table()
+def _merged(parts, bound):
+    """One WordTable holding every part's counts (each part a tuple of Packed tables, merged
+    slot by slot: words, or words and pairs), ``bound(tables)`` pruning after each part is
+    added, so a merge never holds more than one part beyond the limit; the threshold is the
+    largest any part reached and the prunes are summed, as the single-process count reports
+    its threads' tables."""
+    tables = [packed.table() for packed in parts[0]]
+    for k, table in enumerate(tables):
+        table.min_reduce = max(p[k].min_reduce for p in parts)
+        table.prunes = sum(p[k].prunes for p in parts)
     for part in parts[1:]:
-        table.merge(part.table())
-    table.min_reduce = max(p.min_reduce for p in parts)
-    table.prunes = sum(p.prunes for p in parts)
-    return table
+        for table, packed in zip(tables, part):
+            table.merge(packed.table())
+        bound(tables)
+    return tables
 
 
 # ---------------------------------------------------------------- words (vocab)
@@ -96,7 +102,10 @@ def count_shard(shard, max_vocab_words, encoding_errors="strict", phrases=None):
 
 def merge_counts(*parts, max_vocab_words):
     """Reduce task: the counts of ``parts`` together, pruned to --max-vocab-words."""
-    table = _tables([p.table for p in parts])
+    def bound(tables):
+        tables[0].bound(max_vocab_words)
+
+    [table] = _merged([(p.table,) for p in parts], bound)
     table.bound(max_vocab_words)
     return WordCounts(Packed.of(table), sum(p.tokens for p in parts),
                       sum(p.lines for p in parts), sum(p.long_words for p in parts))
@@ -178,8 +187,6 @@ def merge_pairs(*parts, max_vocab_words):
     span two of them, pruned to --max-vocab-words words and pairs together."""
     from staticvec._kernels.tokenize import WordTable
 
-    words = _tables([p.words for p in parts])
-    pairs = _tables([p.pairs for p in parts])
     edges, first, last = {}, None, None
     for part in parts:
         if part.first is None:
@@ -189,6 +196,11 @@ def merge_pairs(*parts, max_vocab_words):
             edges[edge] = edges.get(edge, 0) + 1
         first = part.first if first is None else first
         last = part.last
+
+    def bound(tables):
+        tables[0].bound(max_vocab_words, tables[1])
+
+    words, pairs = _merged([(p.words, p.pairs) for p in parts], bound)
     if edges:
         extra = WordTable()
         extra.add_counts(list(edges), np.array(list(edges.values()), dtype=np.int64))

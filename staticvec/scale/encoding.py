@@ -17,7 +17,9 @@ the phrase table), so a rerun with the same inputs and vocabulary finds a shard 
 already written (its record and arrays whole) and reuses it: preprocessing is resumable.
 A task writes its arrays under temporary names, renames them, then writes the record; a
 task that fails leaves no file under a shard's name, and nothing is listed in a manifest
-before every shard is whole. The vocabulary and the phrase table are sent to the workers
+before every shard is whole. Once the manifest is written, the shards it does not list (an
+earlier set's) and any temporaries left by killed tasks are removed: a folder holds one set,
+written by one job at a time. The vocabulary and the phrase table are sent to the workers
 once (``scatter(broadcast=True)``); each worker process builds its C word table once.
 
 Reading (``load_shard_set``): the kernels walk one contiguous id array (a sentence is
@@ -33,6 +35,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import uuid
 
 import numpy as np
@@ -252,13 +255,33 @@ def encode_shards(client, shards, vocab, folder, *, encoding_errors="strict",
         _put(fs, _join(root, VOCAB_FILE), vocab_bytes)
         if phrases is not None:
             _put(fs, _join(root, PHRASES_FILE), phrases.text().encode("utf-8"))
+        elif fs.exists(_join(root, PHRASES_FILE)):  # an earlier set's
+            _remove(fs, _join(root, PHRASES_FILE))
         _put(fs, _join(root, MANIFEST),
              seal("shards", json.dumps(manifest, sort_keys=True).encode()))
     except OSError as exc:
         raise OutputError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    _sweep(fs, root, {r["key"] for r in records})
     log.info(f"encoded shards: {len(records):,} shards, {manifest['n_tokens']:,} tokens "
              f"written to {folder}")
     return manifest
+
+
+_SHARD_NAME = re.compile(r"[0-9a-f]{32}\.(?:ids\.u32|ends\.u64|json)")
+
+
+def _sweep(fs, root, keep):
+    """Once a manifest is written: remove the shards it does not list (an earlier set's, e.g.
+    under another vocabulary) and the temporaries of tasks that failed or were killed. (One
+    job writes a folder at a time.)"""
+    try:
+        names = fs.ls(root, detail=False)
+    except OSError:
+        return
+    for path in names:
+        name = path.rstrip("/").rpartition("/")[2]
+        if name.startswith(".tmp-") or (_SHARD_NAME.fullmatch(name) and name[:32] not in keep):
+            _remove(fs, path)
 
 
 # ---------------------------------------------------------------- reading (training)

@@ -131,3 +131,33 @@ def test_a_damaged_shard_set_is_one_error(capsys, shard_set, tmp_path, harm, mes
     result = _cli(capsys, "train-cbow", "--encoded", folder, "-o", tmp_path / "v.bin", "-q")
     assert_fails_cleanly(result, 1, message.format(set=folder, key=key))
     assert snapshot(tmp_path) == before
+
+
+def test_ctrl_c_stops_a_local_cluster_with_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group: the worker processes of --dask local:N must
+    not each print a traceback; the job stops with exit 130, one line, nothing written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("distributed")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"the cat sat on the mat and the dog sat on the log\n" * 2_000_000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "staticvec", "vocab", big, big, "-o", tmp_path / "v.txt", "-q",
+         "--dask", "local:1"], stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the worker process runs
+        out = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
+        if len(out.stdout.split()) >= 3:  # this process, its nanny's worker, the spawn helper
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    result = subprocess.CompletedProcess(process.args, process.returncode, "", err)
+    assert_fails_cleanly(result, 130, "interrupted: stopped, no output written")
+    assert not (tmp_path / "v.txt").exists()
