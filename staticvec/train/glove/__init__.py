@@ -8,6 +8,8 @@ Stages (Pennington, Socher & Manning 2014; GloVe C's vocab_count / cooccur / shu
    overflow buffer; the dense table never has more cells than a third of the corpus's pair
    occurrences (tokens x window): beyond that, cache misses cost more than the overflow
    sorting they save.
+   With --dask (and no --encoded-dir) the counting is a map-reduce on a Dask cluster that
+   gives the same counts (``mapreduce.py``).
 2. merge (``counting.py``): the runs are merged with at most ``FAN_IN`` files open.
 3. records (``records.py``): both directions of every count, with log x and f(x)
    precomputed, shuffled in memory or on disk (GloVe C's shuffle); ``--save-cooccur`` and
