@@ -160,3 +160,19 @@ def test_a_store_without_codes_answers_alike(tmp_path, random_store):
             [plain.get_vector(word, norm=True)], [], plain.dim), 7, [plain.position(word)])
     assert plain.most_similar_batch(["w1", "w500"], topn=3) == [
         plain.most_similar("w1", topn=3), plain.most_similar("w500", topn=3)]
+
+
+def test_the_kernel_lookup_hashes_as_the_writer(tmp_path):
+    """The lookup's crc32 is zlib's (the writer's ``word_hash``): every word is found, in
+    every script; an absent word is not."""
+    from staticvec.model.stored import word_hash
+
+    words = ["", "a", "king", "café", "日本語", "x" * 300, "\u00e9\u0301"]
+    for word in words:
+        raw = word.encode("utf-8")
+        assert scan.crc32(np.frombuffer(raw, np.uint8)) == word_hash(raw)
+    stored = _store(tmp_path, np.eye(6, 8) + 1, name="k")
+    for i in range(6):
+        assert stored.position(f"w{i}") == i
+        np.testing.assert_array_equal(stored[f"w{i}"], np.asarray(stored.matrix[i]))
+    assert stored.position("w6") is None and stored.position("\ud800") is None

@@ -57,7 +57,8 @@ kept in a growing buffer. It runs without the GIL: the caller's threads each own
 """
 import numpy as np
 
-from libc.stdint cimport int8_t, uint8_t, int32_t, int64_t
+from libc.stdint cimport int8_t, uint8_t, int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memcmp
 from libc.stdlib cimport malloc, realloc, free
 from libc.math cimport sqrt, fabs, INFINITY, isfinite, nextafterf, HUGE_VALF
 
@@ -136,8 +137,30 @@ cdef extern from *:
             }
         }
     }
+
+    /* hi[r] = the upper bound of query (sq, bias, A, B) on row r of a block, from its int
+       dot d[r] and the block's per-row sx, ex, nx and pen (0, or -inf for a row that is
+       never an answer); returns whether any hi is not below thr (NaN counts).
+       Branch-free, so it vectorises; the survivors are looked at one by one. */
+    static int scan_his(const int32_t *d, Py_ssize_t n, double sq, double bias, double A,
+                        double B, double slack, const double *sx, const double *ex,
+                        const double *nx, const double *pen, double thr, double *hi) {
+        int any = 0;
+        for (Py_ssize_t r = 0; r < n; r++) {
+            double a = sq * sx[r] * ((double)d[r] - bias);
+            double de = A * ex[r] + B * nx[r];
+            de = de + slack * (fabs(a) + de);
+            double h = a + de + pen[r];
+            hi[r] = h;
+            any |= !(h < thr);
+        }
+        return any;
+    }
     """
     float scan_dot32(const float *a, const float *b, Py_ssize_t n) nogil
+    int scan_his(const int32_t *d, Py_ssize_t n, double sq, double bias, double A,
+                 double B, double slack, const double *sx, const double *ex,
+                 const double *nx, const double *pen, double thr, double *hi) nogil
     void scan_idots(const uint8_t *rows, Py_ssize_t stride, Py_ssize_t nrows,
                     const int8_t *q0, const int8_t *q1, int32_t *out0, int32_t *out1) nogil
 
@@ -253,6 +276,7 @@ cdef class Preselect:
     cdef double *cand_hi
     cdef Py_ssize_t ncand, cap
     cdef int32_t *idots
+    cdef double *blk        # the current block's sx, ex, nx, pen, then his
     cdef Py_ssize_t m, keep
 
     def __cinit__(self, Py_ssize_t queries, Py_ssize_t keep):
@@ -263,12 +287,13 @@ cdef class Preselect:
         self.heaps = <double *> malloc(queries * keep * sizeof(double))
         self.sizes = <int32_t *> malloc(queries * sizeof(int32_t))
         self.idots = <int32_t *> malloc(2 * C_BLOCK * sizeof(int32_t))
+        self.blk = <double *> malloc(5 * C_BLOCK * sizeof(double))
         self.cap = 1024
         self.ncand = 0
         self.cand_rows = <int64_t *> malloc(self.cap * sizeof(int64_t))
         self.cand_queries = <int32_t *> malloc(self.cap * sizeof(int32_t))
         self.cand_hi = <double *> malloc(self.cap * sizeof(double))
-        if (not self.heaps or not self.sizes or not self.idots or not self.cand_rows
+        if (not self.heaps or not self.sizes or not self.idots or not self.blk or not self.cand_rows
                 or not self.cand_queries or not self.cand_hi):
             raise MemoryError()
         for i in range(queries):
@@ -278,6 +303,7 @@ cdef class Preselect:
         free(self.heaps)
         free(self.sizes)
         free(self.idots)
+        free(self.blk)
         free(self.cand_rows)
         free(self.cand_queries)
         free(self.cand_hi)
@@ -331,21 +357,38 @@ cdef class Preselect:
             heap[child] = t
             i = child
 
-    cdef int _score(self, Py_ssize_t q, const int32_t *d, Py_ssize_t lo, Py_ssize_t n,
-                    const float[:, ::1] rmeta, const float[::1] norms,
-                    const double[:, ::1] qp) noexcept nogil:
-        """Bounds of query ``q`` against rows ``lo..lo+n`` from their int dots ``d``."""
-        cdef double sq = qp[q, 0], bias = qp[q, 1], A = qp[q, 2], B = qp[q, 3]
-        cdef double a, delta, hi, low, thr, nrm
-        cdef Py_ssize_t r, row, keep = self.keep
+    cdef void _block(self, Py_ssize_t lo, Py_ssize_t n, const float[:, ::1] rmeta,
+                     const float[::1] norms) noexcept nogil:
+        """The per-row terms of rows ``lo..lo+n``, once for every query."""
+        cdef Py_ssize_t r
+        cdef double nrm
         for r in range(n):
-            row = lo + r
-            nrm = norms[row]
-            if not (nrm > 0.0 and nrm <= 3.4028234663852886e38):
-                continue            # never an answer (as in the exact path)
+            nrm = norms[lo + r]
+            self.blk[r] = rmeta[lo + r, 0]
+            self.blk[C_BLOCK + r] = rmeta[lo + r, 1]
+            self.blk[2 * C_BLOCK + r] = rmeta[lo + r, 2]
+            # never an answer (as in the exact path): a zero or non-finite norm
+            self.blk[3 * C_BLOCK + r] = 0.0 if nrm > 0.0 and nrm <= 3.4028234663852886e38 \
+                else -INFINITY
+
+    cdef int _score(self, Py_ssize_t q, const int32_t *d, Py_ssize_t lo, Py_ssize_t n,
+                    const double[:, ::1] qp) noexcept nogil:
+        """Bounds of query ``q`` against rows ``lo..lo+n`` (``_block``) from their int dots."""
+        cdef double sq = qp[q, 0], bias = qp[q, 1], A = qp[q, 2], B = qp[q, 3]
+        cdef double a, delta, hi, low, thr
+        cdef Py_ssize_t r, keep = self.keep
+        cdef double *blk = self.blk
+        cdef double *his = self.blk + 4 * C_BLOCK
+        thr = self.heaps[q * keep] if self.sizes[q] == keep else -INFINITY
+        if not scan_his(d, n, sq, bias, A, B, SLACK, blk, blk + C_BLOCK, blk + 2 * C_BLOCK,
+                        blk + 3 * C_BLOCK, thr, his):
+            return 0
+        for r in range(n):
+            if his[r] < thr or blk[3 * C_BLOCK + r] != 0.0:
+                continue
             thr = self.heaps[q * keep] if self.sizes[q] == keep else -INFINITY
-            a = sq * rmeta[row, 0] * (<double>d[r] - bias)
-            delta = A * rmeta[row, 1] + B * rmeta[row, 2]
+            a = sq * blk[r] * (<double>d[r] - bias)
+            delta = A * blk[C_BLOCK + r] + B * blk[2 * C_BLOCK + r]
             delta = delta + SLACK * (fabs(a) + delta)
             hi = a + delta
             if hi != hi or delta != delta:
@@ -359,7 +402,7 @@ cdef class Preselect:
                 self._push(q, low)
             if self.ncand == self.cap and self._grow() < 0:
                 return -1
-            self.cand_rows[self.ncand] = row
+            self.cand_rows[self.ncand] = lo + r
             self.cand_queries[self.ncand] = <int32_t>q
             self.cand_hi[self.ncand] = hi
             self.ncand += 1
@@ -391,16 +434,17 @@ cdef class Preselect:
             while b < hi and not failed:
                 n = min(<Py_ssize_t>C_BLOCK, hi - b)
                 base = &codes[b, 0]
+                self._block(b, n, rmeta, norms)
                 q = 0
                 while q < m and not failed:
                     if q + 1 < m:
                         scan_idots(base, stride, n, &queries[q, 0], &queries[q + 1, 0], d0, d1)
-                        failed = (self._score(q, d0, b, n, rmeta, norms, qparams) < 0 or
-                                  self._score(q + 1, d1, b, n, rmeta, norms, qparams) < 0)
+                        failed = (self._score(q, d0, b, n, qparams) < 0 or
+                                  self._score(q + 1, d1, b, n, qparams) < 0)
                         q += 2
                     else:
                         scan_idots(base, stride, n, &queries[q, 0], NULL, d0, NULL)
-                        failed = self._score(q, d0, b, n, rmeta, norms, qparams) < 0
+                        failed = self._score(q, d0, b, n, qparams) < 0
                         q += 1
                 b += n
         if failed:
@@ -430,3 +474,114 @@ cdef class Preselect:
             rv[i] = self.cand_rows[i]
             hv[i] = self.cand_hi[i]
         return qs, rows, his
+
+
+cdef extern from *:
+    """
+    /* zlib's crc32 (reflected polynomial 0xEDB88320, initial and final xor ~0): the
+       store's word hash, equal to Python's zlib.crc32 */
+    static uint32_t scan_crc_table[256];
+    static int scan_crc_ready = 0;
+    static void scan_crc_init(void) {
+        for (uint32_t n = 0; n < 256; n++) {
+            uint32_t c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            scan_crc_table[n] = c;
+        }
+        scan_crc_ready = 1;
+    }
+    static uint32_t scan_crc32(const uint8_t *p, Py_ssize_t n) {
+        uint32_t c = 0xFFFFFFFFu;
+        for (Py_ssize_t i = 0; i < n; i++) c = scan_crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+        return c ^ 0xFFFFFFFFu;
+    }
+    """
+    void scan_crc_init() nogil
+    uint32_t scan_crc32(const uint8_t *p, Py_ssize_t n) nogil
+
+scan_crc_init()
+
+
+def crc32(const uint8_t[::1] data):
+    """The word hash ``StoreLookup.find`` uses (zlib's crc32)."""
+    return scan_crc32(&data[0] if data.shape[0] else NULL, data.shape[0])
+
+
+cdef class StoreLookup:
+    """A store's word -> row lookup and ``v[word]`` in one call each: the hash of the
+    word's UTF-8 bytes, the probe of the mapped hash table, the comparison with the
+    mapped word bytes, then the row scaled by its norm (checked finite)."""
+    cdef const uint32_t[::1] table
+    cdef const uint64_t[::1] ends
+    cdef const uint8_t[::1] blob
+    cdef const float[:, ::1] unit
+    cdef const float[::1] norms
+    cdef uint64_t mask
+    cdef Py_ssize_t probes, total
+
+    def __init__(self, const uint32_t[::1] table, const uint64_t[::1] ends,
+                 const uint8_t[::1] blob, const float[:, ::1] unit, const float[::1] norms,
+                 Py_ssize_t probes):
+        if table.shape[0] == 0 or table.shape[0] & (table.shape[0] - 1):
+            raise ValueError("StoreLookup: the table size must be a power of two")
+        if unit.shape[0] > ends.shape[0] or norms.shape[0] < unit.shape[0]:
+            raise ValueError("StoreLookup: fewer offsets or norms than rows")
+        self.table, self.ends, self.blob = table, ends, blob
+        self.unit, self.norms = unit, norms
+        self.mask = table.shape[0] - 1
+        self.probes = probes
+        self.total = ends.shape[0]
+
+    def find(self, bytes raw):
+        """The row of the word ``raw`` (UTF-8), -1 if absent; damage found on the way:
+        ``-2 - 2 * slot`` (a slot naming a row beyond the words) or ``-3 - 2 * row`` (a
+        word's offsets outside the word bytes)."""
+        cdef const uint8_t *p = <const uint8_t *> raw
+        cdef Py_ssize_t n = len(raw), k, row
+        cdef uint64_t slot = scan_crc32(p, n) & self.mask, start, end
+        cdef uint32_t entry
+        cdef uint64_t size = self.blob.shape[0]
+        for k in range(self.probes):
+            entry = self.table[slot]
+            if entry == 0:
+                return -1
+            if entry > self.total:
+                return -2 - 2 * <Py_ssize_t>slot
+            row = entry - 1
+            start = self.ends[row - 1] if row else 0
+            end = self.ends[row]
+            if not (start <= end <= size):
+                return -3 - 2 * row
+            if end - start == <uint64_t>n and (n == 0 or memcmp(&self.blob[start], p, n) == 0):
+                return row
+            slot = (slot + 1) & self.mask
+        return -1
+
+    def vector(self, Py_ssize_t row, bint unit):
+        """Row ``row`` (< the rows given) as a new float32 array: the unit row, or times its
+        norm; None if a value (or the norm) is not finite."""
+        if not 0 <= row < self.unit.shape[0]:
+            raise IndexError("StoreLookup.vector: row out of range")
+        cdef Py_ssize_t j, dim = self.unit.shape[1]
+        cdef float length = 1.0 if unit else self.norms[row]
+        out = np.empty(dim, dtype=np.float32)
+        cdef float[::1] o = out
+        cdef float x
+        cdef int bad = not isfinite(self.norms[row])
+        for j in range(dim):
+            x = self.unit[row, j]
+            bad |= not isfinite(x)
+            o[j] = x * length
+        return None if bad else out
+
+    def get(self, str word, Py_ssize_t count, bint unit):
+        """``v[word]`` in one call: the vector of ``word`` if it is among the first
+        ``count`` rows and finite, else None (the caller's slower path says why)."""
+        try:
+            raw = word.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        row = self.find(raw)
+        if not 0 <= row < count:
+            return None
+        return self.vector(row, unit)

@@ -43,7 +43,6 @@ import struct
 import numpy as np
 
 from staticvec.errors import FormatError, InputError
-from staticvec.model.stored import word_hash
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +111,8 @@ class StoreData:
         self._blob_start, self._blob_size = sections["blob"]
         offset, size = sections["table"]
         self._table = whole[offset:offset + size].cast("I")
-        self._mask = fields["slots"] - 1
         self._probes = fields["probes"] + 1
+        self._lookup = None
 
     def damaged(self, what):
         return FormatError(f"{self.path}: damaged staticvec store: {what} (rebuild it with "
@@ -132,24 +131,37 @@ class StoreData:
         except UnicodeDecodeError:
             raise self.damaged(f"word {i + 1} is not UTF-8") from None
 
+    @property
+    def lookup(self):
+        """The kernel's ``StoreLookup`` over the mapped table, words and rows (made on
+        first use, so that opening imports no kernel)."""
+        if self._lookup is None:
+            from staticvec import _kernels
+
+            whole = np.frombuffer(self._map, dtype=np.uint8)
+            blob = whole[self._blob_start:self._blob_start + self._blob_size]
+            self._lookup = _kernels.load("scan").StoreLookup(
+                np.asarray(self._table), np.asarray(self._ends), blob, self.unit, self.norms,
+                self._probes)
+        return self._lookup
+
     def row(self, word, count):
         """The row of ``word`` if it is below ``count``, else None."""
         try:
             raw = word.encode("utf-8")
         except UnicodeEncodeError:
             return None
-        slot = word_hash(raw) & self._mask
-        table = self._table
-        for _ in range(self._probes):
-            entry = table[slot]
-            if not entry:
-                return None
-            if entry > self.total:
-                raise self.damaged(f"hash slot {slot} names row {entry} of {self.total:,}")
-            if self.word_bytes(entry - 1) == raw:
-                return entry - 1 if entry <= count else None
-            slot = (slot + 1) & self._mask
-        return None
+        found = self.lookup.find(raw)
+        if found >= 0:
+            return found if found < count else None
+        if found == -1:
+            return None
+        if found % 2 == 0:
+            slot = (-2 - found) // 2
+            raise self.damaged(f"hash slot {slot} names row {self._table[slot]} of "
+                               f"{self.total:,}")
+        raise self.damaged(f"the offsets of word {(-3 - found) // 2 + 1} point outside its "
+                           f"words")
 
 
 # ---------------------------------------------------------------- reading

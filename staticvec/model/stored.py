@@ -17,7 +17,6 @@ vector to float32 rounding. Damage that only shows when a part of the file is to
 (a word's offsets, a hash slot, a non-finite row) raises ``FormatError`` naming the file.
 """
 import itertools
-import math
 import os
 import threading
 import zlib
@@ -267,15 +266,21 @@ class StoredVectors(Vectors):
         return [] if word == EOS else ngram_buckets(word, sub["minn"], sub["maxn"],
                                                     sub["bucket"])
 
+    def get_vector(self, word, norm=False):
+        if isinstance(word, str):   # the fast path: one kernel call
+            vec = self.store.lookup.get(word, self.store.count, norm)
+            if vec is not None:
+                return vec
+        return self.vector(word, norm)   # unseen, unknown or damaged: says which
+
     def vector(self, word, norm=False):
         i = self.position(word)
         if i is None:
             return self._unseen(word, norm)
-        row, length = self._unit[i], self._norms[i]
-        # |sum| <= dim for a unit row: not finite only if a value is not
-        if not math.isfinite(np.add.reduce(row)) or not math.isfinite(length):
+        vec = self.store.lookup.vector(i, norm)
+        if vec is None:
             raise self.store.damaged(f"row {i + 1} ({word!r}) holds a non-finite value")
-        return row if norm else row * length
+        return vec
 
     def _unseen(self, word, norm):
         """A word outside the vocabulary: the mean of its n-gram rows (a fastText store),
