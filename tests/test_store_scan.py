@@ -176,3 +176,13 @@ def test_the_kernel_lookup_hashes_as_the_writer(tmp_path):
         assert stored.position(f"w{i}") == i
         np.testing.assert_array_equal(stored[f"w{i}"], np.asarray(stored.matrix[i]))
     assert stored.position("w6") is None and stored.position("\ud800") is None
+
+
+def test_a_non_finite_query_vector_is_refused(random_store):
+    from staticvec.errors import BadOptionError
+
+    bad = np.full(random_store.dim, np.nan, dtype=np.float32)
+    for call in (lambda: random_store.most_similar(bad), lambda: random_store.cosines(bad),
+                 lambda: random_store.most_similar_batch([[bad]])):
+        with pytest.raises(BadOptionError, match="non-finite"):
+            call()

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from staticvec.errors import UnknownWordError
+from staticvec.errors import BadOptionError, UnknownWordError
 from staticvec.model.similarity import cancelled_query, mean_query
 from staticvec.model.vectors import Vectors, _names
 
@@ -228,6 +228,12 @@ def quantised_queries(means, stride, scan):
     return codes, params
 
 
+def _check_finite(queries):
+    """A query vector given by the caller must be finite (else every score is NaN)."""
+    if not np.isfinite(queries).all():
+        raise BadOptionError("a query vector holds a non-finite value (NaN or infinity)")
+
+
 class StoredVectors(Vectors):
     """``Vectors`` over a store opened by ``io/store.py`` (``store``: its ``StoreData``)."""
 
@@ -305,6 +311,7 @@ class StoredVectors(Vectors):
         out), by the scan threads."""
         end = self._end(restrict_vocab)
         query = np.ascontiguousarray(query, dtype=np.float32)
+        _check_finite(query)
         scores = np.empty(end, dtype=np.float32)
         scan = _scan_kernel()
         _parallel(end, lambda _, lo, hi: scan.dots(self._unit, lo, hi, query, scores),
@@ -331,6 +338,7 @@ class StoredVectors(Vectors):
         scan = _scan_kernel()
         end = self._end(restrict_vocab)
         m = len(means)
+        _check_finite(means)
         excludes = [sorted(set(int(i) for i in ex if 0 <= i < end)) for ex in excludes]
         keep = topn + max(len(ex) for ex in excludes)
         codes, params = quantised_queries(means, self.store.codes.shape[1], scan)
