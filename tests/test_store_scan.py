@@ -186,3 +186,40 @@ def test_a_non_finite_query_vector_is_refused(random_store):
                  lambda: random_store.most_similar_batch([[bad]])):
         with pytest.raises(BadOptionError, match="non-finite"):
             call()
+
+
+def test_both_builds_score_and_bound_alike():
+    """dot32 has one order and no FMA: the AVX2 and the generic builds give the same bits
+    (so a store answers alike on any CPU); their bounds (float64, where the AVX2 build
+    may fuse a multiply-add) agree far inside the bound's 1e-9 margin."""
+    import importlib
+
+    try:
+        builds = [importlib.import_module(f"staticvec._kernels.{v}.scan")
+                  for v in ("avx2", "generic")]
+    except ImportError:
+        pytest.skip("one build of the scan kernel is missing")
+    if not _kernels.cpu.has_avx2_fma():
+        pytest.skip("no AVX2 here")
+    rng = np.random.default_rng(4)
+    unit = rng.standard_normal((257, 300)).astype(np.float32)
+    query = rng.standard_normal(300).astype(np.float32)
+    out = [np.empty(257, np.float32) for _ in builds]
+    for kernel, o in zip(builds, out):
+        kernel.dots(unit, 0, 257, query, o)
+    assert out[0].tobytes() == out[1].tobytes()
+    codes = np.zeros((257, 320), np.uint8)
+    meta = np.empty((257, 3), np.float32)
+    builds[0].quantise(unit, codes, meta, 127, True)
+    aligned = np.zeros(257 * 320 + 64, np.uint8)
+    start = -aligned.ctypes.data % 64
+    codes32 = aligned[start:start + 257 * 320].reshape(257, 320)
+    codes32[:] = codes
+    got = []
+    for kernel in builds:
+        q, params = quantised_queries(query[None, :], 320, kernel)
+        state = kernel.Preselect(1, 257)
+        state.scan(codes32, meta, np.ones(257, np.float32), 0, 257, q, params)
+        qs, rows, his = state.candidates()
+        got.append(his[np.argsort(rows)])
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-13, atol=1e-15)
