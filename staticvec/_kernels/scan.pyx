@@ -507,10 +507,17 @@ def crc32(const uint8_t[::1] data):
     return scan_crc32(&data[0] if data.shape[0] else NULL, data.shape[0])
 
 
+cdef extern from "<unistd.h>" nogil:
+    ssize_t pread(int fd, void *buf, size_t count, long offset)
+
+
 cdef class StoreLookup:
     """A store's word -> row lookup and ``v[word]`` in one call each: the hash of the
     word's UTF-8 bytes, the probe of the mapped hash table, the comparison with the
-    mapped word bytes, then the row scaled by its norm (checked finite)."""
+    mapped word bytes, then the row scaled by its norm (checked finite). With a file
+    descriptor, a row is copied with ``pread`` instead of through the map: one system
+    call instead of a page fault on a page of the multi-GB rows the first time it is
+    touched (a fault costs several times more, and maps pages nobody asked for)."""
     cdef const uint32_t[::1] table
     cdef const uint64_t[::1] ends
     cdef const uint8_t[::1] blob
@@ -518,10 +525,12 @@ cdef class StoreLookup:
     cdef const float[::1] norms
     cdef uint64_t mask
     cdef Py_ssize_t probes, total
+    cdef int fd
+    cdef long unit_offset
 
     def __init__(self, const uint32_t[::1] table, const uint64_t[::1] ends,
                  const uint8_t[::1] blob, const float[:, ::1] unit, const float[::1] norms,
-                 Py_ssize_t probes):
+                 Py_ssize_t probes, int fd=-1, long unit_offset=0):
         if table.shape[0] == 0 or table.shape[0] & (table.shape[0] - 1):
             raise ValueError("StoreLookup: the table size must be a power of two")
         if unit.shape[0] > ends.shape[0] or norms.shape[0] < unit.shape[0]:
@@ -531,6 +540,8 @@ cdef class StoreLookup:
         self.mask = table.shape[0] - 1
         self.probes = probes
         self.total = ends.shape[0]
+        self.fd = fd
+        self.unit_offset = unit_offset
 
     def find(self, bytes raw):
         """The row of the word ``raw`` (UTF-8), -1 if absent; damage found on the way:
@@ -568,6 +579,17 @@ cdef class StoreLookup:
         cdef float[::1] o = out
         cdef float x
         cdef int bad = not isfinite(self.norms[row])
+        cdef ssize_t got
+        if self.fd >= 0:
+            with nogil:
+                got = pread(self.fd, &o[0], dim * 4, self.unit_offset + row * dim * 4)
+            if got != dim * 4:
+                return None     # the file was cut after it was opened: the slow path says
+            for j in range(dim):
+                x = o[j]
+                bad |= not isfinite(x)
+                o[j] = x * length
+            return None if bad else out
         for j in range(dim):
             x = self.unit[row, j]
             bad |= not isfinite(x)
