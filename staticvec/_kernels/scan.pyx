@@ -13,12 +13,15 @@ Quantisation. ``quantise`` stores each row as ``x^ = s_x * c`` with integer code
 ``|c_i| <= L`` (L = 127 for rows, kept offset by +128 as uint8; 63 for queries, so
 that AVX2's ``maddubs`` of a uint8 row byte pair and an int8 query byte pair cannot
 saturate: 2 x 255 x 63 < 32767). Beside the scale it stores two float32 values rounded
-UP: ``e_x >= ||x - x^||_2`` (the differences are exact in float64, their sum of squares
-is rounded up by a relative 1e-12 that dwarfs its float64 rounding) and
-``n_x >= ||x^||_2 = s_x * sqrt(sum c_i^2)``. The query ``q`` gets ``s_q``, ``e_q``,
+UP: ``e_x >= ||x - x^||_2`` (each difference is exact in float64: ``s_x c_i`` has at
+most 24 + 8 bits, and a nonzero code means ``|x_i| >= s_x / 2``, so ``x_i`` and
+``s_x c_i`` share their scale; their float64 sum of squares, within a relative
+(d + 1) 2^-53 of the real one, is widened by a relative 1e-9, which covers it up to
+the store's largest dimension) and ``n_x >= ||x^||_2 = s_x * sqrt(sum c_i^2)``. The query ``q`` gets ``s_q``, ``e_q``,
 ``n_q`` the same way, and ``r_q >= ||q||_2``.
 
-The bound. With ``D = sum c_i d_i`` (exact: an int32 sum of integer products) and
+The bound. With ``D = sum c_i d_i`` (exact: an int32 sum of integer products, at most
+stride x 255 x 63 in magnitude, so codes are used only up to ``MAX_DIM`` values) and
 ``a = s_q s_x D = q^ . x^``::
 
     q.x - a = q.(x - x^) + (q - q^).x^            (expand q^ = q - (q - q^))
@@ -171,6 +174,7 @@ cdef double SLACK = 1e-9
 
 ROW_LEVELS = 127
 QUERY_LEVELS = 63
+MAX_DIM = 1 << 17   # 2**17 x 255 x 63 < 2**31: the int dots cannot overflow
 ALIGN = C_ALIGN
 
 
@@ -237,8 +241,8 @@ def quantise(const float[:, ::1] rows, uint8_t[:, ::1] codes, float[:, ::1] meta
                 err += v * v
                 sq += <double>c * c
             meta[i, 0] = s32
-            meta[i, 1] = _up(sqrt(err * (1.0 + 1e-12)))
-            meta[i, 2] = _up(s * sqrt(sq) * (1.0 + 1e-12))
+            meta[i, 1] = _up(sqrt(err * (1.0 + 1e-9)))
+            meta[i, 2] = _up(s * sqrt(sq) * (1.0 + 1e-9))
 
 
 def dots(const float[:, ::1] unit, Py_ssize_t lo, Py_ssize_t hi, const float[::1] query,
@@ -423,8 +427,9 @@ cdef class Preselect:
         if (queries.shape[0] != m or queries.shape[1] != stride or qparams.shape[0] != m
                 or qparams.shape[1] < 4 or not 0 <= lo <= hi <= codes.shape[0]
                 or rmeta.shape[0] < hi or rmeta.shape[1] < 3 or norms.shape[0] < hi
-                or stride % C_ALIGN):
-            raise ValueError("Preselect.scan: arrays of the wrong shape")
+                or stride % C_ALIGN or stride > MAX_DIM):
+            raise ValueError("Preselect.scan: arrays of the wrong shape (or rows too long for "
+                             "int32 dots)")
         if hi == lo:
             return
         if (<size_t>&codes[0, 0]) % C_ALIGN or (<size_t>&queries[0, 0]) % C_ALIGN:

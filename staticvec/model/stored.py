@@ -219,7 +219,7 @@ def quantised_queries(means, stride, scan):
     u = 2.0 ** -24
     g = (dim + 2) * u / (1 - (dim + 2) * u)
     r = np.sqrt(np.einsum("ij,ij->i", means.astype(np.float64), means.astype(np.float64)))
-    r = r * (1 + 1e-12)
+    r = r * (1 + 1e-9)      # covers the float64 sum's rounding (scan.pyx)
     params = np.empty((m, 4), dtype=np.float64)
     params[:, 0] = meta[:, 0]
     params[:, 1] = 128.0 * codes.sum(axis=1, dtype=np.int64)
@@ -326,8 +326,12 @@ class StoredVectors(Vectors):
         return len(self.words) if not restrict_vocab else min(int(restrict_vocab),
                                                                len(self.words))
 
+    def _coded(self):
+        """True if queries scan the int8 codes (a store has them, its int dots fit)."""
+        return self.store.codes is not None and self.dim <= _scan_kernel().MAX_DIM
+
     def _best(self, mean, topn, exclude, restrict_vocab):
-        if topn is None or self.store.codes is None:
+        if topn is None or not self._coded():
             return super()._best(mean, topn, exclude, restrict_vocab)
         return self._preselect(mean[None, :], [exclude], topn, restrict_vocab)[0]
 
@@ -392,7 +396,7 @@ class StoredVectors(Vectors):
                 raise cancelled_query(_names(query, ()))
             means.append(mean)
             excludes.append(exclude)
-        if self.store.codes is None:
+        if not self._coded():
             return [self._best(mean, topn, ex, restrict_vocab)
                     for mean, ex in zip(means, excludes)]
         return self._preselect(np.stack(means), excludes, topn, restrict_vocab)
