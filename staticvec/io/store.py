@@ -117,6 +117,7 @@ class StoreData:
         self._table = whole[offset:offset + size].cast("I")
         self._probes = fields["probes"] + 1
         self._lookup = None
+        self._lookups = 0
         self._base = np.frombuffer(mapped, dtype=np.uint8, count=1).ctypes.data
         self._unit_offset = sections["unit"][0]
         self._fd = fd
@@ -150,12 +151,19 @@ class StoreData:
             whole = np.frombuffer(self._map, dtype=np.uint8)
             blob = whole[self._blob_start:self._blob_start + self._blob_size]
             table, ends = np.asarray(self._table), np.asarray(self._ends)
-            for part in (table, ends, blob, self.norms):
-                self._populate(part)
+            self._lookup_parts = (table, ends, blob, self.norms)
             self._lookup = _kernels.load("scan").StoreLookup(
                 table, ends, blob, self.unit, self.norms, self._probes,
                 self._fd if self._fd is not None else -1, self._unit_offset)
         return self._lookup
+
+    def looked_up(self):
+        """Count a lookup; at the 256th, map the lookups' sections whole (a few lookups
+        are cheaper through page faults, many through one madvise)."""
+        self._lookups += 1
+        if self._lookups == 256:
+            for part in self._lookup_parts:
+                self._populate(part)
 
     def _populate(self, part):
         """Map the pages of ``part`` (a view of the map) in one system call (Linux 5.14's
@@ -178,6 +186,7 @@ class StoreData:
         except UnicodeEncodeError:
             return None
         found = self.lookup.find(raw)
+        self.looked_up()
         if found >= 0:
             return found if found < count else None
         if found == -1:

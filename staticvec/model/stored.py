@@ -275,6 +275,7 @@ class StoredVectors(Vectors):
     def get_vector(self, word, norm=False):
         if isinstance(word, str):   # the fast path: one kernel call
             vec = self.store.lookup.get(word, self.store.count, norm)
+            self.store.looked_up()
             if vec is not None:
                 return vec
         return self.vector(word, norm)   # unseen, unknown or damaged: says which
