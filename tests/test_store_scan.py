@@ -134,6 +134,7 @@ def test_batch_equals_single_queries_and_the_exact_scan(random_store, monkeypatc
 
     stored = random_store
     monkeypatch.setattr(stored_module, "_SCAN_ROWS", 512)   # many chunks over two threads
+    monkeypatch.setattr(stored_module, "_BATCH_QUERIES", 16)   # several scans
     rng = np.random.default_rng(9)
     queries = [stored.words[int(i)] for i in rng.integers(0, len(stored), 41)]
     queries += [["w1", "w2"], "w9", "w10"]

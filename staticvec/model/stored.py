@@ -30,6 +30,7 @@ from staticvec.model.vectors import Vectors, _names
 
 _SCAN_ROWS = 1 << 16    # rows per chunk a thread takes (exact scan and preselect)
 _THREADS = 2            # at most this many threads scan (fewer if fewer cores)
+_BATCH_QUERIES = 4096   # queries per scan of a batch (their codes: 4096 x 320 bytes)
 
 
 def word_hash(raw):
@@ -400,4 +401,10 @@ class StoredVectors(Vectors):
         if not self._coded():
             return [self._best(mean, topn, ex, restrict_vocab)
                     for mean, ex in zip(means, excludes)]
-        return self._preselect(np.stack(means), excludes, topn, restrict_vocab)
+        answers, counts = [], []
+        for lo in range(0, len(means), _BATCH_QUERIES):   # bounded memory for any count
+            answers += self._preselect(np.stack(means[lo:lo + _BATCH_QUERIES]),
+                                       excludes[lo:lo + _BATCH_QUERIES], topn, restrict_vocab)
+            counts.append(self.candidates)
+        self.candidates = np.concatenate(counts)
+        return answers
