@@ -75,7 +75,7 @@ def test_sdist_installs_into_a_fresh_venv_and_answers(tmp_path):
     installed = Path(where).parent / "_kernels"
     for variant in ("avx2", "generic") if (REPO / "staticvec/_kernels/avx2").exists() else ("generic",):
         built = {p.name.split(".")[0] for p in (installed / variant).glob("*.so")}
-        assert built == {"word2vec", "fasttext", "glove", "cooccur", "vecio"}, (variant, built)
+        assert built == {"word2vec", "fasttext", "glove", "cooccur", "vecio", "scan"}, (variant, built)
     assert {p.name.split(".")[0] for p in installed.glob("*.so")} == {"cpu", "tokenize"}
     assert not list(installed.glob("*.pyx")) and not list(installed.glob("*.c"))  # sources stay in the sdist
     assert (installed.parent / "data" / "weat" / "weat1.json").is_file()

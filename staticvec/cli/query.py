@@ -29,30 +29,55 @@ JsonLinesOption = typer.Option(False, "--json",
 
 
 def _check_model_options(model, fmt, encoding_errors):
-    from staticvec.io.dispatch import FORMATS
-
     if not model:
         raise BadOptionError("no model: give -m MODEL or set STATICVEC_MODEL")
     if fmt is not None:
+        from staticvec.io.dispatch import FORMATS
+
         _check_choice("--format", fmt, FORMATS)
     check_encoding_errors(encoding_errors)
 
 
+def _is_plain_store(model, fmt):
+    """True if ``model`` is an uncompressed staticvec store that ``fmt`` allows: it opens
+    without the other formats' readers (a query on a store imports only what it uses)."""
+    import os
+
+    from staticvec.io.store import is_store
+
+    if fmt not in (None, "store") or os.path.splitext(model)[1].lower() in (".gz", ".bz2",
+                                                                             ".xz"):
+        return False
+    try:
+        if not os.path.isfile(model):   # never a FIFO: it could be read only once
+            return False
+        with open(model, "rb") as handle:
+            return is_store(handle.read(8))
+    except OSError:
+        return False   # the full path below says what is wrong
+
+
 def load_query_model(model, fmt, encoding_errors, limit=None):
     """The model named by -m/--format/--encoding-errors/--limit (options checked first)."""
+    _check_model_options(model, fmt, encoding_errors)
+    if _is_plain_store(model, fmt):
+        from staticvec.io.store import read_store
+        from staticvec.model.stored import StoredVectors
+
+        return StoredVectors(read_store(model, limit))
     from staticvec.io.dispatch import load_vectors
 
-    _check_model_options(model, fmt, encoding_errors)
     return load_vectors(model, fmt=fmt, encoding_errors=encoding_errors, limit=limit)
 
 
 def _streamed_answers(model, fmt, encoding_errors, queries, limit=None, **query):
     """The library's streamed answers (for a big binary model), as an iterator, or None
-    (always with --limit: the first N words load faster than a whole file streams)."""
+    (always with --limit: the first N words load faster than a whole file streams; and
+    for a store, which answers from its map)."""
+    if limit is not None or _is_plain_store(model, fmt):
+        return None
     from staticvec.io.stream import streamed_answers
 
-    if limit is not None:
-        return None
     answers = streamed_answers(model, queries, fmt=fmt, encoding_errors=encoding_errors, **query)
     return None if answers is None else iter(answers)
 

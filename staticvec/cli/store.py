@@ -12,7 +12,8 @@ from staticvec.cli.query import LimitOption, ModelFormatOption
 def store(
     source: str = typer.Argument(..., metavar="MODEL",
                                  help="Vectors to read: word2vec .bin/.txt, GloVe .txt, "
-                                      "fastText .vec or .bin (its word vectors and counts)."),
+                                      "fastText .vec or .bin (its word vectors, counts and "
+                                      "n-gram buckets)."),
     output: str = typer.Option(..., "--output", "-o", metavar="OUT",
                                help="The store to write (e.g. model.svs; atomic, never onto "
                                     "MODEL)."),
@@ -23,7 +24,9 @@ def store(
 ):
     """Write a model as a staticvec store: one file that every -m command (and
     staticvec.load) maps instead of reading, so a model of millions of words opens in
-    milliseconds and answers queries without being loaded into memory.
+    milliseconds and answers queries without being loaded into memory. The store holds
+    an int8 copy of the rows that queries scan first (their answers are still the exact
+    float32 ones) and, from a fastText .bin, the n-gram buckets for unseen words.
 
     \b
     Example:

@@ -5,25 +5,32 @@ list-like ``StoredWords`` decodes one on access), a word's row is found through 
 store's open-addressing hash table (``position``), and the unit rows, norms and counts
 are views of the mapped file, paged in by the queries that touch them.
 
-A query scans the unit rows in blocks (``unit @ q`` per block, no division: the rows are
-unit already), so the cosines equal ``Vectors.most_similar``'s to float32 rounding
-(``Vectors`` divides ``rows @ q`` by the norms; here the division was done once, when
-the store was written). ``v[word]`` is the unit row times the stored norm: the source's
+A query's exact score of a row is the float32 dot product of the query and the unit row
+in one fixed order (``_kernels/scan.pyx``'s ``dot32``; no division: the rows are unit
+already), so the cosines equal ``Vectors.most_similar``'s to float32 rounding (``Vectors``
+divides ``rows @ q`` by the norms; here the division was done once, when the store was
+written). A top-k query scans the store's int8 codes instead (two threads over chunks
+of rows) and rescores with ``dot32`` every row whose proven upper bound reaches the
+k'-th best lower bound: the answer is the exact top k (the proof is in ``scan.pyx``).
+A store without codes, and ``topn=None``, scan the float32 rows. ``v[word]`` is the unit row times the stored norm: the source's
 vector to float32 rounding. Damage that only shows when a part of the file is touched
 (a word's offsets, a hash slot, a non-finite row) raises ``FormatError`` naming the file.
 """
-import math
+import itertools
+import os
+import threading
 import zlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from staticvec.errors import UnknownWordError
+from staticvec.errors import BadOptionError, UnknownWordError
 from staticvec.model.similarity import cancelled_query, mean_query
 from staticvec.model.vectors import Vectors, _names
 
-_SCAN_ROWS = 1 << 18    # rows per block of a one-query scan (small blocks cost BLAS time)
-_BATCH_ROWS = 1 << 13   # rows per block of a batch scan (queries x rows scores at once)
+_SCAN_ROWS = 1 << 16    # rows per chunk a thread takes (exact scan and preselect)
+_THREADS = 2            # at most this many threads scan (fewer if fewer cores)
+_BATCH_QUERIES = 4096   # queries per scan of a batch (their codes: 4096 x 320 bytes)
 
 
 def word_hash(raw):
@@ -149,6 +156,85 @@ class ScaledRows:
         return out if dtype is None else out.astype(dtype)
 
 
+def _scan_kernel():
+    from staticvec import _kernels
+
+    return _kernels.load("scan")
+
+
+def _threads():
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(_THREADS, cores))
+
+
+def _parallel(end, work, states):
+    """Run ``work(state, lo, hi)`` over the chunks of rows ``0..end``, one thread per
+    state (the kernels release the GIL); chunks are handed out in order from a counter,
+    so a thread that is slowed down (a shared machine) takes fewer of them."""
+    chunks = itertools.count()
+    failed = []
+
+    def run(state):
+        try:
+            while True:
+                lo = next(chunks) * _SCAN_ROWS
+                if lo >= end:
+                    return
+                work(state, lo, min(end, lo + _SCAN_ROWS))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failed.append(exc)
+
+    if len(states) == 1 or end <= _SCAN_ROWS:
+        run(states[0])
+    else:
+        pool = [threading.Thread(target=run, args=(state,), daemon=True) for state in states]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _aligned(shape, dtype, align=64):
+    """A zeroed array whose first byte is ``align``-aligned (the kernels load 32 bytes)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    raw = np.zeros(size + align, dtype=np.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start:start + size].view(dtype).reshape(shape)
+
+
+def quantised_queries(means, stride, scan):
+    """int8 codes (m x stride, aligned) of the float32 queries ``means`` and their
+    ``(s_q, 128 * sum of codes, r_q (1 + g), e_q + g r_q)`` (``scan.pyx``'s bound)."""
+    means = np.ascontiguousarray(means, dtype=np.float32)
+    m, dim = means.shape
+    codes = _aligned((m, stride), np.uint8)
+    meta = np.empty((m, 3), dtype=np.float32)
+    scan.quantise(means, codes, meta, scan.QUERY_LEVELS, False)
+    codes = codes.view(np.int8)
+    u = 2.0 ** -24
+    g = (dim + 2) * u / (1 - (dim + 2) * u)
+    r = np.sqrt(np.einsum("ij,ij->i", means.astype(np.float64), means.astype(np.float64)))
+    r = r * (1 + 1e-9)      # covers the float64 sum's rounding (scan.pyx)
+    params = np.empty((m, 4), dtype=np.float64)
+    params[:, 0] = meta[:, 0]
+    params[:, 1] = 128.0 * codes.sum(axis=1, dtype=np.int64)
+    params[:, 2] = r * (1 + g)
+    params[:, 3] = meta[:, 1].astype(np.float64) + g * r
+    return codes, params
+
+
+def _check_finite(queries):
+    """A query vector given by the caller must be finite (else every score is NaN)."""
+    if not np.isfinite(queries).all():
+        raise BadOptionError("a query vector holds a non-finite value (NaN or infinity)")
+
+
 class StoredVectors(Vectors):
     """``Vectors`` over a store opened by ``io/store.py`` (``store``: its ``StoreData``)."""
 
@@ -163,6 +249,7 @@ class StoredVectors(Vectors):
         self._norms = store.norms
         self.matrix = ScaledRows(store.unit, store.norms)
         self.counts = store.counts
+        self.candidates = None   # rows rescored by the last preselect, per query
 
     def __repr__(self):
         return f"StoredVectors({len(self):,} words x {self.dim}, {self.store.path})"
@@ -174,25 +261,63 @@ class StoredVectors(Vectors):
     def vectors(self):
         return self.matrix
 
+    def has_vector(self, word):
+        return self.position(word) is not None or bool(self._ngram_buckets(word))
+
+    def _ngram_buckets(self, word):
+        sub = self.store.subwords
+        if sub is None or not isinstance(word, str):
+            return []
+        from staticvec.model.subwords import EOS, ngram_buckets
+
+        return [] if word == EOS else ngram_buckets(word, sub["minn"], sub["maxn"],
+                                                    sub["bucket"])
+
+    def get_vector(self, word, norm=False):
+        if isinstance(word, str):   # the fast path: one kernel call
+            vec = self.store.lookup.get(word, self.store.count, norm)
+            self.store.looked_up()
+            if vec is not None:
+                return vec
+        return self.vector(word, norm)   # unseen, unknown or damaged: says which
+
     def vector(self, word, norm=False):
         i = self.position(word)
         if i is None:
-            raise UnknownWordError(word)
-        row, length = self._unit[i], self._norms[i]
-        # |sum| <= dim for a unit row: not finite only if a value is not
-        if not math.isfinite(np.add.reduce(row)) or not math.isfinite(length):
+            return self._unseen(word, norm)
+        vec = self.store.lookup.vector(i, norm)
+        if vec is None:
             raise self.store.damaged(f"row {i + 1} ({word!r}) holds a non-finite value")
-        return row if norm else row * length
+        return vec
+
+    def _unseen(self, word, norm):
+        """A word outside the vocabulary: the mean of its n-gram rows (a fastText store),
+        computed as the ``.bin`` computes it (``subwords.compose``)."""
+        buckets = self._ngram_buckets(word)
+        if not buckets:
+            raise UnknownWordError(word)
+        from staticvec.model.subwords import compose
+
+        indptr = np.array([0, len(buckets)], dtype=np.int64)
+        vec = compose(self.store.ngrams, indptr, np.asarray(buckets, dtype=np.int32))[0]
+        if not np.isfinite(vec).all():
+            raise self.store.damaged(f"the n-gram rows of {word!r} hold a non-finite value")
+        if norm:
+            length = float(np.sqrt(np.dot(vec.astype(np.float64), vec.astype(np.float64))))
+            if length > 0:
+                vec = (vec / np.float32(length)).astype(np.float32)
+        return vec
 
     def cosines(self, query, restrict_vocab=None):
-        """``unit[:end] @ query`` in blocks of rows (the norms are already divided out)."""
+        """``dot32(unit[i], query)`` for the first rows (the norms are already divided
+        out), by the scan threads."""
         end = self._end(restrict_vocab)
-        query = np.asarray(query, dtype=np.float32)
+        query = np.ascontiguousarray(query, dtype=np.float32)
+        _check_finite(query)
         scores = np.empty(end, dtype=np.float32)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for lo in range(0, end, _SCAN_ROWS):
-                hi = min(end, lo + _SCAN_ROWS)
-                np.dot(self._unit[lo:hi], query, out=scores[lo:hi])
+        scan = _scan_kernel()
+        _parallel(end, lambda _, lo, hi: scan.dots(self._unit, lo, hi, query, scores),
+                  [None] * _threads())
         bad = ~np.isfinite(scores)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -203,15 +328,68 @@ class StoredVectors(Vectors):
         return len(self.words) if not restrict_vocab else min(int(restrict_vocab),
                                                                len(self.words))
 
+    def _coded(self):
+        """True if queries scan the int8 codes (a store has them, its int dots fit)."""
+        return self.store.codes is not None and self.dim <= _scan_kernel().MAX_DIM
+
+    def _best(self, mean, topn, exclude, restrict_vocab):
+        if topn is None or not self._coded():
+            return super()._best(mean, topn, exclude, restrict_vocab)
+        return self._preselect(mean[None, :], [exclude], topn, restrict_vocab)[0]
+
+    def _preselect(self, means, excludes, topn, restrict_vocab):
+        """The exact top ``topn`` of each query (rows of ``means``), ``excludes[q]`` never
+        answers: the int8 scan keeps the candidates that its bound cannot rule out, and
+        they are rescored with ``dot32`` (the proof is in ``_kernels/scan.pyx``)."""
+        scan = _scan_kernel()
+        end = self._end(restrict_vocab)
+        m = len(means)
+        _check_finite(means)
+        excludes = [sorted(set(int(i) for i in ex if 0 <= i < end)) for ex in excludes]
+        keep = topn + max(len(ex) for ex in excludes)
+        codes, params = quantised_queries(means, self.store.codes.shape[1], scan)
+        states = [scan.Preselect(m, keep) for _ in range(_threads())]
+        store = self.store
+
+        def work(state, lo, hi):
+            state.scan(store.codes, store.bounds, store.norms, lo, hi, codes, params)
+
+        _parallel(end, work, states)
+        lower = np.concatenate([state.lower_bounds() for state in states], axis=1)
+        floor = -np.sort(-lower, axis=1)[:, keep - 1]   # each thread kept `keep` (or -inf)
+        parts = [state.candidates() for state in states]
+        qs = np.concatenate([p[0] for p in parts])
+        rows = np.concatenate([p[1] for p in parts])
+        his = np.concatenate([p[2] for p in parts])
+        chosen = his >= floor[qs]
+        qs, rows = qs[chosen], rows[chosen]
+        order = np.lexsort((rows, qs))
+        qs, rows = qs[order], rows[order]
+        bounds = np.searchsorted(qs, np.arange(m + 1))
+        self.candidates = np.diff(bounds)
+        answers = []
+        query32 = np.ascontiguousarray(means, dtype=np.float32)
+        for q in range(m):
+            cand = rows[bounds[q]:bounds[q + 1]]
+            if excludes[q]:
+                cand = cand[~np.isin(cand, excludes[q])]
+            scores = np.empty(len(cand), dtype=np.float32)
+            scan.dots_rows(self._unit, cand, query32[q], scores)
+            if not np.isfinite(scores).all():
+                i = int(cand[np.flatnonzero(~np.isfinite(scores))[0]])
+                raise store.damaged(f"row {i + 1} holds a non-finite value")
+            best = np.lexsort((cand, -scores))[:topn]
+            answers.append([(self.words[int(cand[i])], float(scores[i])) for i in best])
+        return answers
+
     def most_similar_batch(self, queries, topn=10, restrict_vocab=None):
-        """As ``Vectors.most_similar_batch``, in one pass over the rows: each block of rows
-        is scored against all the queries at once (a matrix product), and only the scores
-        above each query's running k-th best are kept, so the answer is the exact top
-        ``topn`` (ties: lower row first) without holding queries x rows scores."""
+        """As ``Vectors.most_similar_batch``: with the int8 codes, all the queries share
+        one scan of them (each block of rows against every query), then each query's
+        candidates are rescored; the answers are each query's exact top ``topn`` (ties:
+        lower row first), those ``most_similar`` gives one query at a time."""
         queries = list(queries)
         if topn is None or topn < 1 or not queries:
             return super().most_similar_batch(queries, topn, restrict_vocab)
-        end = self._end(restrict_vocab)
         means, excludes = [], []
         for query in queries:
             pos, exclude = self._query_terms(query)
@@ -219,49 +397,14 @@ class StoredVectors(Vectors):
             if not mean.any():
                 raise cancelled_query(_names(query, ()))
             means.append(mean)
-            excludes.append(sorted(set(i for i in exclude if i < end)))
-        block = np.stack(means)
-        pairs = sorted((i, k) for k, exclude in enumerate(excludes) for i in exclude)
-        skip_rows = np.array([i for i, _ in pairs], dtype=np.int64)
-        skip_queries = np.array([k for _, k in pairs], dtype=np.int64)
-        m = len(queries)
-        best_rows = [np.empty(0, np.int64)] * m
-        best_scores = [np.empty(0, np.float32)] * m
-        floor = np.full(m, -np.inf, dtype=np.float32)
-        for lo in range(0, end, _BATCH_ROWS):
-            hi = min(end, lo + _BATCH_ROWS)
-            with np.errstate(over="ignore", invalid="ignore"):
-                scores = block @ self._unit[lo:hi].T
-            norms = self._norms[lo:hi]
-            never = (norms == 0) | ~np.isfinite(norms)
-            if never.any():
-                scores[:, never] = -np.inf
-            a, b = np.searchsorted(skip_rows, [lo, hi])
-            scores[skip_queries[a:b], skip_rows[a:b] - lo] = -np.inf
-            # a row of a later block tied with the k-th best ranks after it (higher row):
-            # only a strictly higher score can enter; most queries have none in a block
-            hit = np.flatnonzero(np.fmax.reduce(scores, axis=1) > floor)
-            if not len(hit):
-                continue
-            qs, cols = np.nonzero(scores[hit] > floor[hit, None])
-            picked = scores[hit[qs], cols]
-            qs = hit[qs]
-            if not np.isfinite(picked).all():
-                raise self.store.damaged(f"a row between {lo + 1} and {hi} holds a non-finite "
-                                         f"value")
-            bounds = np.searchsorted(qs, np.arange(m + 1))
-            for k in np.flatnonzero(np.diff(bounds)):
-                a, b = bounds[k], bounds[k + 1]
-                rows = np.concatenate([best_rows[k], cols[a:b] + lo])
-                got = np.concatenate([best_scores[k], picked[a:b]])
-                if len(rows) >= topn:
-                    keep = np.lexsort((rows, -got))[:topn]
-                    rows, got = rows[keep], got[keep]
-                    floor[k] = got[-1]
-                best_rows[k], best_scores[k] = rows, got
-        answers = []
-        for k in range(m):
-            order = np.lexsort((best_rows[k], -best_scores[k]))[:topn]
-            answers.append([(self.words[int(best_rows[k][i])], float(best_scores[k][i]))
-                            for i in order])
+            excludes.append(exclude)
+        if not self._coded():
+            return [self._best(mean, topn, ex, restrict_vocab)
+                    for mean, ex in zip(means, excludes)]
+        answers, counts = [], []
+        for lo in range(0, len(means), _BATCH_QUERIES):   # bounded memory for any count
+            answers += self._preselect(np.stack(means[lo:lo + _BATCH_QUERIES]),
+                                       excludes[lo:lo + _BATCH_QUERIES], topn, restrict_vocab)
+            counts.append(self.candidates)
+        self.candidates = np.concatenate(counts)
         return answers

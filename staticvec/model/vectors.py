@@ -242,8 +242,13 @@ class Vectors:
         mean = mean_query(pos, neg, self.dim)
         if not mean.any():
             raise cancelled_query(_names(positive, negative))
+        return self._best(mean, topn, ex_pos + ex_neg, restrict_vocab)
+
+    def _best(self, mean, topn, exclude, restrict_vocab):
+        """The ``topn`` (None: all) rows nearest the unit query ``mean``, ``exclude`` left
+        out, as ``(word, score)`` best first (ties: lower row first)."""
         scores = never_zero_rows(self.cosines(mean, restrict_vocab), self.norms)
-        best = top_indices(scores, topn if topn is not None else len(scores), ex_pos + ex_neg)
+        best = top_indices(scores, topn if topn is not None else len(scores), exclude)
         return [(self.words[i], float(scores[i])) for i in best]
 
     def most_similar_cosmul(self, positive: Query = (), negative: Query = (),
