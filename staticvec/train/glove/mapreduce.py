@@ -26,6 +26,7 @@ file) and is not retried; Dask retries a task whose worker died (``scale.cluster
 """
 import contextlib
 import hashlib
+import io
 import itertools
 import logging
 import os
@@ -33,6 +34,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from staticvec.text import encoded
 
 log = logging.getLogger(__name__)
 
@@ -69,25 +72,13 @@ def _word_table(key, words):
     return table
 
 
-def encode_chunks(chunks, table, max_sentence_length):
-    """(ids uint32, sentence ends uint64) of UTF-8 chunks that end on whitespace, in memory
-    (the loop of ``text.encoded.encode_to``, without its files)."""
-    id_parts, end_parts = [], []
-    n_ids = last_end = sentence_len = 0
-    for chunk in chunks:
-        size = len(chunk) // 2 + 2
-        ids = np.empty(size, dtype=np.uint32)
-        ends = np.empty(size, dtype=np.uint64)
-        k, m, _, _, last_end, sentence_len = table.encode(
-            chunk, ids, ends, n_ids, last_end, sentence_len, max_sentence_length)
-        id_parts.append(ids[:k])
-        end_parts.append(ends[:m])
-        n_ids += k
-    if n_ids > last_end:  # a last sentence with no newline after it
-        end_parts.append(np.array([n_ids], dtype=np.uint64))
-    ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.uint32)
-    ends = np.concatenate(end_parts) if end_parts else np.zeros(0, np.uint64)
-    return ids, ends
+def encode_in_memory(chunks, table, max_sentence_length):
+    """(ids uint32, sentence ends uint64) of UTF-8 chunks that end on whitespace: the
+    single-process encoder (``text.encoded.encode_chunks``) writing into memory."""
+    ids_out, ends_out = io.BytesIO(), io.BytesIO()
+    encoded.encode_chunks(chunks, table, ids_out, ends_out, max_sentence_length)
+    return (np.frombuffer(ids_out.getbuffer(), dtype=np.uint32),
+            np.frombuffer(ends_out.getbuffer(), dtype=np.uint64))
 
 
 def count_shards(chunks_of, shards, words, key, window, memory_bytes, partitions,
@@ -117,7 +108,7 @@ def _count_shards(chunks_of, shards, words, key, window, memory_bytes, partition
     chunks = itertools.chain.from_iterable(chunks_of(x) for x in shards)
     if phrases is not None:
         chunks = phrases.join_chunks(chunks)
-    ids, ends = encode_chunks(chunks, table, max_sentence_length)
+    ids, ends = encode_in_memory(chunks, table, max_sentence_length)
     read = time.perf_counter()
     pieces = [[] for _ in range(partitions)]
     with TempArea(tmp_dir or tempfile.gettempdir()) as temp:
