@@ -116,7 +116,7 @@ def _w2v_options():
                            help="Training order: the corpus is cut into N lanes and each thread "
                                 "moves on to its next lane every ~10,000 words, so the order "
                                 "hardly depends on --threads (1: each thread's share in corpus "
-                                "order, the order before 2026-12)."),
+                                "order, the order before 2026-12-01)."),
         vocab_path=typer.Option(None, "--vocab", metavar="FILE", help="Read the vocabulary from this file "
                                                       "(the `vocab` command's format)."),
         save_vocab=typer.Option(None, "--save-vocab", metavar="FILE", help="Also write the vocabulary here."),

@@ -33,10 +33,10 @@ Differences from word2vec C on the Python side, and why:
   thread moves on to its next lane every ~10,000 words instead of reading its share front
   to back. At 8 lanes, 1, 2, 4 and 8 threads all see every lane advance at the same pace,
   so the order hardly depends on --threads. On text8like at 5M tokens x 3 epochs (3 seeds)
-  this lifted SimLex at 1 thread by 0.007 (skip-gram) and 0.013 (CBOW), closing its gap to
-  2 threads, and analogies by 0.5-0.7 points at 1 and 2 threads (README, "Learning rate
-  and thread count"). --lanes 1 is the order before: each share front to back (word2vec C
-  and gensim read their part of the file the same way).
+  this lifted SimLex at 1 thread by 0.007 (skip-gram) and 0.012 (CBOW), closing its gap to
+  2 threads, and analogies by 0.4-0.9 points at 1 and 2 threads (README, "Learning rate
+  and thread count"). --lanes 1 is the order before 2026-12-01: each share front to back
+  (word2vec C and gensim read their part of the file the same way).
 
 The encoded corpus arrives as a read-only file mapping (``text/encoded.py``); the kernel drops the
 pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
