@@ -294,6 +294,8 @@ def test_lane_blocks_interleave_the_lanes_and_keep_the_old_order_at_one_lane():
     assert [b.tolist() for b in runner.lane_blocks(ends, 2, 1)] == [[[0, 500]], [[500, 1000]]]
     one = runner.lane_blocks(ends, 1, 4, block=1000)[0].tolist()
     assert one[:5] == [[0, 10], [250, 260], [500, 510], [750, 760], [10, 20]]
+    # as many lanes as threads: each thread's share is one lane, trained in corpus order
+    assert [b.tolist() for b in runner.lane_blocks(ends, 2, 2)] == [[[0, 500]], [[500, 1000]]]
     # with lanes a multiple of the threads, each thread interleaves whole lanes
     two = runner.lane_blocks(ends, 2, 4, block=1000)
     assert two[0].tolist()[:3] == [[0, 10], [250, 260], [10, 20]]
@@ -621,9 +623,10 @@ def test_lr_schedule_reaches_the_kernel_from_the_command_line(tmp_path):
 
 
 def test_lanes_reach_the_kernel_from_the_command_line(tmp_path):
-    # 120 lines, ~100k tokens. 8 lanes of ~12k tokens: 2 blocks each; 4096 lanes: a lane
+    # 120 lines, ~100k tokens. 2 and 8 lanes: several blocks each; 4096 lanes: a lane
     # shorter than a block is trained whole, in corpus order, so the order is --lanes 1's
-    out = _cli_outputs(tmp_path, "train-cbow", 120, 1, "--lanes", ("1", "8", "4096", None))
-    assert out["1"] != out["8"]
+    out = _cli_outputs(tmp_path, "train-cbow", 120, 1, "--lanes",
+                       ("1", "2", "8", "4096", None))
+    assert len({out["1"], out["2"], out["8"]}) == 3
     assert out["4096"] == out["1"]
-    assert out[None] == out["8"]      # the default
+    assert out[None] == out["1"]      # the default

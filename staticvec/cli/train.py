@@ -112,11 +112,11 @@ def _w2v_options():
                                       "sawtooth (each epoch falls by half its share, then "
                                       "restarts lower; gensim's curve at 2 workers) or word2vec "
                                       "(C's straight line to --min-alpha)."),
-        lanes=typer.Option(8, "--lanes", metavar="N", min=1,
+        lanes=typer.Option(1, "--lanes", metavar="N", min=1,
                            help="Training order: the corpus is cut into N lanes and each thread "
-                                "moves on to its next lane every ~10,000 words, so the order "
-                                "hardly depends on --threads (1: each thread's share in corpus "
-                                "order, the order before 2026-12-01)."),
+                                "moves on to its next lane every ~10,000 words, so with N a "
+                                "multiple of --threads the order hardly depends on them (1: "
+                                "each thread's share in corpus order)."),
         vocab_path=typer.Option(None, "--vocab", metavar="FILE", help="Read the vocabulary from this file "
                                                       "(the `vocab` command's format)."),
         save_vocab=typer.Option(None, "--save-vocab", metavar="FILE", help="Also write the vocabulary here."),
@@ -152,7 +152,7 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
              init_scale=1.0, save_model=None, continue_from=None, init_vectors=None,
              explicit=None, checkpoints=None, summary_path=None, phrases=None,
-             lr_schedule="sawtooth", lanes=8):
+             lr_schedule="sawtooth", lanes=1):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,

@@ -28,15 +28,15 @@ Differences from word2vec C on the Python side, and why:
   alpha / 10 instead gained nothing (README, "Learning rate and thread count", has the
   table). --lr-schedule word2vec is word2vec C's alpha * (1 - q), bit for bit; both are
   floored at --min-alpha (default alpha * 1e-4, word2vec C's fixed floor);
-- the training order (``runner.lane_blocks``): the corpus is cut into --lanes (default 8)
-  equal lanes, each thread's share (as before) holds whole lanes or parts of them, and a
-  thread moves on to its next lane every ~10,000 words instead of reading its share front
-  to back. At 8 lanes, 1, 2, 4 and 8 threads all see every lane advance at the same pace,
-  so the order hardly depends on --threads. On text8like at 5M tokens x 3 epochs (3 seeds)
-  this lifted SimLex at 1 thread by 0.007 (skip-gram) and 0.012 (CBOW), closing its gap to
-  2 threads, and analogies by 0.4-0.9 points at 1 and 2 threads (README, "Learning rate
-  and thread count"). --lanes 1 is the order before 2026-12-01: each share front to back
-  (word2vec C and gensim read their part of the file the same way).
+- the training order (``runner.lane_blocks``): --lanes N cuts the corpus into N equal lanes;
+  each thread's share (as before) then holds whole lanes or parts of them, and a thread
+  moves on to its next lane every ~10,000 words instead of reading its share front to back,
+  so with N a multiple of the thread count the order hardly depends on --threads. The
+  default, 1, is each share front to back (word2vec C and gensim read their part of the
+  file the same way). On text8like (3 seeds) 8 lanes scored 0.4-0.9 analogy points higher
+  at 5M tokens x 3 epochs and closed 1 thread's 0.013 SimLex gap to 2 threads there, but
+  at 17M x 5 (2 threads) it scored 0.3 analogy points and 0.006-0.010 SimLex lower, so it
+  is not the default (README, "Learning rate and thread count", has the tables).
 
 The encoded corpus arrives as a read-only file mapping (``text/encoded.py``); the kernel drops the
 pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
@@ -72,7 +72,7 @@ class Word2VecOptions(TrainOptions):
     cbow_mean: bool = True
     init_scale: float = 1.0      # input vectors start uniform in [-init_scale/dim, init_scale/dim)
     lr_schedule: str = "sawtooth"  # a name in LR_SCHEDULES (see learning_rate)
-    lanes: int = 8               # training order: runner.lane_blocks (1: each share in order)
+    lanes: int = 1               # training order: runner.lane_blocks (1: each share in order)
 
     def check_choices(self):
         super().check_choices()
