@@ -33,6 +33,8 @@ def corpus(tmp_path_factory):
 
 TRAINERS = {
     "skipgram": ("train-skipgram", "--dim", "24", "--epochs", "3"),
+    # 4 lanes of ~60k tokens at 1 thread: ~7 blocks each, a pause can fall in any of them
+    "skipgram-lanes": ("train-skipgram", "--dim", "24", "--epochs", "3", "--lanes", "4"),
     "cbow-hs": ("train-cbow", "--dim", "24", "--epochs", "3", "--hs", "--negative", "2"),
     "fasttext": ("train-fasttext", "--dim", "16", "--epochs", "2", "--bucket", "5000",
                  "--maxn", "4"),
@@ -93,7 +95,8 @@ def _kill_after(proc, folder, number, sig=signal.SIGKILL, timeout=120):
     raise AssertionError("no checkpoint appeared")
 
 
-@pytest.mark.parametrize("kind", ["skipgram"])  # the others: in their kill-and-resume test
+# the others: in their kill-and-resume test
+@pytest.mark.parametrize("kind", ["skipgram", "skipgram-lanes"])
 def test_checkpointing_changes_no_byte(kind, corpus, reference, tmp_path):
     out = tmp_path / "out"
     result = run_cli(*_args(kind, corpus, out, "--checkpoint", tmp_path / "ck",
@@ -131,7 +134,7 @@ def test_sigkill_at_several_moments_then_resume_gives_the_same_bytes(corpus, ref
     assert not ck.exists()
 
 
-@pytest.mark.parametrize("kind", ["cbow-hs", "fasttext", "glove"])
+@pytest.mark.parametrize("kind", ["cbow-hs", "skipgram-lanes", "fasttext", "glove"])
 def test_sigkill_then_resume_every_trainer(kind, corpus, reference, tmp_path):
     out, ck = tmp_path / "out", tmp_path / "ck"
     proc = _start(_args(kind, corpus, out, "--checkpoint", ck, "--checkpoint-every", EVERY))

@@ -238,6 +238,122 @@ def test_sentence_shares_cover_every_sentence_once():
         assert covered == list(range(len(ends)))
 
 
+def _reference_order(ends, threads, lanes, block):
+    """--lanes in plain Python, sentence by sentence: thread t trains its share
+    (sentence_shares); a sentence's piece is the lane it lies in, its block the number of the
+    piece's block starts (the piece's tokens cut into R equal parts, R from the longest
+    piece) at or before its first token; sentences go in (block, piece, position) order."""
+    ends = [int(e) for e in ends]
+    starts = [0] + ends[:-1]
+    total = ends[-1]
+
+    def after(target):  # the first sentence past the one that holds token target - 1
+        return next(i + 1 for i, e in enumerate(ends) if e >= target) if target > 0 else 0
+
+    lane_starts = [after(total * k // lanes) for k in range(lanes)]
+    orders = []
+    for lo, hi in runner.sentence_shares(np.asarray(ends, dtype=np.uint64), threads):
+        if lo == hi:
+            orders.append([])
+            continue
+        piece = {i: sum(c <= i for c in lane_starts if lo < c) for i in range(lo, hi)}
+        first = {}
+        for i in range(lo, hi):
+            first.setdefault(piece[i], i)
+        span = {p: (starts[f], max(ends[i] for i in range(lo, hi) if piece[i] == p))
+                for p, f in first.items()}
+        rounds = max(1, -(-max(b - a for a, b in span.values()) // block))
+
+        def block_of(i):
+            a, b = span[piece[i]]
+            return sum(starts[i] >= a + (b - a) * r // rounds for r in range(1, rounds))
+
+        orders.append(sorted(range(lo, hi), key=lambda i: (block_of(i), piece[i], i)))
+    return orders
+
+
+def test_lane_blocks_follow_the_reference_order():
+    rng = np.random.default_rng(4)
+    for trial in range(30):
+        lengths = rng.integers(1, 40, rng.integers(1, 60))
+        ends = np.cumsum(lengths).astype(np.uint64)
+        for threads in (1, 2, 3):
+            for lanes in (1, 2, 3, 4, 8):
+                for block in (5, 37, 10_000):
+                    got = runner.lane_blocks(ends, threads, lanes, block)
+                    want = _reference_order(ends, threads, lanes, block)
+                    flat = [[i for lo, hi in blocks for i in range(lo, hi)] for blocks in got]
+                    assert flat == want, (trial, threads, lanes, block)
+                    shares = runner.sentence_shares(ends, threads)
+                    for blocks, (lo, hi) in zip(got, shares):
+                        assert all(lo <= a < b <= hi for a, b in blocks) or lo == hi
+
+
+def test_lane_blocks_interleave_the_lanes_and_keep_the_old_order_at_one_lane():
+    ends = np.arange(100, 100_001, 100, dtype=np.uint64)     # 1000 sentences of 100 tokens
+    assert [b.tolist() for b in runner.lane_blocks(ends, 2, 1)] == [[[0, 500]], [[500, 1000]]]
+    one = runner.lane_blocks(ends, 1, 4, block=1000)[0].tolist()
+    assert one[:5] == [[0, 10], [250, 260], [500, 510], [750, 760], [10, 20]]
+    # as many lanes as threads: each thread's share is one lane, trained in corpus order
+    assert [b.tolist() for b in runner.lane_blocks(ends, 2, 2)] == [[[0, 500]], [[500, 1000]]]
+    # with lanes a multiple of the threads, each thread interleaves whole lanes
+    two = runner.lane_blocks(ends, 2, 4, block=1000)
+    assert two[0].tolist()[:3] == [[0, 10], [250, 260], [10, 20]]
+    assert two[1].tolist()[:3] == [[500, 510], [750, 760], [510, 520]]
+
+
+def _reordered(ids, ends, order):
+    """The corpus with its sentences physically in ``order`` (sentence indices)."""
+    starts = np.r_[0, ends[:-1]].astype(np.int64)
+    parts = [ids[starts[i]:int(ends[i])] for i in order]
+    return (np.concatenate(parts).astype(np.uint32),
+            np.cumsum([len(p) for p in parts]).astype(np.uint64))
+
+
+@pytest.mark.parametrize("sg", [True, False], ids=["skipgram", "cbow"])
+def test_lanes_train_the_sentences_in_lane_order(mini, sg):
+    # at one thread, --lanes 4 must be bit for bit --lanes 1 on the corpus rewritten in the
+    # reference order: the kernel walks the blocks and nothing else changes
+    vocab, ids, ends = _mini_cut(mini, 60_000)
+    kw = dict(sg=sg, threads=1, seed=5, epochs=2, dim=16)
+    order = _reference_order(ends, 1, 4, runner.LANE_BLOCK)[0]
+    assert order != sorted(order)
+    lanes = w2v.train_arrays(vocab.counts, ids, ends, w2v.Word2VecOptions(lanes=4, **kw))
+    again = w2v.train_arrays(vocab.counts, ids, ends, w2v.Word2VecOptions(lanes=4, **kw))
+    ids2, ends2 = _reordered(ids, ends, order)
+    moved = w2v.train_arrays(vocab.counts, ids2, ends2, w2v.Word2VecOptions(lanes=1, **kw))
+    plain = w2v.train_arrays(vocab.counts, ids, ends, w2v.Word2VecOptions(lanes=1, **kw))
+    assert lanes.tobytes() == again.tobytes() == moved.tobytes()
+    assert lanes.tobytes() != plain.tobytes()
+
+
+def test_lanes_resume_at_epoch_ends_as_one_call(mini):
+    # the kernel's state carries the block under way: epoch by epoch == all epochs at once
+    vocab, ids, ends = _mini_cut(mini, 60_000)
+    o = w2v.Word2VecOptions(sg=False, threads=1, seed=2, epochs=3, dim=16, lanes=3).resolved()
+    blocks = runner.lane_blocks(ends, 1, 3)[0]
+    total, longest = 3 * len(ids), int(np.diff(ends, prepend=np.uint64(0)).max())
+    out = []
+    for steps in ([3], [1, 2, 3]):
+        kernel, syn0, _, _ = w2v.build_kernel(vocab.counts, o, runner.Counters(1, 3))
+        state = kernel.initial_state(0, o.seed, 0, o.alpha)
+        for until in steps:
+            kernel.train(0, ids, ends, 0, len(ends), until, o.seed, o.alpha, o.min_alpha,
+                         total, longest, state=state, blocks=blocks)
+        out.append(syn0.tobytes())
+    assert out[0] == out[1]
+
+
+def test_kernel_refuses_blocks_outside_the_share(mini):
+    vocab, ids, ends = _mini_cut(mini, 20_000)
+    o = w2v.Word2VecOptions(threads=1, dim=8).resolved()
+    kernel, _, _, _ = w2v.build_kernel(vocab.counts, o, runner.Counters(1))
+    for blocks in ([[0, len(ends) + 1]], [[3, 2]]):
+        with pytest.raises(ValueError, match="inside the share"):
+            kernel.train(0, ids, ends, 0, len(ends), 1, 1, o.alpha, o.min_alpha, len(ids),
+                         1000, blocks=np.array(blocks, dtype=np.int64))
+
+
 # ---------------------------------------------------------------- end to end
 
 def analogy_accuracy(words, matrix, restrict=30000):
@@ -438,7 +554,7 @@ def test_training_loop_follows_the_sawtooth(mini):
 
 # sha256 of the vectors main's build (before --lr-schedule existed) trained on the first 150k
 # tokens of mini.txt.xz: dim 20, 2 epochs, 1 thread, seed 11, per kernel variant;
-# --lr-schedule word2vec must reproduce them bit for bit
+# --lr-schedule word2vec --lanes 1 must reproduce them bit for bit
 MAIN_BYTES = {
     ("avx2", True): "7c261b9aedcf4f7fa5f279ed517063e4e5c83ba2a0489ff9d130015cc6cf979c",
     ("avx2", False): "0f2a4b2d92c3cec43d4b466d4d1f40324f8727904f5263de12b991eb8ebeaef4",
@@ -452,7 +568,8 @@ def test_word2vec_schedule_reproduces_mains_bytes(mini, sg):
     import hashlib
 
     vocab, ids, ends = _mini_cut(mini)
-    o = w2v.Word2VecOptions(sg=sg, threads=1, seed=11, epochs=2, dim=20, lr_schedule="word2vec")
+    o = w2v.Word2VecOptions(sg=sg, threads=1, seed=11, epochs=2, dim=20, lr_schedule="word2vec",
+                            lanes=1)
     vectors = w2v.train_arrays(vocab.counts, ids, ends, o)
     digest = hashlib.sha256(np.ascontiguousarray(vectors).tobytes()).hexdigest()
     assert digest == MAIN_BYTES[(_kernels.VARIANT, sg)]
@@ -476,22 +593,40 @@ def test_progress_shows_the_schedules_rate(mini, schedule):
         assert alpha == round(w2v.learning_rate(o.alpha, o.min_alpha, done, total, 3, saw), 6)
 
 
-def test_lr_schedule_reaches_the_kernel_from_the_command_line(tmp_path):
+def _cli_outputs(tmp_path, command, lines, epochs, option, values):
+    """{value: output bytes} of ``command`` on the first ``lines`` lines of the mini corpus
+    with ``option value`` (None: the option left out), 1 thread, dim 8."""
     import lzma
 
     from conftest import run_cli
 
     with lzma.open(MINI_CORPUS, "rt", encoding="utf-8") as src:
-        text = "".join(next(src) for _ in range(60))
+        text = "".join(next(src) for _ in range(lines))
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(text, encoding="utf-8")
     out = {}
-    for schedule in ("word2vec", "sawtooth", None):
-        path = tmp_path / f"{schedule}.txt"
-        extra = ["--lr-schedule", schedule] if schedule else []
-        result = run_cli("train-skipgram", corpus, "-o", path, "--dim", 8, "--epochs", 2,
+    for value in values:
+        path = tmp_path / f"{value}.txt"
+        extra = [option, value] if value else []
+        result = run_cli(command, corpus, "-o", path, "--dim", 8, "--epochs", epochs,
                          "--threads", 1, "-q", *extra)
         assert result.returncode == 0, result.stderr
-        out[schedule] = path.read_bytes()
+        out[value] = path.read_bytes()
+    return out
+
+
+def test_lr_schedule_reaches_the_kernel_from_the_command_line(tmp_path):
+    out = _cli_outputs(tmp_path, "train-skipgram", 60, 2, "--lr-schedule",
+                       ("word2vec", "sawtooth", None))
     assert out["word2vec"] != out["sawtooth"]
     assert out[None] == out["sawtooth"]      # the default
+
+
+def test_lanes_reach_the_kernel_from_the_command_line(tmp_path):
+    # 120 lines, ~100k tokens. 2 and 8 lanes: several blocks each; 4096 lanes: a lane
+    # shorter than a block is trained whole, in corpus order, so the order is --lanes 1's
+    out = _cli_outputs(tmp_path, "train-cbow", 120, 1, "--lanes",
+                       ("1", "2", "8", "4096", None))
+    assert len({out["1"], out["2"], out["8"]}) == 3
+    assert out["4096"] == out["1"]
+    assert out[None] == out["1"]      # the default

@@ -1,7 +1,8 @@
 """word2vec arithmetic: skip-gram and CBOW with negative sampling and/or hierarchical softmax.
 
 One call of ``Word2VecKernel.train`` trains one thread's share of the encoded corpus (a range of
-sentences) for every epoch, entirely without the GIL, updating the shared matrices hogwild.
+sentences, walked in the order of its blocks: ``runner.lane_blocks``, --lanes) for every epoch,
+entirely without the GIL, updating the shared matrices hogwild.
 The algorithm is word2vec C's (Mikolov et al. 2013), step for step:
 
 - subsampling keeps word w with probability (sqrt(f/(s*T)) + 1) * s*T/f, drawn per occurrence,
@@ -93,7 +94,7 @@ cdef extern from *:
 # words between two readings of the shared progress counter (word2vec C's 10,000)
 cdef int64_t ALPHA_EVERY = 10000
 # a thread's resumable state (int64 each): epoch, next sentence, RNG, words done, words done
-# when last published, words trained, the rate's float bits, (spare)
+# when last published, words trained, the rate's float bits, the block under way
 W2V_STATE = 8
 
 
@@ -512,9 +513,14 @@ cdef class Word2VecKernel:
     def train(self, int thread, const uint32_t[::1] ids, const uint64_t[::1] ends,
               Py_ssize_t first_sentence, Py_ssize_t last_sentence, int epochs, uint64_t seed,
               double alpha, double min_alpha, int64_t total_words, int64_t max_sentence,
-              bint release=False, int64_t[::1] state=None, double[:, ::1] loss=None):
+              bint release=False, int64_t[::1] state=None, double[:, ::1] loss=None,
+              blocks=None):
         """Train sentences [first_sentence, last_sentence) for ``epochs`` epochs; return the
         number of words trained after subsampling. Releases the GIL for the whole run.
+
+        ``blocks`` (``runner.lane_blocks``): int64 (n, 2) ranges [lo, hi) of sentences inside
+        [first_sentence, last_sentence), trained in this order every epoch; default: the
+        one range [first_sentence, last_sentence) in corpus order.
 
         ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped
         from the resident set as the share is walked (they are re-read next epoch).
@@ -541,16 +547,28 @@ cdef class Word2VecKernel:
         cdef int max_rows = max(self.cfg.negative + 1, self.max_code, 1)
         cdef double *lossp = NULL
         cdef int64_t loss_stride = 0
+        cdef const int64_t[:, ::1] order
+        cdef Py_ssize_t bi, nb
         if thread < 0 or thread >= n_threads:
             raise ValueError("thread id out of range")
+        if blocks is None:
+            blocks = np.array([[first_sentence, last_sentence]], dtype=np.int64)
+        order = blocks
+        nb = order.shape[0]
+        if order.shape[1] != 2 or not all(first_sentence <= lo <= hi <= last_sentence
+                                          for lo, hi in blocks):
+            raise ValueError("blocks must be sentence ranges inside the share")
         # -- resumable position (checkpoints): state in, state out
         if state is None:
             state = self.initial_state(thread, seed, first_sentence, alpha)
-        if (state.shape[0] != W2V_STATE or state[0] < 0
-                or not first_sentence <= state[1] <= last_sentence):
+        # state[7]: the block under way (always 0 without ``blocks``)
+        if (state.shape[0] != W2V_STATE or state[0] < 0 or not 0 <= state[7] <= nb
+                or not first_sentence <= state[1] <= last_sentence
+                or (state[7] < nb and not order[state[7], 0] <= state[1] <= order[state[7], 1])):
             raise ValueError("not a state of this share")
         epoch, si, rng, done, published, trained = (state[0], state[1], <uint64_t>state[2],
                                                     state[3], state[4], state[5])
+        bi = state[7]
         memcpy(&a, &state[6], sizeof(float))
         if loss is not None:
             if loss.shape[0] <= thread or loss.shape[1] < SV_LOSS_SLOTS * epochs:
@@ -561,11 +579,20 @@ cdef class Word2VecKernel:
             if ok:
                 while epoch < epochs:
                     s.loss = s.predictions = 0
-                    if lossp != NULL and si > first_sentence:  # resumed inside the epoch
+                    if lossp != NULL and (bi > 0 or si > first_sentence):  # resumed inside
                         s.loss = lossp[thread * loss_stride + SV_LOSS_SLOTS * epoch]
                         s.predictions = lossp[thread * loss_stride + SV_LOSS_SLOTS * epoch + 1]
                     released = <int64_t>ends[si - 1] if si > 0 else 0
-                    while si < last_sentence:
+                    while bi < nb:
+                        if si >= order[bi, 1]:  # the block is done: on to the next one
+                            if release and nb > 1 and si > 0:
+                                end = <int64_t>ends[si - 1]
+                                sv_release_pages(&ids[0] + released, &ids[0] + end)
+                            bi += 1
+                            if bi < nb:
+                                si = order[bi, 0]
+                                released = <int64_t>ends[si - 1] if si > 0 else 0
+                            continue
                         if sv_flag_get(stop):
                             break
                         if done - published >= ALPHA_EVERY:
@@ -590,13 +617,15 @@ cdef class Word2VecKernel:
                     if sv_flag_get(stop):
                         break
                     epoch += 1
-                    si = first_sentence
+                    bi = 0
+                    si = order[0, 0] if nb else first_sentence
                 sv_progress_set(progress, thread, done)
             scratch_free(&s)
         if not ok:
             raise MemoryError("word2vec: cannot allocate a worker's buffers")
         state[0], state[1], state[2], state[3], state[4], state[5] = (
             epoch, si, <int64_t>rng, done, published, trained)
+        state[7] = bi
         memcpy(&state[6], &a, sizeof(float))
         return trained
 

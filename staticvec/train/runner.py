@@ -24,7 +24,8 @@ main thread writes a checkpoint and starts the next round. With ``--threads 1`` 
 change nothing: the output is byte for byte that of one uninterrupted call.
 
 ``sentence_shares`` is the one way work is cut between threads (sentences of the encoded
-corpus, or GloVe's records); ``check_memory(needed, what)`` refuses early, with one clear line,
+corpus, or GloVe's records); ``lane_blocks`` the order in which a word2vec thread walks its
+share (--lanes: block by block across the lanes its share holds); ``check_memory(needed, what)`` refuses early, with one clear line,
 a job that cannot fit (naming the option behind its largest buffers); a kernel that meets a NaN/inf dot product writes the epoch to the
 trainer's ``diverged`` slot and sets the stop flag, and the trainer raises ``diverged_error``
 (``check_finite`` checks the final weights the same way before anything is written);
@@ -118,6 +119,50 @@ def sentence_shares(sentence_ends, n, *, tokens=False):
         return shares
     start_of = lambda i: int(ends[i - 1]) if i > 0 else 0  # noqa: E731
     return [(start_of(lo), start_of(hi)) for lo, hi in shares]
+
+
+# tokens of one block of a lane (--lanes): a thread moves to its next lane every ~10,000 words
+LANE_BLOCK = 10_000
+
+
+def lane_blocks(sentence_ends, n, lanes, block=LANE_BLOCK):
+    """The order in which each of ``n`` threads trains its share: per thread, an int64 (k, 2)
+    array of sentence ranges [lo, hi), trained one after the other every epoch.
+
+    The corpus is cut into ``lanes`` equal lanes (``sentence_shares(ends, lanes)``) and into
+    the threads' shares (``sentence_shares(ends, n)``, as before). A thread's share is cut
+    where a lane starts; each of its pieces is cut into the same number of blocks (the
+    longest piece's blocks hold about ``block`` tokens; a block is whole sentences), and the
+    thread trains block 0 of every piece, then block 1 of every piece, and so on. With
+    ``lanes`` a multiple of ``n``, a thread's share is ``lanes / n`` whole lanes, so at any
+    point of an epoch the same early part of every lane has been trained whatever ``n`` is.
+    ``lanes=1`` (or one piece per share) is one range per thread: the share in corpus order.
+    """
+    ends = np.asarray(sentence_ends, dtype=np.uint64)
+    shares = sentence_shares(ends, n)
+    cuts = sorted({lo for lo, _ in sentence_shares(ends, lanes)})
+    start_of = lambda i: int(ends[i - 1]) if i > 0 else 0  # noqa: E731
+    orders = []
+    for lo, hi in shares:
+        bounds = [lo] + [c for c in cuts if lo < c < hi] + [hi]
+        pieces = [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+        if len(pieces) < 2:
+            orders.append(np.array([[lo, hi]], dtype=np.int64))
+            continue
+        longest = max(start_of(b) - start_of(a) for a, b in pieces)
+        rounds = max(1, -(-longest // max(int(block), 1)))
+        split = []
+        for a, b in pieces:
+            first, last = start_of(a), start_of(b)
+            targets = [first + (last - first) * r // rounds for r in range(1, rounds)]
+            # the block of target t ends with the sentence holding token t - 1 (as in
+            # sentence_shares); a sentence longer than a block leaves an empty block
+            inner = np.searchsorted(ends, np.asarray(targets, dtype=np.uint64), side="left") + 1
+            edges = np.clip(np.maximum.accumulate(np.r_[a, inner, b]), a, b)
+            split.append(list(zip(edges.tolist(), edges[1:].tolist())))
+        order = [piece[r] for r in range(rounds) for piece in split if piece[r][1] > piece[r][0]]
+        orders.append(np.array(order, dtype=np.int64).reshape(-1, 2))
+    return orders
 
 
 # stop[0] values: 1 stops the run (Ctrl-C, a diverged worker); PAUSE asks every worker to
