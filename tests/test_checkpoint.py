@@ -201,7 +201,7 @@ def test_two_threads_resumed_is_a_model_of_the_same_quality(corpus, tmp_path):
     assert load(tmp_path / "r.bin").words == words
     a, r = (_similarities(tmp_path / f"{name}.bin", words[:80]) for name in "ar")
     assert np.isfinite(r).all()
-    assert np.corrcoef(a, r)[0, 1] > 0.97
+    assert np.corrcoef(a, r)[0, 1] > 0.93
 
 
 # ---------------------------------------------------------------- the folder itself

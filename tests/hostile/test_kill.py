@@ -38,17 +38,23 @@ def _start(corpus, output):
                             stderr=subprocess.PIPE, text=True)
 
 
-def _timed_run(corpus, output):
-    """(when counting started, when the run ended), in seconds from its start."""
-    started = time.monotonic()
+def _kill_after(corpus, output, mark, delay):
+    """Start a run, wait for the stderr line holding ``mark`` (None: do not wait), then
+    ``delay`` seconds more, and SIGKILL it; returns (exit code, everything it printed).
+    Moments tied to the run's own stage lines reach every stage on a machine of any speed
+    (delays measured on one run were all too late once the machine got faster)."""
     job = _start(corpus, output)
-    counting = None
-    for line in job.stderr:
-        if counting is None and "counting words" in line:
-            counting = time.monotonic() - started
-    job.wait(timeout=120)
-    assert job.returncode == 0 and counting is not None
-    return counting, time.monotonic() - started
+    printed = []
+    if mark is not None:
+        for line in job.stderr:
+            printed.append(line)
+            if mark in line:
+                break
+    time.sleep(delay)
+    job.send_signal(signal.SIGKILL)
+    printed.append(job.stderr.read())
+    job.wait(timeout=60)
+    return job.returncode, "".join(printed)
 
 
 def _assert_published_entries_whole():
@@ -72,23 +78,21 @@ def test_sigkill_at_twenty_moments(tmp_path):
                         "-q", "--no-cache")
     assert reference.returncode == 0 and reference.stderr == "", reference.stderr
     expected = (tmp_path / "reference.txt").read_bytes()
-    first, last = _timed_run(corpus, tmp_path / "timing.txt")
-
-    rng = random.Random(10)  # fixed: the same moments every time, spread over the work
-    delays = [first + (last - first) * (i + rng.random()) / KILLS for i in range(KILLS)]
+    # the moments: from the start, and after each stage's first line, plus a random delay
+    # (fixed seed: the same moments every time) that lands inside that stage or the next
+    marks = [None, "counting words", " kept (min-count ", "encoded corpus:", "skip-gram: trained"]
+    rng = random.Random(10)
+    moments = [(marks[i % len(marks)], 0.25 * rng.random()) for i in range(KILLS)]
     phases = []
-    for delay in delays:
+    for mark, delay in moments:
         shutil.rmtree(cache_folder(), ignore_errors=True)
-        job = _start(corpus, tmp_path / "killed.txt")
-        time.sleep(delay)
-        job.send_signal(signal.SIGKILL)
-        _, err = job.communicate(timeout=60)
-        phases.append("done" if job.returncode == 0 else _phase(err))
+        code, err = _kill_after(corpus, tmp_path / "killed.txt", mark, delay)
+        phases.append("done" if code == 0 else _phase(err))
         _assert_published_entries_whole()
 
         after = run_cli("train-skipgram", corpus, "-o", tmp_path / "after.txt", *ARGS, "-q")
-        assert after.returncode == 0 and after.stderr == "", (delay, phases[-1], after.stderr)
-        assert (tmp_path / "after.txt").read_bytes() == expected, (delay, phases[-1])
+        assert after.returncode == 0 and after.stderr == "", (mark, delay, phases[-1], after.stderr)
+        assert (tmp_path / "after.txt").read_bytes() == expected, (mark, delay, phases[-1])
         _assert_published_entries_whole()
     # the moments reached several stages (else the test would prove little)
     assert len(set(phases) - {"done", "starting"}) >= 2, phases
