@@ -179,7 +179,7 @@ def _similarities(path, words):
 def test_two_threads_resumed_is_a_model_of_the_same_quality(corpus, tmp_path):
     """Hogwild order is not reproducible; what is: the resumed model is whole, finite, and
     agrees with an uninterrupted two-thread run (cosine similarities of 3,160 pairs of
-    frequent words: r = 0.99 measured, as two uninterrupted runs agree; a resume that lost
+    frequent words: r = 0.99 measured idle, 0.963 once in a loaded test run; a resume that lost
     the matrices or the schedule position falls far below)."""
     from staticvec import load
 
