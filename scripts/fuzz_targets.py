@@ -483,6 +483,110 @@ def seeds_cache_manifest():
             "arrays_empty": b"\3\0"}
 
 
+# ---------------------------------------------------------------- sharded encodings (--encoded)
+# A shard set is a folder of shards (KEY.ids.u32, KEY.ends.u64, a sealed KEY.json), vocab.txt
+# and a sealed manifest (scale/encoding.py). The SHA-256 the manifest holds are the writer's
+# word, not a proof: a set is a user's file like any other. The first byte picks what the
+# rest replaces in a whole two-shard set built here (without a cluster: the task function
+# run in this process), before load_shard_set reads it as `--encoded DIR` does:
+#   0  the manifest, raw (checksum first)
+#   1  the manifest's JSON body, sealed here, so mutations reach the record checks
+#   2  vocab.txt, with the manifest's SHA-256 and word count made to match
+#   3  the first shard's arrays (byte 1: length of ids.u32, then ids.u32, then ends.u64),
+#      with its record and the manifest's totals made to match
+_SET_MODES = 4
+_SET_TEXT = "the cat sat on the mat\nthe dog sat\n\non the log the end\n"
+
+
+def _shard_set_base():
+    """(folder, manifest record) of the seed set, built once per process."""
+    if "shard_set" not in _state:
+        from staticvec.scale import encoding, inputs
+        from staticvec.text.vocab import build_vocab
+        corpus = _file("set-corpus.txt", _SET_TEXT.encode() * 3)
+        vocab = build_vocab([corpus], min_count=1)
+        folder = os.path.join(workdir(), "set-base")
+        os.makedirs(folder, exist_ok=True)
+        enc = encoding.Encoding(vocab.words, "strict", 10000)
+        shards = inputs.plan_shards(inputs.expand([corpus]), shard_bytes=40)
+        records = [encoding.encode_shard(shard, enc, folder) for shard in shards]
+        for record in records:
+            record.pop("reused")
+        _state["shard_set"] = folder, encoding.finish_set(folder, records, vocab, enc)
+    return _state["shard_set"]
+
+
+@harness("shard_set", "sharded encodings: scale.encoding.load_shard_set on a damaged "
+                      "manifest, vocab.txt or shard, then the invariants training relies on")
+def fuzz_shard_set(data):
+    import hashlib
+
+    import numpy as np
+
+    from staticvec.scale import encoding
+    from staticvec.text.cache import seal
+    if not data:
+        return
+    base, manifest = _shard_set_base()
+    folder = os.path.join(workdir(), "set")
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(base, folder)
+    mode, rest = data[0] % _SET_MODES, data[1:]
+    manifest = json.loads(json.dumps(manifest))
+
+    def sealed(record):
+        return seal("shards", json.dumps(record, sort_keys=True).encode())
+    if mode == 0:
+        _file("set/manifest", rest)
+    elif mode == 1:
+        _file("set/manifest", seal("shards", rest))
+    elif mode == 2:
+        _file("set/" + encoding.VOCAB_FILE, rest)
+        manifest["vocab"].update(sha256=hashlib.sha256(rest).hexdigest(),
+                                 words=max(rest.count(b"\n") - 1, 0))
+        _file("set/manifest", sealed(manifest))
+    else:
+        cut = 1 + rest[0] if rest else 0
+        ids, ends = rest[1:cut], rest[cut:]
+        ids, ends = ids[:len(ids) // 4 * 4], ends[:len(ends) // 8 * 8]
+        shard = manifest["shards"][0]
+        _file(f"set/{shard['key']}.ids.u32", ids)
+        _file(f"set/{shard['key']}.ends.u64", ends)
+        shard.update(n_tokens=len(ids) // 4, n_sentences=len(ends) // 8,
+                     raw_tokens=max(len(ids) // 4, shard["raw_tokens"]),
+                     ids_sha256=hashlib.sha256(ids).hexdigest(),
+                     ends_sha256=hashlib.sha256(ends).hexdigest())
+        for name in ("n_tokens", "n_sentences", "raw_tokens", "splits"):
+            manifest[name] = sum(s[name] for s in manifest["shards"])
+        _file("set/manifest", sealed(manifest))
+    vocab, corpus = encoding.load_shard_set(folder, cache=False)
+    n = corpus.n_tokens  # what the kernels index with: ids inside the vocabulary, ends whole
+    assert corpus.n_sentences <= n
+    if n:
+        assert int(np.max(corpus.ids)) < len(vocab)
+        ends = np.asarray(corpus.sentence_ends)
+        assert int(ends[-1]) == n and bool(np.all(ends[1:] >= ends[:-1])), ends
+
+
+@seeds("shard_set")
+def seeds_shard_set():
+    import numpy as np
+
+    from staticvec.scale import encoding
+    from staticvec.text.cache import unseal
+    folder, manifest = _shard_set_base()
+    read = lambda name: open(os.path.join(folder, name), "rb").read()  # noqa: E731
+    raw = read(encoding.MANIFEST)
+    key = manifest["shards"][0]["key"]
+    ids, ends = read(f"{key}.ids.u32"), read(f"{key}.ends.u64")
+    assert len(ids) < 256 and np.frombuffer(ends, "<u8")[-1] == len(ids) // 4
+    return {"raw_manifest": b"\0" + raw,
+            "sealed_manifest": b"\1" + json.dumps(unseal("shards", raw), sort_keys=True).encode(),
+            "vocab": b"\2" + read(encoding.VOCAB_FILE),
+            "arrays": b"\3" + bytes([len(ids)]) + ids + ends,
+            "arrays_empty": b"\3\0"}
+
+
 # ---------------------------------------------------------------- evaluation files
 @harness("analogy", "analogy questions: evaluate.evaluate_analogies")
 def fuzz_analogy(data):

@@ -46,7 +46,7 @@ from staticvec.scale import cluster, inputs
 from staticvec.text import cache as cache_store
 from staticvec.text.cache import CacheDamaged, seal, unseal
 from staticvec.text.encoded import encode_chunks, keyed_corpus, word_table
-from staticvec.text.vocab import MAX_COUNT, Vocab
+from staticvec.text.vocab import MAX_COUNT, SENTENCE_END, Vocab, parse_line
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +116,20 @@ def _remove(fs, path):
         pass
 
 
-def _read(fs, path, limit):
+def _read(fs, path, limit, block=1 << 20):
+    """The whole file, refused past ``limit`` bytes; read a block at a time, so that a small
+    file does not cost an allocation of the limit."""
+    parts, size = [], 0
     with fs.open(path, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise CacheDamaged("it is too large")
-    return data
+        while True:
+            part = handle.read(min(block, limit + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                raise CacheDamaged("it is too large")
+    return b"".join(parts)
 
 
 # ---------------------------------------------------------------- writing (on the workers)
@@ -243,6 +251,14 @@ def encode_shards(client, shards, vocab, folder, *, encoding_errors="strict",
     reused = sum(r.pop("reused") for r in records)
     if reused:
         log.info(f"encoded shards: {reused:,} of {len(records):,} reused from {folder}")
+    return finish_set(folder, records, vocab, encoding, phrases)
+
+
+def finish_set(folder, records, vocab, encoding, phrases=None):
+    """Publish the shard set of ``records`` (in corpus order) in ``folder``: the vocabulary,
+    the phrase table, then the manifest, last; then sweep what it does not list. Returns the
+    manifest record."""
+    fs, root = _filesystem(folder)
     vocab_bytes = vocab.file_bytes()
     manifest = {
         "format": "staticvec-shards 1", "shards": records,
@@ -328,13 +344,32 @@ def _vocab(fs, root, folder, record):
             from None
     if hashlib.sha256(data).hexdigest() != record["vocab"]["sha256"]:
         raise FormatError(f"{where} does not match the manifest (SHA-256)")
-    lines = data.decode("utf-8").splitlines()[1:]  # (whole, as written: the hash says so)
-    words = [line.rsplit(" ", 1)[0] for line in lines]
-    counts = np.array([int(line.rsplit(" ", 1)[1]) for line in lines], dtype=np.int64)
+    words, counts = [], []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        parsed = parse_line(raw, where, number)
+        if parsed is not None and parsed[0] != SENTENCE_END:
+            words.append(parsed[0])
+            counts.append(parsed[1])
+    if len(set(words)) != len(words):  # (a word's id is its line: a repeat cannot be dropped)
+        raise FormatError(f"{where}: a word appears twice")
     if len(words) != record["vocab"]["words"]:
         raise FormatError(f"{where} does not match the manifest (word count)")
     stats = {name: record["vocab"][name] for name in _VOCAB_STATS}
     return Vocab(words, counts, **stats)
+
+
+def _check_joined(target, n_tokens, vocab_size, folder):
+    """The joined arrays checked as a cached corpus is before the kernels index with them:
+    matching SHA-256 only say the shards are what the manifest's writer listed."""
+    arrays = []
+    for name, dtype in ((cache_store.IDS_FILE, np.uint32), (cache_store.ENDS_FILE, np.uint64)):
+        path = os.path.join(target, name)
+        arrays.append(np.memmap(path, dtype=dtype, mode="r") if os.path.getsize(path)
+                      else np.zeros(0, dtype=dtype))
+    try:
+        cache_store.check_arrays(*arrays, n_tokens, vocab_size)
+    except CacheDamaged as exc:
+        raise FormatError(f"{folder}: the shard set is damaged ({exc})") from None
 
 
 def _copy_shard(fs, root, folder, shard, ids_out, ends_out, base, stage, done):
@@ -364,6 +399,10 @@ def _copy_shard(fs, root, folder, shard, ids_out, ends_out, base, stage, done):
                              f"incomplete)") from None
         except OSError as exc:
             raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+        expected = shard["n_tokens"] * 4 if shift is None else shard["n_sentences"] * 8
+        if size != expected:
+            raise FormatError(f"{name} holds {size:,} bytes, the manifest says {expected:,} bytes: "
+                              f"the shard set is damaged")
         if digest.hexdigest() != shard[digest_name]:
             raise FormatError(f"{name} does not match the manifest (SHA-256): the shard set "
                               f"is damaged")
@@ -387,6 +426,7 @@ def load_shard_set(folder, cache=True, progress=None):
                 done = _copy_shard(fs, root, folder, shard, ids_out, ends_out, base, stage,
                                    done)
                 base += shard["n_tokens"]
+        _check_joined(target, record["n_tokens"], len(vocab), folder)
         return {"n_ids": record["n_tokens"], "n_ends": record["n_sentences"],
                 "raw_tokens": record["raw_tokens"], "splits": record["splits"]}
 

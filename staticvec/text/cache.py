@@ -420,6 +420,13 @@ def _check_ids(ids, vocab_size):
                                f"{vocab_size:,} words")
 
 
+def check_arrays(ids, ends, n_tokens, vocab_size):
+    """What the kernels trust of an encoded corpus that came from a file: sentence ends that
+    never decrease and stop at the token count, ids inside the vocabulary (CacheDamaged)."""
+    _check_ends(ends, n_tokens)
+    _check_ids(ids, vocab_size)
+
+
 def _read_entry(dir_fd, key, vocab_size):
     """The arrays of a published entry, after every check a damaged one could fail; files are
     opened relative to the entry's folder, so a concurrent removal cannot mix two entries."""
@@ -442,8 +449,7 @@ def _read_entry(dir_fd, key, vocab_size):
         raise CacheDamaged(f"incomplete: no {exc.filename}") from None
     except OSError as exc:
         raise CacheDamaged(f"cannot read it: {exc.strerror or exc}") from None
-    _check_ends(ends, record["n_tokens"])
-    _check_ids(ids, vocab_size)
+    check_arrays(ids, ends, record["n_tokens"], vocab_size)
     return ids, ends, record
 
 

@@ -84,22 +84,10 @@ class Vocab:
         try:
             with corpus.open_binary(path) as stream:
                 for number, raw in enumerate(stream, 1):
-                    try:
-                        line = raw.decode("utf-8")
-                    except UnicodeDecodeError as exc:
-                        raise FormatError(f"{path}: line {number}: invalid UTF-8 (byte "
-                                          f"0x{raw[exc.start]:02x})") from None
-                    fields = line.split()
-                    if not fields:
+                    parsed = parse_line(raw, path, number)
+                    if parsed is None:
                         continue
-                    if len(fields) != 2 or not _COUNT.fullmatch(fields[1]):
-                        raise FormatError(f"{path}: line {number}: expected 'word count', "
-                                          f"got {line.strip()[:60]!r}")
-                    digits = fields[1].lstrip("0") or "0"
-                    word, count = fields[0], int(digits) if len(digits) <= 19 else MAX_COUNT + 1
-                    if count > MAX_COUNT:
-                        raise FormatError(f"{path}: line {number}: count {fields[1][:30]} of "
-                                          f"{word[:60]!r} is too large (the limit is 2^63 - 1)")
+                    word, count = parsed
                     if word == SENTENCE_END:
                         lines = count
                         continue
@@ -119,6 +107,28 @@ class Vocab:
 
 
 _COUNT = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also takes '²'
+
+
+def parse_line(raw, path, number):
+    """(word, count) of line ``number`` (bytes) of the vocab file ``path``; None for a blank
+    line; a ``FormatError`` naming the file and line for anything else."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: line {number}: invalid UTF-8 (byte "
+                          f"0x{raw[exc.start]:02x})") from None
+    fields = line.split()
+    if not fields:
+        return None
+    if len(fields) != 2 or not _COUNT.fullmatch(fields[1]):
+        raise FormatError(f"{path}: line {number}: expected 'word count', "
+                          f"got {line.strip()[:60]!r}")
+    digits = fields[1].lstrip("0") or "0"
+    word, count = fields[0], int(digits) if len(digits) <= 19 else MAX_COUNT + 1
+    if count > MAX_COUNT:
+        raise FormatError(f"{path}: line {number}: count {fields[1][:30]} of "
+                          f"{word[:60]!r} is too large (the limit is 2^63 - 1)")
+    return word, count
 MAX_COUNT = 2**63 - 1
 
 

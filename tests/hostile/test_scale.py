@@ -113,7 +113,54 @@ def _copy(shard_set, tmp_path):
     return shutil.copytree(shard_set, tmp_path / "set")
 
 
+def _forge(folder, ids=None, ends=None, vocab=None):
+    """Rewrite the first shard's arrays or vocab.txt, and reseal the manifest with their
+    SHA-256 and sizes: a set whose hashes agree is still a user's file, checked as one."""
+    import hashlib
+    import json
+
+    from staticvec.text.cache import seal, unseal
+    record = unseal("shards", (folder / "manifest").read_bytes())
+    shard = record["shards"][0]
+    for suffix, data, field in ((".ids.u32", ids, "ids_sha256"),
+                                (".ends.u64", ends, "ends_sha256")):
+        if data is not None:
+            (folder / f"{shard['key']}{suffix}").write_bytes(data)
+            shard[field] = hashlib.sha256(data).hexdigest()
+    if vocab is not None:
+        (folder / "vocab.txt").write_bytes(vocab)
+        record["vocab"]["sha256"] = hashlib.sha256(vocab).hexdigest()
+    (folder / "manifest").write_bytes(seal("shards", json.dumps(record, sort_keys=True).encode()))
+
+
+def _forge_first(folder, change, suffix, dtype):
+    import numpy as np
+
+    from staticvec.text.cache import unseal
+    key = unseal("shards", (folder / "manifest").read_bytes())["shards"][0]["key"]
+    data = np.fromfile(folder / f"{key}{suffix}", dtype=dtype)
+    change(data)
+    _forge(folder, **{"ids" if suffix == ".ids.u32" else "ends": data.tobytes()})
+
+
+def _set_last(value):
+    def change(array):
+        array[-1] = value
+    return change
+
+
 @pytest.mark.parametrize("harm, message", [
+    (lambda d: _forge_first(d, _set_last(10 ** 6), ".ids.u32", "<u4"),
+     "{set}: the shard set is damaged (token id 1,000,000 is outside the vocabulary of 7 words)"),
+    (lambda d: _forge_first(d, _set_last(0), ".ends.u64", "<u8"),
+     "{set}: the shard set is damaged (its sentence ends decrease)"),
+    (lambda d: _forge(d, ids=b"\0" * 4),
+     "{set}/{key}.ids.u32 holds 4 bytes, the manifest says {tokens} bytes: the shard set is "
+     "damaged"),
+    (lambda d: _forge(d, vocab=b"</s> 2\nthe 3\ncat 1e308\n"),
+     "{set}/vocab.txt: line 3: expected 'word count', got 'cat 1e308'"),
+    (lambda d: _forge(d, vocab=b"</s> 2\nthe 3\n\xff 1\n"),
+     "{set}/vocab.txt: line 3: invalid UTF-8 (byte 0xff)"),
     (lambda d: (d / "manifest").write_bytes(b"garbage\n"),
      "{set}/manifest: damaged (not a whole shards (no staticvec-shards header line))"),
     (lambda d: (d / "manifest").write_bytes((d / "manifest").read_bytes()[:-7]),
@@ -125,11 +172,14 @@ def _copy(shard_set, tmp_path):
 ])
 def test_a_damaged_shard_set_is_one_error(capsys, shard_set, tmp_path, harm, message):
     folder = _copy(shard_set, tmp_path)
-    key = next(folder.glob("*.json")).name[:-5]
+    from staticvec.text.cache import unseal
+    first = unseal("shards", (folder / "manifest").read_bytes())["shards"][0]
+    key = first["key"] if "{key}.ids" in message else next(folder.glob("*.json")).name[:-5]
     harm(folder)
     before = snapshot(tmp_path)
     result = _cli(capsys, "train-cbow", "--encoded", folder, "-o", tmp_path / "v.bin", "-q")
-    assert_fails_cleanly(result, 1, message.format(set=folder, key=key))
+    assert_fails_cleanly(result, 1, message.format(set=folder, key=key,
+                                                   tokens=f"{4 * first['n_tokens']:,}"))
     assert snapshot(tmp_path) == before
 
 
