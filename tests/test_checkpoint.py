@@ -34,7 +34,8 @@ def corpus(tmp_path_factory):
 TRAINERS = {
     "skipgram": ("train-skipgram", "--dim", "24", "--epochs", "3"),
     # 4 lanes of ~60k tokens at 1 thread: ~7 blocks each, a pause can fall in any of them
-    "skipgram-lanes": ("train-skipgram", "--dim", "24", "--epochs", "3", "--lanes", "4"),
+    "skipgram-lanes": ("train-skipgram", "--dim", "24", "--epochs", "3", "--order",
+                       "sequential", "--lanes", "4"),
     "cbow-hs": ("train-cbow", "--dim", "24", "--epochs", "3", "--hs", "--negative", "2"),
     "fasttext": ("train-fasttext", "--dim", "16", "--epochs", "2", "--bucket", "5000",
                  "--maxn", "4"),

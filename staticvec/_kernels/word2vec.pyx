@@ -1,8 +1,9 @@
 """word2vec arithmetic: skip-gram and CBOW with negative sampling and/or hierarchical softmax.
 
-One call of ``Word2VecKernel.train`` trains one thread's share of the encoded corpus (a range of
-sentences, walked in the order of its blocks: ``runner.lane_blocks``, --lanes) for every epoch,
-entirely without the GIL, updating the shared matrices hogwild.
+One call of ``Word2VecKernel.train`` trains one thread's blocks of the encoded corpus (ranges of
+sentences, in the order given: its part of a random walk over the corpus, --order shuffled,
+``runner.shuffled_blocks``; or its share front to back or lane by lane, ``runner.lane_blocks``)
+for every epoch, entirely without the GIL, updating the shared matrices hogwild.
 The algorithm is word2vec C's (Mikolov et al. 2013), step for step:
 
 - subsampling keeps word w with probability (sqrt(f/(s*T)) + 1) * s*T/f, drawn per occurrence,
@@ -43,8 +44,8 @@ from libc.string cimport memcpy
 
 from staticvec._kernels.common cimport (
     sv_dot, sv_dots, sv_prefetch_row, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64, sv_rand_next,
-    sv_release_pages, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged, sv_progress_set,
-    sv_progress_total, SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE,
+    sv_release_pages, sv_release_block, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged,
+    sv_progress_set, sv_progress_total, SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE,
     sv_softplus, sv_softplus_fill, sv_loss_set, SV_SOFTPLUS_SIZE, SV_LOSS_SLOTS)
 
 import numpy as np
@@ -518,9 +519,9 @@ cdef class Word2VecKernel:
         """Train sentences [first_sentence, last_sentence) for ``epochs`` epochs; return the
         number of words trained after subsampling. Releases the GIL for the whole run.
 
-        ``blocks`` (``runner.lane_blocks``): int64 (n, 2) ranges [lo, hi) of sentences inside
-        [first_sentence, last_sentence), trained in this order every epoch; default: the
-        one range [first_sentence, last_sentence) in corpus order.
+        ``blocks`` (``runner.shuffled_blocks``, ``runner.lane_blocks``): int64 (n, 2) ranges
+        [lo, hi) of sentences inside [first_sentence, last_sentence), trained in this order
+        every epoch; default: the one range [first_sentence, last_sentence) in corpus order.
 
         ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped
         from the resident set as the share is walked (they are re-read next epoch).
@@ -553,14 +554,16 @@ cdef class Word2VecKernel:
             raise ValueError("thread id out of range")
         if blocks is None:
             blocks = np.array([[first_sentence, last_sentence]], dtype=np.int64)
-        order = blocks
-        nb = order.shape[0]
-        if order.shape[1] != 2 or not all(first_sentence <= lo <= hi <= last_sentence
-                                          for lo, hi in blocks):
+        blocks = np.asarray(blocks, dtype=np.int64)
+        if (blocks.ndim != 2 or blocks.shape[0] == 0 or blocks.shape[1] != 2
+                or not ((first_sentence <= blocks[:, 0]) & (blocks[:, 0] <= blocks[:, 1])
+                        & (blocks[:, 1] <= last_sentence)).all()):
             raise ValueError("blocks must be sentence ranges inside the share")
+        order = np.ascontiguousarray(blocks)
+        nb = order.shape[0]
         # -- resumable position (checkpoints): state in, state out
         if state is None:
-            state = self.initial_state(thread, seed, first_sentence, alpha)
+            state = self.initial_state(thread, seed, order[0, 0], alpha)
         # state[7]: the block under way (always 0 without ``blocks``)
         if (state.shape[0] != W2V_STATE or state[0] < 0 or not 0 <= state[7] <= nb
                 or not first_sentence <= state[1] <= last_sentence
@@ -579,7 +582,7 @@ cdef class Word2VecKernel:
             if ok:
                 while epoch < epochs:
                     s.loss = s.predictions = 0
-                    if lossp != NULL and (bi > 0 or si > first_sentence):  # resumed inside
+                    if lossp != NULL and (bi > 0 or si > order[0, 0]):  # resumed inside
                         s.loss = lossp[thread * loss_stride + SV_LOSS_SLOTS * epoch]
                         s.predictions = lossp[thread * loss_stride + SV_LOSS_SLOTS * epoch + 1]
                     released = <int64_t>ends[si - 1] if si > 0 else 0
@@ -587,7 +590,7 @@ cdef class Word2VecKernel:
                         if si >= order[bi, 1]:  # the block is done: on to the next one
                             if release and nb > 1 and si > 0:
                                 end = <int64_t>ends[si - 1]
-                                sv_release_pages(&ids[0] + released, &ids[0] + end)
+                                sv_release_block(&ids[0] + released, &ids[0] + end)
                             bi += 1
                             if bi < nb:
                                 si = order[bi, 0]
@@ -618,7 +621,7 @@ cdef class Word2VecKernel:
                         break
                     epoch += 1
                     bi = 0
-                    si = order[0, 0] if nb else first_sentence
+                    si = order[0, 0]
                 sv_progress_set(progress, thread, done)
             scratch_free(&s)
         if not ok:

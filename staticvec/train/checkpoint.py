@@ -54,6 +54,10 @@ def option_name(field):
     return "--" + field.replace("_", "-")
 
 
+# options added after checkpoints existed: what a checkpoint that lacks them was made with
+OLDER_DEFAULTS = {"order": "sequential"}
+
+
 def compared_options(options):
     """{field: value} of the options a resumed run must share with its checkpoint."""
     return {k: v for k, v in dataclasses.asdict(options).items() if k not in NOT_COMPARED}
@@ -203,13 +207,15 @@ class Saved:
         if saved != trainer:
             raise BadOptionError(f"--resume {self.directory}: the checkpoint is of {saved}, "
                                  f"not {trainer}")
-        theirs = self.record["options"]
-        for name, value in compared_options(options).items():
+        mine = compared_options(options)
+        theirs = {**{k: v for k, v in OLDER_DEFAULTS.items() if k in mine},
+                  **self.record["options"]}
+        for name, value in mine.items():
             if name not in theirs or theirs[name] != value:
                 want = _show(theirs.get(name))
                 raise BadOptionError(f"{option_name(name)} must be {want}, as in the checkpoint "
                                      f"in {self.directory} (got {_show(value)})")
-        extra = sorted(set(theirs) - set(compared_options(options)))
+        extra = sorted(set(theirs) - set(mine))
         if extra:
             raise BadOptionError(f"--resume {self.directory}: the checkpoint was made with "
                                  f"{option_name(extra[0])}, which this run does not have")

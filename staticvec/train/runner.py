@@ -23,9 +23,11 @@ boundary with its state (position, RNG, counters) written back; with every worke
 main thread writes a checkpoint and starts the next round. With ``--threads 1`` the rounds
 change nothing: the output is byte for byte that of one uninterrupted call.
 
-``sentence_shares`` is the one way work is cut between threads (sentences of the encoded
-corpus, or GloVe's records); ``lane_blocks`` the order in which a word2vec thread walks its
-share (--lanes: block by block across the lanes its share holds); ``check_memory(needed, what)`` refuses early, with one clear line,
+``sentence_shares`` cuts work into contiguous shares between threads (sentences of the encoded
+corpus, or GloVe's records); ``shuffled_blocks`` the blocks a word2vec thread trains by
+default (--order shuffled: its part of one random walk over the corpus's ``corpus_blocks``);
+``lane_blocks`` the order in which it walks its share with --order sequential (--lanes: block
+by block across the lanes its share holds); ``check_memory(needed, what)`` refuses early, with one clear line,
 a job that cannot fit (naming the option behind its largest buffers); a kernel that meets a NaN/inf dot product writes the epoch to the
 trainer's ``diverged`` slot and sets the stop flag, and the trainer raises ``diverged_error``
 (``check_finite`` checks the final weights the same way before anything is written);
@@ -163,6 +165,45 @@ def lane_blocks(sentence_ends, n, lanes, block=LANE_BLOCK):
         order = [piece[r] for r in range(rounds) for piece in split if piece[r][1] > piece[r][0]]
         orders.append(np.array(order, dtype=np.int64).reshape(-1, 2))
     return orders
+
+
+# --order shuffled: at most this many blocks (a corpus of over ~40G tokens gets bigger blocks),
+# so the walk and the threads' parts of it stay under ~200 MB however large the corpus is
+MAX_SHUFFLED_BLOCKS = 1 << 22
+
+
+def corpus_blocks(sentence_ends, block=LANE_BLOCK):
+    """The corpus cut into blocks of about ``block`` tokens of whole sentences: an int64 (m, 2)
+    array of sentence ranges [lo, hi), none empty, in corpus order (a sentence longer than a
+    block is a block of its own)."""
+    ends = np.asarray(sentence_ends, dtype=np.uint64)
+    if len(ends) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    total = int(ends[-1])
+    block = max(int(block), -(-total // MAX_SHUFFLED_BLOCKS), 1)
+    m = max(1, -(-total // block))
+    targets = (np.arange(1, m, dtype=np.uint64) * np.uint64(total)) // np.uint64(m)
+    # as in sentence_shares: the block of target t ends with the sentence holding token t - 1
+    cuts = np.searchsorted(ends, targets, side="left").astype(np.int64) + 1
+    cuts = np.unique(np.r_[0, np.minimum(cuts, len(ends)), len(ends)])
+    return np.stack([cuts[:-1], cuts[1:]], axis=1)
+
+
+def shuffled_blocks(sentence_ends, n, seed, block=LANE_BLOCK):
+    """--order shuffled: per thread, an int64 (k, 2) array of the blocks (sentence ranges
+    [lo, hi) of ~``block`` tokens) it trains, in that order, every epoch.
+
+    The corpus's blocks are put in one random order drawn from ``seed`` (the walk, the same at
+    any thread count), and thread t takes blocks t, t + n, t + 2n, ... of it: one thread
+    trains the walk in sequence, n threads train it n blocks at a time, so the order the
+    model sees does not depend on ``n``, and every block is trained exactly once per epoch.
+    A thread with no block gets one empty range.
+    """
+    n = max(int(n), 1)
+    blocks = corpus_blocks(sentence_ends, block)
+    walk = blocks[np.random.default_rng(int(seed)).permutation(len(blocks))]
+    return [np.ascontiguousarray(walk[t::n]) if t < len(walk) else np.zeros((1, 2), np.int64)
+            for t in range(n)]
 
 
 # stop[0] values: 1 stops the run (Ctrl-C, a diverged worker); PAUSE asks every worker to

@@ -28,15 +28,18 @@ Differences from word2vec C on the Python side, and why:
   alpha / 10 instead gained nothing (README, "Learning rate and thread count", has the
   table). --lr-schedule word2vec is word2vec C's alpha * (1 - q), bit for bit; both are
   floored at --min-alpha (default alpha * 1e-4, word2vec C's fixed floor);
-- the training order (``runner.lane_blocks``): --lanes N cuts the corpus into N equal lanes;
-  each thread's share (as before) then holds whole lanes or parts of them, and a thread
-  moves on to its next lane every ~10,000 words instead of reading its share front to back,
-  so with N a multiple of the thread count the order hardly depends on --threads. The
-  default, 1, is each share front to back (word2vec C and gensim read their part of the
-  file the same way). On text8like (3 seeds) 8 lanes scored 0.4-0.9 analogy points higher
-  at 5M tokens x 3 epochs and closed 1 thread's 0.013 SimLex gap to 2 threads there, but
-  at 17M x 5 (2 threads) it scored 0.3 analogy points and 0.006-0.010 SimLex lower, so it
-  is not the default (README, "Learning rate and thread count", has the tables).
+- the training order: --order shuffled (the default, ``runner.shuffled_blocks``) cuts the
+  corpus into blocks of ~10,000 tokens of whole sentences and trains them in one random order
+  drawn from --seed, every epoch; thread t takes blocks t, t + n, t + 2n, ... of that walk, so
+  the order the model sees is the same at any --threads (word2vec C and gensim give each
+  thread a contiguous part of the file, so 1 thread sees the corpus front to back and 2
+  threads two distant halves at once). On text8like (2 threads, 3 seeds) it scored 0.9
+  (skip-gram) and 0.2 (CBOW) analogy points higher than that order at 5M tokens x 3 epochs
+  and 0.2 / 0.1 at 17M x 5, and 1 thread scores as 2 threads do (skip-gram at both
+  sizes, CBOW at 17M x 5). --order
+  sequential is the old order (each share front to back), and --lanes N
+  (``runner.lane_blocks``) interleaves N lanes of it (README, "Learning rate and thread
+  count", has the tables).
 
 The encoded corpus arrives as a read-only file mapping (``text/encoded.py``); the kernel drops the
 pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
@@ -72,11 +75,13 @@ class Word2VecOptions(TrainOptions):
     cbow_mean: bool = True
     init_scale: float = 1.0      # input vectors start uniform in [-init_scale/dim, init_scale/dim)
     lr_schedule: str = "sawtooth"  # a name in LR_SCHEDULES (see learning_rate)
-    lanes: int = 1               # training order: runner.lane_blocks (1: each share in order)
+    order: str = "shuffled"      # a name in ORDERS: runner.shuffled_blocks / runner.lane_blocks
+    lanes: int = 1               # --order sequential: runner.lane_blocks (1: each share in order)
 
     def check_choices(self):
         super().check_choices()
         check_choice("--lr-schedule", self.lr_schedule, tuple(LR_SCHEDULES))
+        check_choice("--order", self.order, ORDERS)
 
     def check_model(self):
         if self.alpha is None:
@@ -85,6 +90,9 @@ class Word2VecOptions(TrainOptions):
             self.min_alpha = self.alpha * 1e-4
         check_int("--negative", self.negative, 0, MAX_NEGATIVE)
         check_int("--lanes", self.lanes, 1, MAX_LANES)
+        if self.lanes > 1 and self.order != "sequential":
+            raise BadOptionError(f"--lanes {self.lanes} needs --order sequential (the shuffled "
+                                 f"order has no lanes)")
         check_positive("--alpha", self.alpha)
         checks = [
             (self.negative > 0 or self.hs, "--negative 0 needs --hs (nothing would be trained)"),
@@ -104,6 +112,10 @@ class Word2VecOptions(TrainOptions):
 
 # --lanes: at most this many (a lane of fewer than a block's words is as good as none)
 MAX_LANES = 4096
+
+# --order: shuffled (each epoch walks ~10,000-word blocks in a fresh random order, the same at
+# any --threads) or sequential (each thread's share front to back, or by --lanes)
+ORDERS = ("shuffled", "sequential")
 
 
 # ---------------------------------------------------------------- learning rate
@@ -396,14 +408,19 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
     kernel, syn0, syn1neg, syn1 = build_kernel(counts, o, counters, diverged, start)
     if weights is not None:
         weights.update(trained_matrices(o, v, syn0, syn1neg, syn1))
-    shares = runner.sentence_shares(ends, threads)
-    orders = runner.lane_blocks(ends, threads, o.lanes)
+    if o.order == "shuffled":
+        # every thread may train any block: its "share" is the whole corpus
+        orders = runner.shuffled_blocks(ends, threads, o.seed)
+        shares = [(0, len(ends))] * threads
+    else:
+        shares = runner.sentence_shares(ends, threads)
+        orders = runner.lane_blocks(ends, threads, o.lanes)
     n_tokens = int(ends[-1]) if len(ends) else 0
     total = o.epochs * n_tokens
     session, states = None, None
     if checkpoints is not None:
         # each thread's position (epoch, sentence, RNG, counters, rate); one epoch per round
-        states = np.stack([kernel.initial_state(t, o.seed, shares[t][0], o.alpha)
+        states = np.stack([kernel.initial_state(t, o.seed, int(orders[t].flat[0]), o.alpha)
                            for t in range(threads)])
         arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "state": states,
                   "loss": counters.loss}

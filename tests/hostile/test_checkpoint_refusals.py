@@ -80,10 +80,27 @@ def _with(args, option, value):
     ("--epochs", "41", "--epochs must be 40, as in the checkpoint in {ck} (got 41)"),
     ("--hs", None, "--hs must be off, as in the checkpoint in {ck} (got on)"),
     ("--sample", "0.01", "--sample must be 0.001, as in the checkpoint in {ck} (got 0.01)"),
+    ("--order", "sequential", "--order must be shuffled, as in the checkpoint in {ck} (got "
+                              "sequential)"),
 ])
 def test_resume_with_other_options_is_refused(made, ck, tmp_path, option, value, message):
     result = _resume(made, ck, tmp_path, args=_with(ARGS, option, value))
     assert_fails_cleanly(result, 2, message.format(ck=ck))
+
+
+def test_a_checkpoint_from_before_order_was_made_in_the_sequential_order(made, ck, tmp_path):
+    # checkpoints written before --order existed lack it: they were trained sequentially
+    import json
+
+    from staticvec.text.cache import seal, unseal
+
+    manifest = _latest(ck) / "manifest"
+    record = unseal("checkpoint", manifest.read_bytes())
+    del record["options"]["order"]
+    manifest.write_bytes(seal("checkpoint", json.dumps(record, sort_keys=True).encode()))
+    result = _resume(made, ck, tmp_path)
+    assert_fails_cleanly(result, 2, f"--order must be sequential, as in the checkpoint in {ck} "
+                                    f"(got shuffled)")
 
 
 def test_resume_with_another_trainer_is_refused(made, ck, tmp_path):
