@@ -409,7 +409,7 @@ def test_shuffled_order_trains_the_blocks_of_the_walk(mini, sg):
     # corpus rewritten block by block in the walk's order
     vocab, ids, ends = _mini_cut(mini, 60_000)
     kw = dict(sg=sg, threads=1, seed=5, epochs=2, dim=16)
-    walk = runner.shuffled_blocks(ends, 1, 5)[0]
+    walk = runner.shuffled_blocks(ends, 1, 5, w2v.Word2VecOptions(**kw).resolved().shuffle_block)[0]
     assert len(walk) > 3
     shuffled = w2v.train_arrays(vocab.counts, ids, ends, w2v.Word2VecOptions(**kw))
     ids2, ends2 = _reordered(ids, ends, [i for lo, hi in walk for i in range(lo, hi)])
@@ -461,7 +461,8 @@ def mini(tmp_path_factory):
 # and analogy_accuracy above (restrict 30k, 4,276 questions): skip-gram 4.54 / 4.00 / 4.44,
 # CBOW 3.44 / 4.47 / 3.81. staticvec's defaults (--order shuffled, --lr-schedule sawtooth),
 # 2 threads, seeds 1-3, measured 2026-12-01: skip-gram 4.51 / 4.61 / 4.44 (mean 4.52),
-# CBOW 3.93 / 4.68 / 4.21 (4.27), both above gensim; --order sequential gave 4.36 and 4.40.
+# CBOW (500-token blocks) 4.35 / 4.37 / 3.91 (4.21), both above gensim; --order sequential
+# gave 4.36 and 4.40.
 # Tiny numbers: 1M tokens is a small corpus.
 GENSIM_ACCURACY = {"skipgram": 4.33, "cbow": 3.91}
 
@@ -534,6 +535,28 @@ def test_reading_a_mapped_corpus_drops_its_pages_and_keeps_its_data(mapped_ids):
     assert kernel.max_id(ids, True) == expected
     assert _mapping_rss_kb(path) < 5_000       # at most the last partial stretch stays
     assert int(np.sum(ids, dtype=np.uint64)) == int(np.sum(np.fromfile(path, np.uint32), dtype=np.uint64))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="needs Linux /proc")
+@pytest.mark.parametrize("order", ["shuffled", "sequential"])
+def test_training_on_a_mapped_corpus_keeps_little_of_it_resident(tmp_path, order):
+    # 8M ids (32 MB): every million tokens a thread has read in a block, and after a block
+    # (of 1M tokens here: a walk's blocks are dropped every 16 blocks or 64k tokens, and
+    # with smaller ones a page fault may map a 2 MB folio of this small file per block), the
+    # mapping's pages are dropped, so little of it stays resident, in either order
+    path = tmp_path / "ids.u32"
+    np.random.default_rng(4).integers(0, 50, size=8_000_000, dtype=np.uint32).tofile(path)
+    ids = np.memmap(path, dtype=np.uint32, mode="r")
+    counts = np.sort(np.bincount(np.asarray(ids), minlength=50))[::-1].copy()
+    _mapping_rss_kb(path)
+    ends = np.arange(500, len(ids) + 1, 500, dtype=np.uint64)
+    o = w2v.Word2VecOptions(sg=False, dim=4, window=1, negative=1, sample=0, epochs=1,
+                            threads=2, seed=5, order=order,
+                            shuffle_block=1_000_000 if order == "shuffled" else None)
+    w2v.train_arrays(counts, ids, ends, o)
+    assert _mapping_rss_kb(path) < 10_000, _mapping_rss_kb(path)
+    np.asarray(ids).sum()                      # the control: reading it all keeps it all
+    assert _mapping_rss_kb(path) > 30_000
 
 
 def test_training_on_a_mapped_corpus_equals_training_on_a_copy(mapped_ids):
@@ -705,3 +728,10 @@ def test_order_reaches_the_kernel_from_the_command_line(tmp_path):
                        ("shuffled", "sequential", None))
     assert out["shuffled"] != out["sequential"]
     assert out[None] == out["shuffled"]      # the default
+
+
+@pytest.mark.parametrize("command,default", [("train-skipgram", "10000"), ("train-cbow", "500")])
+def test_shuffle_block_reaches_the_kernel_from_the_command_line(tmp_path, command, default):
+    out = _cli_outputs(tmp_path, command, 120, 1, "--shuffle-block", ("500", "10000", None))
+    assert out["500"] != out["10000"]
+    assert out[None] == out[default]

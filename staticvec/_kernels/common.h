@@ -310,13 +310,4 @@ static inline void sv_release_pages(const void *lo, const void *hi) {
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-/* The same at the end of a block of a shuffled order, whose neighbours are read at other
- * times: the page holding hi - 1 goes too (rounded out, not in), or every block would leave
- * its last page resident. */
-static inline void sv_release_block(const void *lo, const void *hi) {
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    if ((uintptr_t)hi > (uintptr_t)lo)
-        sv_release_pages(lo, (const void *)(((uintptr_t)hi + page - 1) & ~(page - 1)));
-}
-
 #endif

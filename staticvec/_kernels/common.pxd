@@ -37,4 +37,3 @@ cdef extern from "common.h" nogil:
     void sv_progress_add(int64_t *progress, int thread, int64_t n)
     int64_t sv_progress_total(const int64_t *progress, int threads)
     void sv_release_pages(const void *lo, const void *hi)
-    void sv_release_block(const void *lo, const void *hi)

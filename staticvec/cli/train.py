@@ -154,10 +154,13 @@ def _w2v_options():
                                       "restarts lower; gensim's curve at 2 workers) or word2vec "
                                       "(C's straight line to --min-alpha)."),
         order=typer.Option("shuffled", "--order", metavar="shuffled|sequential",
-                           help="Training order: shuffled (each epoch walks ~10,000-word blocks "
-                                "in a new random order from --seed, the same at any --threads) "
+                           help="Training order: shuffled (blocks of --shuffle-block tokens "
+                                "in one random order from --seed, the same at any --threads) "
                                 "or sequential (each thread's share of the corpus front to "
                                 "back, as word2vec C and gensim read it; see --lanes)."),
+        shuffle_block=typer.Option(None, "--shuffle-block", metavar="TOKENS",
+                                   help="With --order shuffled: tokens per block (whole "
+                                        "sentences) [default: 10,000 skip-gram, 500 CBOW]."),
         lanes=typer.Option(1, "--lanes", metavar="N", min=1,
                            help="With --order sequential: the corpus is cut into N lanes and each "
                                 "thread moves on to its next lane every ~10,000 words, so with N "
@@ -201,14 +204,16 @@ def _run_w2v(sg, corpus, output, dim, window, negative, hs, sample, min_count, e
              no_cache, encoding_errors, max_sentence_length, quiet, cbow_mean=True,
              init_scale=1.0, save_model=None, continue_from=None, init_vectors=None,
              explicit=None, checkpoints=None, summary_path=None, phrases=None,
-             lr_schedule="sawtooth", order="shuffled", lanes=1, sharded=None):
+             lr_schedule="sawtooth", order="shuffled", shuffle_block=None, lanes=1,
+             sharded=None):
     from staticvec.train import word2vec as w2v
 
     options = w2v.Word2VecOptions(sg=sg, dim=dim, window=window, negative=negative, hs=hs,
                                   sample=sample, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
                                   threads=threads, seed=seed, ns_exponent=ns_exponent,
                                   cbow_mean=cbow_mean, init_scale=init_scale,
-                                  lr_schedule=lr_schedule, order=order, lanes=lanes,
+                                  lr_schedule=lr_schedule, order=order,
+                                  shuffle_block=shuffle_block, lanes=lanes,
                                   min_count=min_count, max_vocab_words=max_vocab_words,
                                   encoding_errors=encoding_errors,
                                   max_sentence_length=max_sentence_length, cache=not no_cache,
@@ -274,6 +279,7 @@ def _word2vec_command(sg):
         init_scale: float = _W2V["init_scale"],
         lr_schedule: str = _W2V["lr_schedule"],
         order: str = _W2V["order"],
+        shuffle_block: Optional[int] = _W2V["shuffle_block"],
         lanes: int = _W2V["lanes"],
         cbow_mean: bool = typer.Option(True, "--cbow-mean/--cbow-sum", hidden=sg,
                                        help="Average the context vectors (word2vec C) or sum them."),
@@ -304,7 +310,8 @@ def _word2vec_command(sg):
                  init_vectors=init_vectors, explicit=_explicit(ctx),
                  checkpoints=_checkpoint_options(checkpoint, checkpoint_every, resume),
                  summary_path=json_summary_path, phrases=phrases,
-                 lr_schedule=lr_schedule, order=order, lanes=lanes, sharded=sharded)
+                 lr_schedule=lr_schedule, order=order, shuffle_block=shuffle_block,
+                 lanes=lanes, sharded=sharded)
 
     command.__doc__ = _W2V_DOCS[sg]
     return command

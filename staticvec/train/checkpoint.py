@@ -55,7 +55,7 @@ def option_name(field):
 
 
 # options added after checkpoints existed: what a checkpoint that lacks them was made with
-OLDER_DEFAULTS = {"order": "sequential"}
+OLDER_DEFAULTS = {"order": "sequential", "shuffle_block": None}
 
 
 def compared_options(options):

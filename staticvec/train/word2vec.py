@@ -29,17 +29,17 @@ Differences from word2vec C on the Python side, and why:
   table). --lr-schedule word2vec is word2vec C's alpha * (1 - q), bit for bit; both are
   floored at --min-alpha (default alpha * 1e-4, word2vec C's fixed floor);
 - the training order: --order shuffled (the default, ``runner.shuffled_blocks``) cuts the
-  corpus into blocks of ~10,000 tokens of whole sentences and trains them in one random order
-  drawn from --seed, every epoch; thread t takes blocks t, t + n, t + 2n, ... of that walk, so
-  the order the model sees is the same at any --threads (word2vec C and gensim give each
-  thread a contiguous part of the file, so 1 thread sees the corpus front to back and 2
-  threads two distant halves at once). On text8like (2 threads, 3 seeds) it scored 0.9
-  (skip-gram) and 0.2 (CBOW) analogy points higher than that order at 5M tokens x 3 epochs
-  and 0.2 / 0.1 at 17M x 5, and 1 thread scores as 2 threads do (skip-gram at both
-  sizes, CBOW at 17M x 5). --order
-  sequential is the old order (each share front to back), and --lanes N
-  (``runner.lane_blocks``) interleaves N lanes of it (README, "Learning rate and thread
-  count", has the tables).
+  corpus into blocks of whole sentences of ~--shuffle-block tokens (10,000 skip-gram, 500
+  CBOW) and trains them in one random order drawn from --seed, every epoch; thread t takes
+  blocks t, t + n, t + 2n, ... of that walk, so the order the model sees is the same at any
+  --threads (word2vec C and gensim give each thread a contiguous part of the file, so 1
+  thread sees the corpus front to back and 2 threads two distant halves at once). On
+  text8like (2 threads, 3 seeds) it beat that order by 0.9 (skip-gram) and 1.2 (CBOW)
+  analogy points at 5M tokens x 3 epochs and 0.2 / 1.6 at 17M x 5, with 1 thread within
+  seed noise of 2. Finer blocks helped CBOW's analogies at level SimLex; skip-gram's gained
+  as much but lost 0.007 SimLex at 17M, hence its 10,000. --order sequential is the old
+  order (each share front to back), and --lanes N (``runner.lane_blocks``) interleaves N
+  lanes of it (README, "Learning rate and thread count", has the tables).
 
 The encoded corpus arrives as a read-only file mapping (``text/encoded.py``); the kernel drops the
 pages each thread has read (``runner.file_backed`` says when that is allowed), so resident
@@ -76,6 +76,7 @@ class Word2VecOptions(TrainOptions):
     init_scale: float = 1.0      # input vectors start uniform in [-init_scale/dim, init_scale/dim)
     lr_schedule: str = "sawtooth"  # a name in LR_SCHEDULES (see learning_rate)
     order: str = "shuffled"      # a name in ORDERS: runner.shuffled_blocks / runner.lane_blocks
+    shuffle_block: int = None    # tokens per block of the shuffled order: 10,000 sg, 500 CBOW
     lanes: int = 1               # --order sequential: runner.lane_blocks (1: each share in order)
 
     def check_choices(self):
@@ -90,6 +91,14 @@ class Word2VecOptions(TrainOptions):
             self.min_alpha = self.alpha * 1e-4
         check_int("--negative", self.negative, 0, MAX_NEGATIVE)
         check_int("--lanes", self.lanes, 1, MAX_LANES)
+        if self.order != "shuffled":
+            if self.shuffle_block is not None:
+                raise BadOptionError(f"--shuffle-block {self.shuffle_block} needs --order "
+                                     f"shuffled")
+        else:
+            if self.shuffle_block is None:
+                self.shuffle_block = SHUFFLE_BLOCK["skipgram" if self.sg else "cbow"]
+            check_int("--shuffle-block", self.shuffle_block, 1, MAX_SHUFFLE_BLOCK)
         if self.lanes > 1 and self.order != "sequential":
             raise BadOptionError(f"--lanes {self.lanes} needs --order sequential (the shuffled "
                                  f"order has no lanes)")
@@ -116,6 +125,12 @@ MAX_LANES = 4096
 # --order: shuffled (each epoch walks ~10,000-word blocks in a fresh random order, the same at
 # any --threads) or sequential (each thread's share front to back, or by --lanes)
 ORDERS = ("shuffled", "sequential")
+
+# --shuffle-block defaults (README, "Learning rate and thread count"): finer blocks gave CBOW
+# 1.0-1.5 more analogy points at level SimLex; skip-gram gained as much but lost 0.007
+# SimLex at 17M tokens, so it keeps 10,000
+SHUFFLE_BLOCK = {"skipgram": 10_000, "cbow": 500}
+MAX_SHUFFLE_BLOCK = 1 << 30
 
 
 # ---------------------------------------------------------------- learning rate
@@ -410,7 +425,7 @@ def train_arrays(counts, ids, sentence_ends, options, progress=None, description
         weights.update(trained_matrices(o, v, syn0, syn1neg, syn1))
     if o.order == "shuffled":
         # every thread may train any block: its "share" is the whole corpus
-        orders = runner.shuffled_blocks(ends, threads, o.seed)
+        orders = runner.shuffled_blocks(ends, threads, o.seed, o.shuffle_block)
         shares = [(0, len(ends))] * threads
     else:
         shares = runner.sentence_shares(ends, threads)
