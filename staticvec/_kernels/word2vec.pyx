@@ -44,8 +44,8 @@ from libc.string cimport memcpy
 
 from staticvec._kernels.common cimport (
     sv_dot, sv_dots, sv_prefetch_row, sv_sigmoid, sv_sigmoid_fill, sv_splitmix64, sv_rand_next,
-    sv_release_pages, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged,
-    sv_progress_set, sv_progress_total, SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE,
+    sv_release_pages, sv_nonfinite, sv_flag, sv_flag_get, sv_diverged, sv_progress_set,
+    sv_progress_total, SV_SIGMOID_SIZE, SV_MAX_EXP, SV_RELEASE_EVERY, SV_PROGRESS_STRIDE,
     sv_softplus, sv_softplus_fill, sv_loss_set, SV_SOFTPLUS_SIZE, SV_LOSS_SLOTS)
 
 import numpy as np
@@ -530,7 +530,9 @@ cdef class Word2VecKernel:
         every epoch; default: the one range [first_sentence, last_sentence) in corpus order.
 
         ``release``: ``ids`` is a read-only file mapping whose consumed pages may be dropped
-        from the resident set as the share is walked (they are re-read next epoch).
+        from the resident set as the blocks are walked (they are re-read next epoch): within
+        a block every SV_RELEASE_EVERY tokens, and with several blocks the whole mapping's
+        every RELEASE_BLOCKS blocks or RELEASE_SCATTERED tokens.
         ``state`` (``initial_state``): where this thread is (epoch, next sentence, RNG,
         counters, rate); read at the start, written back on return, so a call stopped by
         ``stop`` (at a sentence boundary) or ended at epoch ``epochs`` can be continued by

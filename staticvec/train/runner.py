@@ -167,8 +167,8 @@ def lane_blocks(sentence_ends, n, lanes, block=LANE_BLOCK):
     return orders
 
 
-# --order shuffled: at most this many blocks (a corpus of over ~40G tokens gets bigger blocks),
-# so the walk and the threads' parts of it stay under ~200 MB however large the corpus is
+# --order shuffled: at most this many blocks (a corpus that would have more gets bigger
+# blocks), so the walk and the threads' parts of it stay under ~200 MB however large it is
 MAX_SHUFFLED_BLOCKS = 1 << 22
 
 
