@@ -10,20 +10,30 @@ from test_options import _cli
 TEXT = "new york is big\ni love new york\nnew york new york\n" * 3
 
 
+def corpus_file(tmp_path, text):
+    """``text`` in tmp_path/corpus.txt."""
+    path = tmp_path / "corpus.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def refuser(tmp_path, capsys, *extra):
+    """refused(code, *args, message=, pattern=): the command (with ``extra`` after its
+    arguments) fails cleanly in this process, writing nothing."""
+    def check(code, *args, message=None, pattern=None):
+        return _refused(tmp_path, code, *args, *extra, message=message, pattern=pattern,
+                        run=lambda *a: _cli(capsys, *a))
+    return check
+
+
 @pytest.fixture
 def corpus(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_text(TEXT, encoding="utf-8")
-    return path
+    return corpus_file(tmp_path, TEXT)
 
 
 @pytest.fixture
 def refused(tmp_path, capsys):
-    """refused(code, *args, message=, pattern=): the command fails cleanly, writing nothing."""
-    def check(code, *args, message=None, pattern=None):
-        return _refused(tmp_path, code, *args, message=message, pattern=pattern,
-                        run=lambda *a: _cli(capsys, *a))
-    return check
+    return refuser(tmp_path, capsys)
 
 
 def _refused(tmp_path, code, *args, message=None, pattern=None, run=run_cli):

@@ -5,25 +5,19 @@ import pytest
 
 from conftest import assert_fails_cleanly, run_cli, snapshot
 from test_options import _cli
-from test_phrases import _refused
+from test_phrases import corpus_file, refuser
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\n" * 20
 
 
 @pytest.fixture
 def corpus(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_text(TEXT, encoding="utf-8")
-    return path
+    return corpus_file(tmp_path, TEXT)
 
 
 @pytest.fixture
 def refused(tmp_path, capsys):
-    """refused(code, *args, message=, pattern=): fails cleanly in this process, writes nothing."""
-    def check(code, *args, message=None, pattern=None):
-        return _refused(tmp_path, code, *args, "-q", message=message, pattern=pattern,
-                        run=lambda *a: _cli(capsys, *a))
-    return check
+    return refuser(tmp_path, capsys, "-q")
 
 
 @pytest.mark.parametrize("command", ["train-skipgram", "train-cbow", "train-glove",
